@@ -1,0 +1,61 @@
+//! The one interface every EMD method answers, exact or approximate.
+
+use crate::cost::Cost;
+use crate::emd::Emd;
+use crate::error::Result;
+use crate::point_cloud::PointCloud;
+
+/// What to compute besides the distance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EmdRequest {
+    /// The ground cost.
+    pub cost: Cost,
+    /// Whether to return the gradient with respect to both clouds.
+    pub gradient: bool,
+}
+
+impl EmdRequest {
+    /// A request for the distance under `cost`, without gradient.
+    pub fn new(cost: Cost) -> Self {
+        Self {
+            cost,
+            gradient: false,
+        }
+    }
+
+    /// The same request, with the gradient.
+    pub fn with_gradient(self) -> Self {
+        Self {
+            gradient: true,
+            ..self
+        }
+    }
+}
+
+/// An EMD method: the exact solvers, Sinkhorn and the learned model all implement it, so
+/// experiments and benches can hold a `Vec<Box<dyn EmdEstimator>>`.
+///
+/// Implementations are deterministic: the same input gives the same output.
+pub trait EmdEstimator: Send + Sync {
+    /// A short name for tables and the CLI (`hungarian`, `exact`, `sinkhorn`, `model`).
+    fn name(&self) -> &str;
+
+    /// Whether `estimate` returns the exact EMD (up to floating-point rounding).
+    fn is_exact(&self) -> bool;
+
+    /// Estimates the EMD between two clouds of the same dimension.
+    fn estimate(&self, a: &PointCloud, b: &PointCloud, request: EmdRequest) -> Result<Emd>;
+
+    /// Estimates many pairs. The default runs them one by one; implementations override it
+    /// when they can share work or run pairs in parallel.
+    fn estimate_batch(
+        &self,
+        pairs: &[(PointCloud, PointCloud)],
+        request: EmdRequest,
+    ) -> Vec<Result<Emd>> {
+        pairs
+            .iter()
+            .map(|(a, b)| self.estimate(a, b, request))
+            .collect()
+    }
+}

@@ -1,0 +1,259 @@
+//! Matchings between two clouds: a bijection, a partial matching for unequal sizes, and a
+//! plain map (possibly not injective) such as a model's row argmax.
+
+use crate::error::{Error, Result};
+
+/// A bijection between two clouds of equal size: point `a_i` is matched to `b_{target(i)}`.
+///
+/// ```
+/// use deepemd_core::Matching;
+/// let m = Matching::new(vec![2, 0, 1]).unwrap();
+/// assert_eq!(m.inverse().targets(), &[1, 2, 0]);
+/// assert!(Matching::new(vec![0, 0, 1]).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Matching {
+    targets: Vec<usize>,
+}
+
+impl Matching {
+    /// Checks that `targets` is a permutation of `0..targets.len()`.
+    pub fn new(targets: Vec<usize>) -> Result<Self> {
+        let n = targets.len();
+        let mut seen = vec![false; n];
+        for (i, &t) in targets.iter().enumerate() {
+            if t >= n {
+                return Err(Error::InvalidMatching(format!(
+                    "point {i} is matched to {t}, but there are only {n} targets"
+                )));
+            }
+            if std::mem::replace(&mut seen[t], true) {
+                return Err(Error::InvalidMatching(format!(
+                    "target {t} is matched twice (again by point {i})"
+                )));
+            }
+        }
+        Ok(Self { targets })
+    }
+
+    /// The identity matching of `n` points.
+    pub fn identity(n: usize) -> Self {
+        Self {
+            targets: (0..n).collect(),
+        }
+    }
+
+    /// Number of matched pairs.
+    pub fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// True for the matching of two empty clouds (never produced by a solver).
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// `targets()[i]` is the point of B matched to `a_i`.
+    pub fn targets(&self) -> &[usize] {
+        &self.targets
+    }
+
+    /// The point of B matched to `a_i`.
+    pub fn target(&self, i: usize) -> usize {
+        self.targets[i]
+    }
+
+    /// The matching from B to A.
+    pub fn inverse(&self) -> Self {
+        let mut inv = vec![0; self.len()];
+        for (i, &t) in self.targets.iter().enumerate() {
+            inv[t] = i;
+        }
+        Self { targets: inv }
+    }
+
+    /// Consumes the matching and returns its targets.
+    pub fn into_targets(self) -> Vec<usize> {
+        self.targets
+    }
+}
+
+/// An injective matching between clouds of different sizes in which every point of the smaller
+/// cloud is matched exactly once. Pairs are `(i, j)` = (index in A, index in B), sorted by `i`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartialMatching {
+    n_a: usize,
+    n_b: usize,
+    pairs: Vec<(usize, usize)>,
+}
+
+impl PartialMatching {
+    /// Checks the pairs: indices in range, no point used twice, the smaller cloud covered.
+    pub fn new(n_a: usize, n_b: usize, mut pairs: Vec<(usize, usize)>) -> Result<Self> {
+        let k = n_a.min(n_b);
+        if pairs.len() != k {
+            return Err(Error::InvalidMatching(format!(
+                "{} pairs for clouds of {n_a} and {n_b} points (expected {k})",
+                pairs.len()
+            )));
+        }
+        let mut used_a = vec![false; n_a];
+        let mut used_b = vec![false; n_b];
+        for &(i, j) in &pairs {
+            if i >= n_a || j >= n_b {
+                return Err(Error::InvalidMatching(format!(
+                    "pair ({i}, {j}) is out of range for clouds of {n_a} and {n_b} points"
+                )));
+            }
+            if std::mem::replace(&mut used_a[i], true) || std::mem::replace(&mut used_b[j], true)
+            {
+                return Err(Error::InvalidMatching(format!(
+                    "pair ({i}, {j}) reuses a point"
+                )));
+            }
+        }
+        pairs.sort_unstable();
+        Ok(Self { n_a, n_b, pairs })
+    }
+
+    /// Size of cloud A.
+    pub fn n_a(&self) -> usize {
+        self.n_a
+    }
+
+    /// Size of cloud B.
+    pub fn n_b(&self) -> usize {
+        self.n_b
+    }
+
+    /// The matched pairs `(i, j)`, sorted by `i`.
+    pub fn pairs(&self) -> &[(usize, usize)] {
+        &self.pairs
+    }
+}
+
+/// A map from A to B that may send several points of A to the same point of B, as a model's
+/// row argmax does. It is not a transport plan; its cost is still a useful estimate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    n_b: usize,
+    targets: Vec<usize>,
+}
+
+impl Assignment {
+    /// Checks that every target is below `n_b`.
+    pub fn new(n_b: usize, targets: Vec<usize>) -> Result<Self> {
+        if let Some((i, &t)) = targets.iter().enumerate().find(|&(_, &t)| t >= n_b) {
+            return Err(Error::InvalidMatching(format!(
+                "point {i} is mapped to {t}, but B has only {n_b} points"
+            )));
+        }
+        Ok(Self { n_b, targets })
+    }
+
+    /// `targets()[i]` is the point of B that `a_i` is mapped to.
+    pub fn targets(&self) -> &[usize] {
+        &self.targets
+    }
+
+    /// Size of cloud B.
+    pub fn n_b(&self) -> usize {
+        self.n_b
+    }
+
+    /// Number of points of B that receive two or more points of A.
+    pub fn targets_hit_more_than_once(&self) -> usize {
+        let mut count = vec![0u32; self.n_b];
+        for &t in &self.targets {
+            count[t] += 1;
+        }
+        count.iter().filter(|&&c| c > 1).count()
+    }
+
+    /// The assignment as a bijection, when it is one.
+    pub fn to_matching(&self) -> Option<Matching> {
+        if self.targets.len() != self.n_b {
+            return None;
+        }
+        Matching::new(self.targets.clone()).ok()
+    }
+}
+
+/// Whichever kind of matching an estimator produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pairing {
+    /// A bijection (equal sizes).
+    Bijection(Matching),
+    /// An injective matching covering the smaller cloud (unequal sizes).
+    Partial(PartialMatching),
+    /// A map from A to B, possibly not injective.
+    Map(Assignment),
+}
+
+impl Pairing {
+    /// Number of pairs `(i, j)`; the EMD of the pairing is the mean cost over them.
+    pub fn len(&self) -> usize {
+        match self {
+            Pairing::Bijection(m) => m.len(),
+            Pairing::Partial(p) => p.pairs.len(),
+            Pairing::Map(a) => a.targets.len(),
+        }
+    }
+
+    /// True when there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The pairs `(i, j)`.
+    pub fn pairs(&self) -> Box<dyn Iterator<Item = (usize, usize)> + '_> {
+        match self {
+            Pairing::Bijection(m) => Box::new(m.targets.iter().copied().enumerate()),
+            Pairing::Partial(p) => Box::new(p.pairs.iter().copied()),
+            Pairing::Map(a) => Box::new(a.targets.iter().copied().enumerate()),
+        }
+    }
+
+    /// The bijection, when this is one.
+    pub fn as_bijection(&self) -> Option<&Matching> {
+        match self {
+            Pairing::Bijection(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A short name of the kind: "bijection", "partial" or "map".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Pairing::Bijection(_) => "bijection",
+            Pairing::Partial(_) => "partial",
+            Pairing::Map(_) => "map",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_matching_checks_coverage_and_injectivity() {
+        assert!(PartialMatching::new(2, 3, vec![(1, 2), (0, 0)]).is_ok());
+        assert!(PartialMatching::new(2, 3, vec![(0, 2)]).is_err());
+        assert!(PartialMatching::new(2, 3, vec![(0, 2), (1, 2)]).is_err());
+        assert!(PartialMatching::new(2, 3, vec![(0, 2), (1, 3)]).is_err());
+        let p = PartialMatching::new(3, 2, vec![(2, 0), (0, 1)]).unwrap();
+        assert_eq!(p.pairs(), &[(0, 1), (2, 0)]);
+    }
+
+    #[test]
+    fn assignment_counts_targets_hit_more_than_once() {
+        let a = Assignment::new(4, vec![0, 0, 1, 1, 1, 3]).unwrap();
+        assert_eq!(a.targets_hit_more_than_once(), 2);
+        assert!(Assignment::new(2, vec![2]).is_err());
+        assert_eq!(
+            Assignment::new(3, vec![2, 0, 1]).unwrap().to_matching(),
+            Some(Matching::new(vec![2, 0, 1]).unwrap())
+        );
+    }
+}

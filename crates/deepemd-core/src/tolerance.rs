@@ -1,0 +1,19 @@
+//! Named numerical tolerances, kept in one place so tests across the workspace agree on them.
+
+/// Relative difference allowed between two exact solvers' optimal values (floating-point
+/// summation order differs between them).
+pub const EXACT_VALUE_REL: f64 = 1e-9;
+
+/// Relative difference allowed between our metrics and scipy's on the same data.
+pub const METRIC_VS_SCIPY: f64 = 1e-10;
+
+/// Step of the central finite differences used to check gradients.
+pub const FINITE_DIFFERENCE_STEP: f64 = 1e-6;
+
+/// Absolute difference allowed between an analytic gradient component and its central finite
+/// difference (truncation error is O(step²), rounding O(ε/step)).
+pub const FINITE_DIFFERENCE_GRAD_ABS: f64 = 1e-6;
+
+/// The dual certificate of an exact solver: `u_i + v_j ≤ c_ij + tol` with
+/// `tol = DUAL_FEASIBILITY_REL · max(1, max c_ij)`.
+pub const DUAL_FEASIBILITY_REL: f64 = 1e-9;

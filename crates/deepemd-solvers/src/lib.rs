@@ -1,0 +1,30 @@
+//! # deepemd-solvers
+//!
+//! EMD solvers that answer [`deepemd_core::EmdEstimator`]:
+//! - [`Hungarian`]: the exact reference (scipy's algorithm through `lsap`);
+//! - [`Exact`]: "the fastest exact solver we have" (currently the Hungarian reference);
+//! - [`Sinkhorn`]: the entropic baseline of the paper.
+//!
+//! [`par_estimate`] solves many pairs in parallel.
+
+mod batch;
+mod exact;
+mod hungarian;
+mod sinkhorn;
+
+pub use batch::par_estimate;
+pub use exact::Exact;
+pub use hungarian::{Hungarian, hungarian_emd};
+pub use sinkhorn::{Sinkhorn, SinkhornParams, SinkhornResult};
+
+use deepemd_core::EmdEstimator;
+
+/// The estimator called `name` on the command line: `exact`, `hungarian` or `sinkhorn`.
+pub fn by_name(name: &str) -> Option<Box<dyn EmdEstimator>> {
+    match name {
+        "exact" => Some(Box::new(Exact::default())),
+        "hungarian" => Some(Box::new(Hungarian)),
+        "sinkhorn" => Some(Box::new(Sinkhorn::default())),
+        _ => None,
+    }
+}
