@@ -14,7 +14,9 @@ use crate::point_cloud::PointCloud;
 /// assert_eq!(Cost::SqEuclidean.between(&[0.0, 0.0], &[3.0, 4.0]), 25.0);
 /// assert_eq!("sqeuclidean".parse::<Cost>().unwrap(), Cost::SqEuclidean);
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Cost {
     /// `‖a − b‖`, the convention of MSN/PCN point-cloud evaluation (the default).

@@ -23,8 +23,9 @@ mod error;
 mod estimator;
 mod matching;
 pub mod metrics;
-pub mod rounding;
 mod point_cloud;
+pub mod rounding;
+pub mod synthetic;
 pub mod tolerance;
 
 pub use cost::Cost;

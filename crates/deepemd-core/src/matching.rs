@@ -105,8 +105,7 @@ impl PartialMatching {
                     "pair ({i}, {j}) is out of range for clouds of {n_a} and {n_b} points"
                 )));
             }
-            if std::mem::replace(&mut used_a[i], true) || std::mem::replace(&mut used_b[j], true)
-            {
+            if std::mem::replace(&mut used_a[i], true) || std::mem::replace(&mut used_b[j], true) {
                 return Err(Error::InvalidMatching(format!(
                     "pair ({i}, {j}) reuses a point"
                 )));

@@ -25,6 +25,11 @@ fn check_pair(metric: &'static str, x: &[f64], y: &[f64]) -> Result<()> {
     Ok(())
 }
 
+/// Orders numbers so that `-0.0 == 0.0` (unlike `total_cmp`, which would split a run of ties).
+fn numeric_cmp(a: f64, b: f64) -> std::cmp::Ordering {
+    a.partial_cmp(&b).unwrap_or_else(|| a.total_cmp(&b))
+}
+
 fn constant_input(metric: &'static str) -> Error {
     Error::Metric {
         metric,
@@ -63,7 +68,7 @@ fn pearson_unchecked(x: &[f64], y: &[f64]) -> Option<f64> {
 /// Ranks starting at 1, ties given their average rank (scipy's `rankdata(method="average")`).
 pub fn average_ranks(x: &[f64]) -> Vec<f64> {
     let mut order: Vec<usize> = (0..x.len()).collect();
-    order.sort_by(|&i, &j| x[i].total_cmp(&x[j]));
+    order.sort_by(|&i, &j| numeric_cmp(x[i], x[j]));
     let mut ranks = vec![0.0; x.len()];
     let mut start = 0;
     while start < order.len() {
@@ -84,7 +89,8 @@ pub fn average_ranks(x: &[f64]) -> Vec<f64> {
 /// Spearman's rank correlation ρ: Pearson's r of the average ranks.
 pub fn spearman(x: &[f64], y: &[f64]) -> Result<f64> {
     check_pair("spearman", x, y)?;
-    pearson_unchecked(&average_ranks(x), &average_ranks(y)).ok_or_else(|| constant_input("spearman"))
+    pearson_unchecked(&average_ranks(x), &average_ranks(y))
+        .ok_or_else(|| constant_input("spearman"))
 }
 
 /// Kendall's τ-b, in O(n log n) by Knight's algorithm (the method scipy uses): sort by (x, y),
@@ -93,7 +99,7 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Result<f64> {
     check_pair("kendall", x, y)?;
     let n = x.len();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| x[i].total_cmp(&x[j]).then(y[i].total_cmp(&y[j])));
+    order.sort_by(|&i, &j| numeric_cmp(x[i], x[j]).then(numeric_cmp(y[i], y[j])));
 
     // Pairs tied in x, and tied in both x and y.
     let (mut tied_x, mut tied_xy) = (0u64, 0u64);
@@ -273,8 +279,9 @@ mod tests {
 
     #[test]
     fn kendall_matches_brute_force_with_ties() {
-        let x = [1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 0.5, 7.0, 2.0];
-        let y = [3.0, 1.0, 1.0, 2.0, 5.0, 2.0, 0.0, 0.0, 4.0];
+        // -0.0 and 0.0 are ties; a sort by total_cmp would split them.
+        let x = [1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 0.5, 7.0, 2.0, -0.0, 0.0];
+        let y = [3.0, 1.0, 1.0, 2.0, 5.0, 2.0, 0.0, 0.0, 4.0, 9.0, 1.0];
         let fast = kendall_tau_b(&x, &y).unwrap();
         assert!((fast - brute_kendall_b(&x, &y)).abs() < 1e-12, "{fast}");
     }

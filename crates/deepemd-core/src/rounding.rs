@@ -85,7 +85,13 @@ mod tests {
         // Every row prefers column 0: all but one row must fall back.
         let n = 20;
         let scores: Vec<f64> = (0..n * n)
-            .map(|p| if p % n < 9 { 10.0 - (p % n) as f64 } else { -(p as f64) })
+            .map(|p| {
+                if p % n < 9 {
+                    10.0 - (p % n) as f64
+                } else {
+                    -(p as f64)
+                }
+            })
             .collect();
         let m = greedy_bijection(&scores, n).unwrap();
         assert_eq!(m.len(), n);

