@@ -1,1 +1,51 @@
-fn main() {}
+//! `deepemd`: Earth Mover's Distance between point clouds, exact or estimated.
+
+mod emd_command;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "deepemd",
+    version,
+    about = "Earth Mover's Distance between point clouds"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The EMD between two clouds (.ply, .off, .xyz/.txt/.csv, .npy, .pcd, or file.h5#K).
+    Emd(emd_command::EmdArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Emd(args) => emd_command::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line, the whole cause chain, no backtrace: user errors are not crashes.
+            let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
+            eprintln!("error: {}", dedup_chain(&chain));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Joins an error chain with ": ", dropping a cause whose text its parent already contains.
+fn dedup_chain(chain: &[String]) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for msg in chain {
+        if !out.last().is_some_and(|prev| prev.contains(msg.as_str())) {
+            out.push(msg);
+        }
+    }
+    out.join(": ")
+}

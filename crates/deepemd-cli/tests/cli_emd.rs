@@ -1,0 +1,261 @@
+//! `deepemd emd` end to end: every format gives scipy's value, bad input gives one clear line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use deepemd_core::tolerance::EXACT_VALUE_REL;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn deepemd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deepemd"))
+        .args(args)
+        .output()
+        .expect("the deepemd binary runs")
+}
+
+fn emd_json(a: &Path, b: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["emd", a.to_str().unwrap(), b.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let out = deepemd(&args);
+    assert!(
+        out.status.success(),
+        "deepemd {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}
+
+fn expected(pair: &str, cost: &str) -> f64 {
+    let v: Value = serde_json::from_str(include_str!("fixtures/expected.json")).unwrap();
+    v[pair][cost].as_f64().unwrap()
+}
+
+fn assert_close(got: f64, want: f64, what: &str) {
+    let rel = (got - want).abs() / want;
+    assert!(
+        rel <= EXACT_VALUE_REL,
+        "{what}: {got} vs scipy {want} (rel {rel:e})"
+    );
+}
+
+const FORMATS: [&str; 9] = [
+    "{}.xyz",
+    "{}.csv",
+    "{}.txt",
+    "{}_f32.npy",
+    "{}_f64.npy",
+    "{}_ascii.ply",
+    "{}_binary.ply",
+    "{}.off",
+    "{}.pcd",
+];
+
+#[test]
+fn every_format_gives_scipys_value() {
+    for cost in ["euclidean", "sqeuclidean"] {
+        for (k, pattern) in FORMATS.iter().enumerate() {
+            // Pair each format of A with a different format of B, so every reader is used
+            // on both sides.
+            let a = fixture(&pattern.replace("{}", "a"));
+            let b = fixture(&FORMATS[(k + 4) % FORMATS.len()].replace("{}", "b"));
+            let v = emd_json(&a, &b, &["--cost", cost]);
+            assert_eq!(v["method"], "exact");
+            assert_eq!(v["cost"], cost);
+            assert_eq!(v["n_a"], 200);
+            assert_eq!(v["n_b"], 200);
+            assert!(v["seconds"].as_f64().unwrap() >= 0.0);
+            assert!(v.get("matching").is_none());
+            assert_close(
+                v["distance"].as_f64().unwrap(),
+                expected("a_b", cost),
+                pattern,
+            );
+        }
+    }
+}
+
+#[test]
+fn two_dimensional_and_rectangular_inputs() {
+    for cost in ["euclidean", "sqeuclidean"] {
+        let v = emd_json(&fixture("a2.xyz"), &fixture("b2.npy"), &["--cost", cost]);
+        assert_close(
+            v["distance"].as_f64().unwrap(),
+            expected("a2_b2", cost),
+            "2-D",
+        );
+        let v = emd_json(
+            &fixture("a.xyz"),
+            &fixture("b150.xyz"),
+            &["--cost", cost, "--matching", "--method", "hungarian"],
+        );
+        assert_close(
+            v["distance"].as_f64().unwrap(),
+            expected("a_b150", cost),
+            "200 vs 150",
+        );
+        let pairs = v["matching"].as_array().unwrap();
+        assert_eq!(pairs.len(), 150);
+        assert_eq!(pairs[0].as_array().unwrap().len(), 2);
+    }
+}
+
+#[test]
+fn matching_and_methods() {
+    let (a, b) = (fixture("a.xyz"), fixture("b.xyz"));
+    let v = emd_json(&a, &b, &["--matching"]);
+    let targets: Vec<u64> = v["matching"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap())
+        .collect();
+    let mut sorted = targets.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..200).collect::<Vec<u64>>(), "a permutation");
+    let exact = expected("a_b", "euclidean");
+    let hungarian = emd_json(&a, &b, &["--method", "hungarian"]);
+    assert_close(hungarian["distance"].as_f64().unwrap(), exact, "hungarian");
+    let sinkhorn = emd_json(&a, &b, &["--method", "sinkhorn"]);
+    let s = sinkhorn["distance"].as_f64().unwrap();
+    assert!(
+        s >= exact * (1.0 - 1e-3) && s <= exact * 1.05,
+        "sinkhorn {s} vs {exact}"
+    );
+
+    let out = deepemd(&["emd", a.to_str().unwrap(), b.to_str().unwrap()]);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(line.starts_with("EMD = 0.44326"), "{line}");
+}
+
+/// Runs `deepemd emd` on a bad file and returns its one-line error.
+fn error_line(a: &Path, b: &Path) -> String {
+    let out = deepemd(&["emd", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert!(!out.status.success(), "accepted {}", a.display());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "not one line: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    err
+}
+
+#[test]
+fn bad_input_is_one_line_naming_file_and_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = fixture("b.xyz");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let ascii_ply = std::fs::read_to_string(fixture("a_ascii.ply")).unwrap();
+    let mut lines: Vec<&str> = ascii_ply.lines().collect();
+    let first_vertex = lines.iter().position(|l| *l == "end_header").unwrap() + 1;
+    lines[first_vertex + 17] = "nan 0.5 0.5 255";
+    let nan_ply = write("b.ply", (lines.join("\n") + "\n").as_bytes());
+    let binary = std::fs::read(fixture("a_binary.ply")).unwrap();
+
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (nan_ply, "b.ply: vertex 17 has a NaN coordinate"),
+        (
+            write("inf.xyz", b"0 0 0\n1 inf 0\n"),
+            "inf.xyz: line 2 has an infinite coordinate",
+        ),
+        (
+            write("empty.xyz", b""),
+            "empty.xyz: the file holds no points",
+        ),
+        (
+            write("ragged.xyz", b"0 0 0\n1 1\n"),
+            "ragged.xyz: line 2 has 2 values",
+        ),
+        (
+            write("word.csv", b"x,y,z\n0,0,zero\n"),
+            "word.csv: line 2: 'zero' is not a number",
+        ),
+        (
+            write("four.xyz", b"0 0 0 0\n"),
+            "four.xyz: line 1 has 4 values",
+        ),
+        (
+            write("cut.ply", &binary[..binary.len() - 7]),
+            "cut.ply: the file ends inside vertex 199",
+        ),
+        (
+            write("notnpy.npy", b"hello"),
+            "notnpy.npy: not a NumPy .npy file",
+        ),
+        (
+            write("noheader.ply", b"ply\nformat ascii 1.0\n"),
+            "noheader.ply: no 'end_header' line",
+        ),
+        (
+            write("short.off", b"OFF\n3 1 0\n0 0 0\n1 1 1\n"),
+            "short.off: the header promises 3 vertices",
+        ),
+        (
+            write("bin.pcd", b"FIELDS x y z\nPOINTS 1\nDATA binary\n"),
+            "bin.pcd: DATA binary: only ASCII PCD is supported",
+        ),
+        (
+            write("cloud.obj", b"v 0 0 0\n"),
+            "cloud.obj: unknown extension 'obj'",
+        ),
+        (dir.path().join("missing.xyz"), "missing.xyz: No such file"),
+    ];
+    for (path, want) in &cases {
+        let err = error_line(path, &good);
+        assert!(
+            err.contains(want),
+            "for {}: got '{}', want '{want}'",
+            path.display(),
+            err.trim()
+        );
+    }
+    // The file named second is named too.
+    let err = error_line(&good, &cases[0].0);
+    assert!(
+        err.contains("b.ply: vertex 17 has a NaN coordinate"),
+        "{err}"
+    );
+    // Mismatched dimensions name both files.
+    let err = error_line(&fixture("a.xyz"), &fixture("a2.xyz"));
+    assert!(
+        err.contains("3-D") && err.contains("a2.xyz holds 2-D points"),
+        "{err}"
+    );
+}
+
+#[test]
+fn wrong_npy_shape_and_dtype_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = |descr: &str, shape: &str| {
+        let header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(&[0u8; 64]);
+        let p = dir
+            .path()
+            .join(format!("x{}.npy", descr.len() + shape.len()));
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    let good = fixture("b.xyz");
+    let err = error_line(&npy("<f8", "(2, 4)"), &good);
+    assert!(err.contains("expected (n, 2) or (n, 3)"), "{err}");
+    let err = error_line(&npy("<i8", "(2, 3)"), &good);
+    assert!(err.contains("dtype '<i8'"), "{err}");
+    let err = error_line(&npy("<f8", "(20, 3)"), &good);
+    assert!(err.contains("truncated"), "{err}");
+}

@@ -1,0 +1,51 @@
+//! The one error type of `deepemd-data`. Every message starts with the file it is about.
+
+use std::path::{Path, PathBuf};
+
+/// What can go wrong reading or writing point-cloud files and datasets.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be opened, read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The system error.
+        source: std::io::Error,
+    },
+    /// The file's content is not what its format requires.
+    #[error("{}: {message}", path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the line, element or dataset.
+        message: String,
+    },
+    /// A setting outside its valid range (not a problem of any file).
+    #[error("invalid parameter: {0}")]
+    InvalidParameter(String),
+    /// An error of the core types (e.g. from a solver during pair generation).
+    #[error(transparent)]
+    Core(#[from] deepemd_core::Error),
+}
+
+impl Error {
+    /// A format error about `path`.
+    pub fn format(path: &Path, message: impl Into<String>) -> Self {
+        Self::Format {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+
+    /// An I/O error about `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,112 @@
+//! Point-cloud file formats, one implementation each: PLY (ASCII and binary little-endian),
+//! OFF, XYZ/TXT/CSV, NPY and ASCII PCD. [`read_cloud`] picks the reader by extension.
+
+mod npy;
+mod off;
+mod pcd;
+mod ply;
+mod xyz;
+
+use std::path::Path;
+
+use deepemd_core::{NonFiniteKind, PointCloud};
+
+use crate::error::{Error, Result};
+
+pub use npy::{read_npy, write_npy_f32, write_npy_f64};
+pub use off::{read_off, read_off_mesh};
+pub use pcd::read_pcd;
+pub use ply::{read_ply, read_ply_mesh, write_ply_binary};
+pub use xyz::{read_xyz, write_xyz};
+
+/// Reads a cloud, choosing the format from the extension: `.ply`, `.off`, `.xyz`/`.txt`/`.csv`,
+/// `.npy`, `.pcd`. HDF5 items are addressed with a selector, see [`crate::read_cloud_spec`].
+pub fn read_cloud(path: &Path) -> Result<PointCloud> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "ply" => read_ply(path),
+        "off" => read_off(path),
+        "xyz" | "txt" | "csv" => read_xyz(path),
+        "npy" => read_npy(path),
+        "pcd" => read_pcd(path),
+        other => Err(Error::format(
+            path,
+            format!(
+                "unknown extension '{other}' (expected .ply, .off, .xyz, .txt, .csv, .npy, .pcd or .h5)"
+            ),
+        )),
+    }
+}
+
+/// Builds a cloud from parsed coordinates, naming the offending element in the error
+/// ("vertex 17 has a NaN coordinate") the way the format numbers its elements.
+pub(crate) fn cloud_from_coords(
+    path: &Path,
+    dim: usize,
+    coords: Vec<f64>,
+    element: impl Fn(usize) -> String,
+) -> Result<PointCloud> {
+    if coords.is_empty() {
+        return Err(Error::format(path, "the file holds no points"));
+    }
+    if let Some((pos, kind)) = coords
+        .iter()
+        .enumerate()
+        .find_map(|(pos, &x)| NonFiniteKind::of(x).map(|k| (pos, k)))
+    {
+        return Err(Error::format(
+            path,
+            format!("{} has {kind} coordinate", element(pos / dim)),
+        ));
+    }
+    PointCloud::from_flat(dim, coords).map_err(|e| Error::format(path, e.to_string()))
+}
+
+/// Reads a whole file, with the path in the error.
+pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Reads a whole text file, with the path in the error.
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bytes = read_bytes(path)?;
+    String::from_utf8(bytes).map_err(|e| {
+        Error::format(
+            path,
+            format!(
+                "not UTF-8 text (byte {} is invalid)",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename,
+/// so a reader never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::format(path, "not a file path"))?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Parses one number of a text format, naming line and token on failure.
+pub(crate) fn parse_number(path: &Path, line: usize, token: &str) -> Result<f64> {
+    token
+        .parse::<f64>()
+        .map_err(|_| Error::format(path, format!("line {line}: '{token}' is not a number")))
+}

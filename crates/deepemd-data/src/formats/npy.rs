@@ -1,0 +1,137 @@
+//! NumPy `.npy` (format versions 1–3): a 2-D array of `f4` or `f8`, shape `[n, 2]` or `[n, 3]`,
+//! either byte order, C or Fortran order.
+
+use std::path::Path;
+
+use deepemd_core::PointCloud;
+
+use super::{cloud_from_coords, read_bytes, write_atomic};
+use crate::error::{Error, Result};
+
+const MAGIC: &[u8] = b"\x93NUMPY";
+
+/// Reads a `.npy` array of shape `[n, 2]` or `[n, 3]`.
+pub fn read_npy(path: &Path) -> Result<PointCloud> {
+    let bytes = read_bytes(path)?;
+    let fail = |m: String| Error::format(path, m);
+    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+        return Err(fail("not a NumPy .npy file (bad magic bytes)".into()));
+    }
+    let major = bytes[6];
+    let (header_len, header_start) = match major {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
+        _ => return Err(fail(format!("unsupported .npy format version {major}"))),
+    };
+    let data_start = header_start + header_len;
+    let header = bytes
+        .get(header_start..data_start)
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .ok_or_else(|| fail("truncated or non-text .npy header".into()))?;
+    let descr = dict_value(header, "descr").ok_or_else(|| fail("header has no 'descr'".into()))?;
+    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+    let fortran = dict_value(header, "fortran_order")
+        .ok_or_else(|| fail("header has no 'fortran_order'".into()))?
+        == "True";
+    let shape = dict_value(header, "shape").ok_or_else(|| fail("header has no 'shape'".into()))?;
+    let dims: Vec<usize> = shape
+        .trim_matches(|c| c == '(' || c == ')')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| fail(format!("bad shape {shape}")))?;
+    let (n, dim) = match dims.as_slice() {
+        [n, d @ (2 | 3)] => (*n, *d),
+        _ => {
+            return Err(fail(format!(
+                "array of shape {shape}; expected (n, 2) or (n, 3)"
+            )));
+        }
+    };
+    let (size, little) = match descr {
+        "<f4" | "|f4" | "=f4" => (4, true),
+        ">f4" => (4, false),
+        "<f8" | "|f8" | "=f8" => (8, true),
+        ">f8" => (8, false),
+        other => {
+            return Err(fail(format!(
+                "dtype '{other}'; expected float32 or float64"
+            )));
+        }
+    };
+    let data = &bytes[data_start..];
+    let need = n * dim * size;
+    if data.len() < need {
+        return Err(fail(format!(
+            "truncated: {} data bytes for a {n}×{dim} array of {size}-byte floats ({need} needed)",
+            data.len()
+        )));
+    }
+    let value = |k: usize| -> f64 {
+        let b = &data[k * size..(k + 1) * size];
+        match (size, little) {
+            (4, true) => f32::from_le_bytes(b.try_into().unwrap()) as f64,
+            (4, false) => f32::from_be_bytes(b.try_into().unwrap()) as f64,
+            (8, true) => f64::from_le_bytes(b.try_into().unwrap()),
+            _ => f64::from_be_bytes(b.try_into().unwrap()),
+        }
+    };
+    let coords = (0..n)
+        .flat_map(|i| (0..dim).map(move |d| if fortran { d * n + i } else { i * dim + d }))
+        .map(value)
+        .collect();
+    cloud_from_coords(path, dim, coords, |i| format!("row {i}"))
+}
+
+/// The text of `key`'s value in a Python dict literal (good enough for .npy headers).
+fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let at = header.find(&format!("'{key}'"))? + key.len() + 2;
+    let rest = header[at..].trim_start().strip_prefix(':')?.trim_start();
+    let end = if rest.starts_with('(') {
+        rest.find(')')? + 1
+    } else {
+        rest.find([',', '}'])?
+    };
+    Some(rest[..end].trim())
+}
+
+fn write_npy(path: &Path, descr: &str, n: usize, dim: usize, data: &[u8]) -> Result<()> {
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({n}, {dim}), }}");
+    // Pad so the data starts on a 64-byte boundary, the header ending in '\n'.
+    let total = MAGIC.len() + 4 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + data.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    write_atomic(path, &out)
+}
+
+/// Writes the cloud as a little-endian `f8` array of shape `[n, dim]`, atomically.
+pub fn write_npy_f64(path: &Path, cloud: &PointCloud) -> Result<()> {
+    let data: Vec<u8> = cloud
+        .as_flat()
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
+    write_npy(path, "<f8", cloud.len(), cloud.dim(), &data)
+}
+
+/// Writes the cloud as a little-endian `f4` array of shape `[n, dim]`, atomically.
+pub fn write_npy_f32(path: &Path, cloud: &PointCloud) -> Result<()> {
+    let data: Vec<u8> = cloud
+        .as_flat()
+        .iter()
+        .flat_map(|&x| (x as f32).to_le_bytes())
+        .collect();
+    write_npy(path, "<f4", cloud.len(), cloud.dim(), &data)
+}
