@@ -1,1 +1,80 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's orchestration. It checks what a fresh machine needs,
+//! then hands the work to the workspace's own binaries; it re-implements nothing.
+
+mod system;
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  test                      install what the build needs (on a fresh machine), then run every test
+  bench-peers [options]     our solvers vs scipy and POT on identical clouds; writes docs/results.md
+      --sizes 256,1024,...  cloud sizes (default 256,512,1024,2048,4096)
+      --with-8192           add n = 8192 (scipy takes ~30 s there)
+      --methods a,b         our methods to time (default hungarian,exact,sinkhorn)
+      --no-pot              skip POT's ot.emd
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        bail!("no command given");
+    };
+    match command.as_str() {
+        "test" => test(rest),
+        "bench-peers" => bench_peers(rest),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprint!("{USAGE}");
+            bail!("unknown command '{other}'")
+        }
+    }
+}
+
+/// `cargo xtask test`: the README's test command and what CI runs.
+fn test(rest: &[String]) -> Result<()> {
+    system::ensure_build_dependencies()?;
+    let mut args = vec!["test", "--workspace"];
+    args.extend(rest.iter().map(String::as_str));
+    system::cargo(&args)
+}
+
+/// `cargo xtask bench-peers`: prepares the Python peers, then runs the comparison binary in
+/// release mode.
+fn bench_peers(rest: &[String]) -> Result<()> {
+    system::ensure_build_dependencies()?;
+    let python = system::ensure_python_venv(&["numpy", "scipy", "pot"])?;
+    let python = python.to_string_lossy().into_owned();
+    let mut args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "deepemd-eval",
+        "--bin",
+        "bench-peers",
+        "--",
+        "--python",
+        python.as_str(),
+    ];
+    args.extend(rest.iter().map(String::as_str));
+    system::cargo(&args)
+}

@@ -1,0 +1,161 @@
+//! `cargo xtask bench-peers`: our solvers, scipy and POT on identical clouds in one run; prints
+//! a table of median times, ratios and the largest value difference, and writes it into
+//! docs/results.md.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+use deepemd_core::{Cost, EmdEstimator, EmdRequest};
+use deepemd_eval::clouds::CloudSet;
+use deepemd_eval::peers::Peers;
+use deepemd_eval::report::{Table, seconds, update_section};
+use deepemd_eval::timing::{hardware_line, median_seconds};
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// Python with numpy, scipy and POT (the xtask makes one).
+    #[arg(long)]
+    python: PathBuf,
+    /// Cloud sizes.
+    #[arg(long, value_delimiter = ',', default_values_t = [256, 512, 1024, 2048, 4096])]
+    sizes: Vec<usize>,
+    /// Also n = 8192 (scipy takes ~30 s there).
+    #[arg(long)]
+    with_8192: bool,
+    /// Our methods to time.
+    #[arg(long, value_delimiter = ',', default_values_t = ["hungarian".to_string(), "exact".to_string(), "sinkhorn".to_string()])]
+    methods: Vec<String>,
+    /// Largest n at which Sinkhorn is timed (it takes ~40–90 s per pair at 4096 here).
+    #[arg(long, default_value_t = 2048)]
+    sinkhorn_max_n: usize,
+    /// Skip POT.
+    #[arg(long)]
+    no_pot: bool,
+    /// Seed of the clouds.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Where to write the table (section "bench-peers").
+    #[arg(long, default_value = "docs/results.md")]
+    output: PathBuf,
+}
+
+/// Fewer repeats for slow sizes keeps the whole run within minutes.
+fn repeats_for(n: usize) -> usize {
+    match n {
+        0..=1024 => 5,
+        1025..=2048 => 3,
+        _ => 1,
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let mut sizes = args.sizes.clone();
+    if args.with_8192 && !sizes.contains(&8192) {
+        sizes.push(8192);
+    }
+    let estimators: Vec<Box<dyn EmdEstimator>> = args
+        .methods
+        .iter()
+        .map(|m| deepemd_solvers::by_name(m).ok_or_else(|| anyhow::anyhow!("unknown method {m}")))
+        .collect::<Result<_>>()?;
+    let reference = estimators
+        .iter()
+        .position(|e| e.name() == "exact")
+        .or_else(|| estimators.iter().position(|e| e.is_exact()));
+    let Some(reference) = reference else {
+        bail!("--methods needs an exact method to compute ratios against");
+    };
+    let peers = Peers {
+        python: args.python.clone(),
+        pot: !args.no_pot,
+    };
+    let cost = Cost::Euclidean;
+
+    let mut header: Vec<String> = vec!["clouds".into(), "n".into()];
+    header.extend(estimators.iter().map(|e| format!("{} s", e.name())));
+    header.push("scipy s".into());
+    if peers.pot {
+        header.push("POT s".into());
+    }
+    let ref_name = estimators[reference].name().to_string();
+    header.push(format!("scipy / {ref_name}"));
+    if peers.pot {
+        header.push(format!("POT / {ref_name}"));
+    }
+    header.push("max rel diff (exact methods vs scipy)".into());
+    header.push("sinkhorn bias".into());
+    let mut table = Table {
+        header,
+        rows: Vec::new(),
+    };
+    eprintln!("{}", hardware_line());
+    for set in CloudSet::ALL {
+        for &n in &sizes {
+            let (a, b) = set.pair(n, args.seed);
+            let repeats = repeats_for(n);
+            eprintln!("{} n={n}: ours ...", set.name());
+            let mut times = Vec::new();
+            let mut values = Vec::new();
+            for e in &estimators {
+                if e.name() == "sinkhorn" && n > args.sinkhorn_max_n {
+                    times.push(f64::NAN);
+                    values.push(f64::NAN);
+                    continue;
+                }
+                let (t, emd) =
+                    median_seconds(repeats, || e.estimate(&a, &b, EmdRequest::new(cost)));
+                times.push(t);
+                values.push(emd?.distance);
+            }
+            eprintln!("{} n={n}: peers ...", set.name());
+            let peer = peers.time(&[(a, b)], cost, repeats)?.remove(0);
+            let mut diffs = vec![];
+            for (e, v) in estimators.iter().zip(&values) {
+                if e.is_exact() {
+                    diffs.push((v - peer.scipy_value).abs() / peer.scipy_value);
+                }
+            }
+            if let Some(pv) = peer.pot_value {
+                diffs.push((pv - peer.scipy_value).abs() / peer.scipy_value);
+            }
+            let mut row = vec![set.name().to_string(), n.to_string()];
+            row.extend(
+                times
+                    .iter()
+                    .map(|&t| if t.is_nan() { "–".into() } else { seconds(t) }),
+            );
+            row.push(seconds(peer.scipy_s));
+            if let Some(p) = peer.pot_s {
+                row.push(seconds(p));
+            }
+            row.push(format!("{:.2}×", peer.scipy_s / times[reference]));
+            if let Some(p) = peer.pot_s {
+                row.push(format!("{:.2}×", p / times[reference]));
+            }
+            row.push(format!("{:.1e}", diffs.iter().copied().fold(0.0, f64::max)));
+            let sinkhorn = estimators
+                .iter()
+                .position(|e| e.name() == "sinkhorn")
+                .filter(|&k| !values[k].is_nan())
+                .map(|k| format!("{:+.2}%", 100.0 * (values[k] / peer.scipy_value - 1.0)));
+            row.push(sinkhorn.unwrap_or_else(|| "–".into()));
+            eprintln!("  {}", row.join(" | "));
+            table.push(row);
+        }
+    }
+    let md = table.to_markdown();
+    println!("{md}");
+    let body = format!(
+        "## Exact solvers vs scipy and POT (`cargo xtask bench-peers`)\n\n\
+         Median wall time per pair (cost matrix included) on identical clouds in one run; \
+         Euclidean cost; seed {}; repeats 5 (n ≤ 1024), 3 (n = 2048), 1 (n ≥ 4096). \
+         Ratios above 1 mean we are faster. Hardware: {}.\n\n{md}",
+        args.seed,
+        hardware_line()
+    );
+    update_section(&args.output, "bench-peers", &body)?;
+    eprintln!("wrote the table into {}", args.output.display());
+    Ok(())
+}
