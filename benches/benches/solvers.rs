@@ -1,1 +1,38 @@
-fn main() {}
+//! Every solver at 256…4096 points on the benchmark cloud sets; the device is in the name.
+//! Sinkhorn stops at 2048 (about a minute a pair beyond). Run: `cargo bench -p deepemd-benches`.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest};
+use deepemd_eval::clouds::CloudSet;
+use deepemd_solvers::{Exact, Hungarian, Sinkhorn};
+
+fn solvers(c: &mut Criterion) {
+    let methods: Vec<(Box<dyn EmdEstimator>, usize)> = vec![
+        (Box::new(Hungarian), 4096),
+        (Box::new(Exact), 4096),
+        (Box::new(Sinkhorn::default()), 2048),
+    ];
+    for set in CloudSet::ALL {
+        let mut group = c.benchmark_group(format!("cpu_{}", set.name().replace(' ', "_")));
+        group.sample_size(10);
+        for n in [256, 1024, 2048, 4096] {
+            let (a, b) = set.pair(n, 2026);
+            for (method, max_n) in &methods {
+                if n > *max_n {
+                    continue;
+                }
+                group.bench_with_input(BenchmarkId::new(method.name(), n), &n, |bench, _| {
+                    bench.iter(|| {
+                        method
+                            .estimate(&a, &b, EmdRequest::new(Cost::Euclidean))
+                            .unwrap()
+                    })
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, solvers);
+criterion_main!(benches);

@@ -1,1 +1,1 @@
-//! Shared inputs for the benches.
+//! Criterion benches live in `benches/`; run them with `cargo bench -p deepemd-benches`.

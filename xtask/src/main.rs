@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's orchestration. It checks what a fresh machine needs,
 //! then hands the work to the workspace's own binaries; it re-implements nothing.
 
+mod layers;
 mod system;
 
 use std::process::ExitCode;
@@ -11,12 +12,14 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
+  demo                      the main job: `deepemd emd` on the two shipped example clouds
   test                      install what the build needs (on a fresh machine), then run every test
   bench-peers [options]     our solvers vs scipy and POT on identical clouds; writes docs/results.md
       --sizes 256,1024,...  cloud sizes (default 256,512,1024,2048,4096)
       --with-8192           add n = 8192 (scipy takes ~30 s there)
       --methods a,b         our methods to time (default hungarian,exact,sinkhorn)
       --no-pot              skip POT's ot.emd
+  check-layers              the dependency invariants of docs/architecture.md
 ";
 
 fn main() -> ExitCode {
@@ -36,7 +39,9 @@ fn run(args: &[String]) -> Result<()> {
         bail!("no command given");
     };
     match command.as_str() {
+        "demo" => demo(rest),
         "test" => test(rest),
+        "check-layers" => layers::check_layers(),
         "bench-peers" => bench_peers(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
@@ -47,6 +52,24 @@ fn run(args: &[String]) -> Result<()> {
             bail!("unknown command '{other}'")
         }
     }
+}
+
+/// `cargo xtask demo`: the README's main job.
+fn demo(rest: &[String]) -> Result<()> {
+    system::ensure_build_dependencies()?;
+    let mut args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "deepemd-cli",
+        "--",
+        "emd",
+        "datasets/examples/torus.ply",
+        "datasets/examples/sphere.ply",
+    ];
+    args.extend(rest.iter().map(String::as_str));
+    system::cargo(&args)
 }
 
 /// `cargo xtask test`: the README's test command and what CI runs.

@@ -22,7 +22,7 @@ use deepemd_core::EmdEstimator;
 /// The estimator called `name` on the command line: `exact`, `hungarian` or `sinkhorn`.
 pub fn by_name(name: &str) -> Option<Box<dyn EmdEstimator>> {
     match name {
-        "exact" => Some(Box::new(Exact::default())),
+        "exact" => Some(Box::new(Exact)),
         "hungarian" => Some(Box::new(Hungarian)),
         "sinkhorn" => Some(Box::new(Sinkhorn::default())),
         _ => None,

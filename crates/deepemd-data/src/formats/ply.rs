@@ -154,7 +154,7 @@ fn read_ply_parts(path: &Path) -> Result<Parts> {
                     }
                     Property::List { count, item, .. } => {
                         let k = reader.value(*count, &element.name, index)?;
-                        if !(k >= 0.0 && k <= 1e6 && k.fract() == 0.0) {
+                        if !((0.0..=1e6).contains(&k) && k.fract() == 0.0) {
                             return Err(fail(format!(
                                 "{} {index}: list length {k} is not a valid count",
                                 element.name

@@ -1,0 +1,64 @@
+//! `cargo xtask check-layers`: the dependency invariants of docs/architecture.md, checked with
+//! `cargo tree` on the normal (non-dev) dependency graph.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::system::workspace_root;
+
+/// (crate, forbidden dependency prefixes).
+const RULES: &[(&str, &[&str])] = &[
+    ("deepemd-core", &["candle", "hdf5", "rayon", "deepemd-"]),
+    (
+        "deepemd-solvers",
+        &["candle", "hdf5", "deepemd-data", "deepemd-model"],
+    ),
+    ("deepemd-data", &["candle", "deepemd-model"]),
+];
+
+pub fn check_layers() -> Result<()> {
+    let mut violations = Vec::new();
+    for (krate, forbidden) in RULES {
+        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args([
+                "tree",
+                "--quiet",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+                "--package",
+                krate,
+            ])
+            .current_dir(workspace_root())
+            .output()
+            .context("could not run cargo tree")?;
+        if !out.status.success() {
+            bail!(
+                "cargo tree -p {krate} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let tree = String::from_utf8_lossy(&out.stdout);
+        for dep in tree
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next())
+        {
+            if forbidden.iter().any(|f| dep.starts_with(f)) {
+                violations.push(format!("{krate} depends on {dep}"));
+            }
+        }
+        println!("check-layers: {krate}: ok");
+    }
+    violations.sort();
+    violations.dedup();
+    if !violations.is_empty() {
+        bail!(
+            "layering violated (see docs/architecture.md):\n  {}",
+            violations.join("\n  ")
+        );
+    }
+    Ok(())
+}
