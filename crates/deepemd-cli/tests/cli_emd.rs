@@ -81,6 +81,33 @@ fn every_format_gives_scipys_value() {
 }
 
 #[test]
+fn hdf5_items_give_scipys_value() {
+    let h5 = fixture("ab.h5");
+    let a = format!("{}#0", h5.display());
+    let b = format!("{}:data#1", h5.display());
+    for cost in ["euclidean", "sqeuclidean"] {
+        let out = deepemd(&["emd", &a, &b, "--json", "--cost", cost]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_close(
+            v["distance"].as_f64().unwrap(),
+            expected("a_b", cost),
+            "ab.h5",
+        );
+    }
+    let out = deepemd(&["emd", &format!("{}#7", h5.display()), &a]);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !out.status.success() && err.contains("ab.h5: dataset 'data' has 2 items"),
+        "{err}"
+    );
+}
+
+#[test]
 fn two_dimensional_and_rectangular_inputs() {
     for cost in ["euclidean", "sqeuclidean"] {
         let v = emd_json(&fixture("a2.xyz"), &fixture("b2.npy"), &["--cost", cost]);

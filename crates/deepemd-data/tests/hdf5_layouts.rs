@@ -1,0 +1,211 @@
+//! The HDF5 readers on files h5py wrote in the real layouts (fixtures/h5/make_h5.py), on files
+//! this crate writes, and on every malformed case, truncations included.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use deepemd_data::hdf5::{
+    H5Item, ShapeFile, WriteOptions, load_modelnet40, load_shapenet_part, read_h5_item,
+    write_modelnet40_split,
+};
+use deepemd_data::read_cloud_spec;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/h5")
+}
+
+#[derive(serde::Deserialize)]
+struct Expected {
+    data: Vec<Vec<Vec<f32>>>,
+    label: Vec<u8>,
+    pid: Option<Vec<Vec<u8>>>,
+}
+
+fn expected() -> HashMap<String, Expected> {
+    let text = std::fs::read_to_string(fixtures().join("expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn flat(e: &Expected) -> Vec<f32> {
+    e.data.iter().flatten().flatten().copied().collect()
+}
+
+#[test]
+fn modelnet40_layout_written_by_h5py() {
+    let exp = expected();
+    let train = load_modelnet40(&fixtures().join("modelnet40"), "train").unwrap();
+    assert_eq!(train.class_names, ["airplane", "bathtub", "bed"]);
+    assert_eq!(train.files.len(), 2);
+    assert_eq!(
+        (
+            train.shapes.n_items,
+            train.shapes.n_points,
+            train.shapes.dim
+        ),
+        (6, 64, 3)
+    );
+    let (e0, e1) = (
+        &exp["modelnet40/ply_data_train0.h5"],
+        &exp["modelnet40/ply_data_train1.h5"],
+    );
+    let mut want = flat(e0);
+    want.extend(flat(e1));
+    assert_eq!(train.shapes.data, want);
+    assert_eq!(
+        train.shapes.labels,
+        [e0.label.clone(), e1.label.clone()].concat()
+    );
+    assert_eq!(train.class_of(0), train.class_names[e0.label[0] as usize]);
+    let test = load_modelnet40(&fixtures().join("modelnet40"), "test").unwrap();
+    assert_eq!(test.shapes.n_items, 3);
+    assert_eq!(test.shapes.data, flat(&exp["modelnet40/ply_data_test0.h5"]));
+}
+
+#[test]
+fn shapenet_part_layout_written_by_h5py() {
+    let exp = expected();
+    for (split, n) in [("train", 3), ("val", 2), ("test", 2)] {
+        // Both the hdf5_data folder and its parent are accepted.
+        for dir in [
+            fixtures().join("shapenet_part"),
+            fixtures().join("shapenet_part/hdf5_data"),
+        ] {
+            let s = load_shapenet_part(&dir, split).unwrap();
+            let e = &exp[&format!("shapenet_part/hdf5_data/ply_data_{split}0.h5")];
+            assert_eq!(s.shapes.n_items, n);
+            assert_eq!(s.shapes.data, flat(e));
+            assert_eq!(s.shapes.labels, e.label);
+            let pid: Vec<u8> = e.pid.as_ref().unwrap().iter().flatten().copied().collect();
+            assert_eq!(s.shapes.pid.as_ref().unwrap(), &pid);
+            assert_eq!(s.class_names[0], "Airplane");
+        }
+    }
+}
+
+#[test]
+fn single_items_and_the_cli_selector() {
+    let exp = expected();
+    let path = fixtures().join("modelnet40/ply_data_train0.h5");
+    let e = &exp["modelnet40/ply_data_train0.h5"];
+    let item = read_h5_item(
+        &path,
+        &H5Item {
+            dataset: "data".into(),
+            index: 2,
+        },
+    )
+    .unwrap();
+    let want: Vec<f64> = e.data[2].iter().flatten().map(|&x| f64::from(x)).collect();
+    assert_eq!(item.as_flat(), want.as_slice());
+    let spec = format!("{}#2", path.display());
+    assert_eq!(read_cloud_spec(&spec).unwrap(), item);
+    let normals = read_cloud_spec(&format!("{}:normal#1", path.display())).unwrap();
+    assert_eq!(normals.len(), 64);
+    for (bad, want) in [
+        (
+            format!("{}#9", path.display()),
+            "has 4 items; there is no item 9",
+        ),
+        (format!("{}", path.display()), "select one cloud"),
+        (format!("{}#x", path.display()), "select one cloud"),
+        (
+            format!("{}:faceId#0", path.display()),
+            "dataset 'faceId' is int32 of shape (4, 64)",
+        ),
+        (
+            format!("{}:nothing#0", path.display()),
+            "no dataset 'nothing'",
+        ),
+    ] {
+        let err = read_cloud_spec(&bad).unwrap_err().to_string();
+        assert!(err.contains(want), "{bad}: {err}");
+        assert!(err.contains("ply_data_train0.h5"), "{err}");
+    }
+}
+
+#[test]
+fn files_we_write_round_trip_compressed_and_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = load_modelnet40(&fixtures().join("modelnet40"), "train").unwrap();
+    let mut shapes = source.shapes.clone();
+    shapes.mesh_id = Some((0..shapes.n_items as i32).collect());
+    for compress in [true, false] {
+        let out = dir.path().join(format!("c{compress}"));
+        let files = write_modelnet40_split(
+            &out,
+            "train",
+            &source.class_names,
+            &shapes,
+            4,
+            WriteOptions { compress },
+        )
+        .unwrap();
+        assert_eq!(files.len(), 2, "4 + 2 shapes");
+        let back = load_modelnet40(&out, "train").unwrap();
+        assert_eq!(back.shapes, shapes);
+        assert_eq!(back.class_names, source.class_names);
+        assert_eq!(ShapeFile::read(&files[1]).unwrap().n_items, 2);
+    }
+}
+
+#[test]
+fn malformed_files_name_file_dataset_and_expectation() {
+    let m = fixtures().join("malformed");
+    let cases = [
+        (
+            "label_int64.h5",
+            "dataset 'label' is int64 of shape (3,); expected uint8 of shape (3, 1)",
+        ),
+        (
+            "no_data.h5",
+            "no dataset 'data' (expected float32 of shape (N, P, 3) or (N, P, 2))",
+        ),
+        ("no_label.h5", "no dataset 'label'"),
+        (
+            "data_rank2.h5",
+            "dataset 'data' is float32 of shape (3, 64); expected float32 of shape (N, P, 3)",
+        ),
+        ("data_int.h5", "dataset 'data' is int32 of shape (3, 64, 3)"),
+        (
+            "length_mismatch.h5",
+            "dataset 'label' is uint8 of shape (2, 1); expected uint8 of shape (3, 1)",
+        ),
+        (
+            "nan_point.h5",
+            "dataset 'data': item 0, point 33 has a non-finite coordinate",
+        ),
+        ("not_hdf5.h5", "not a readable HDF5 file"),
+    ];
+    for (file, want) in cases {
+        let err = ShapeFile::read(&m.join(file)).unwrap_err().to_string();
+        assert!(err.contains(file), "{err}");
+        assert!(err.contains(want), "{file}: got '{err}', want '{want}'");
+    }
+    let err = load_modelnet40(&fixtures().join("modelnet40"), "val")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("val_files.txt"), "{err}");
+    let err = load_shapenet_part(&m, "train").unwrap_err().to_string();
+    assert!(err.contains("no ply_data_trainK.h5 files"), "{err}");
+}
+
+#[test]
+fn every_truncation_of_a_file_is_an_error_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "modelnet40/ply_data_train0.h5",
+        "modelnet40/ply_data_train1.h5",
+    ] {
+        let bytes = std::fs::read(fixtures().join(name)).unwrap();
+        let cut = dir.path().join("cut.h5");
+        for len in 0..bytes.len() {
+            std::fs::write(&cut, &bytes[..len]).unwrap();
+            let result = std::panic::catch_unwind(|| ShapeFile::read(&cut));
+            let result = result.unwrap_or_else(|_| panic!("{name} cut at {len} panicked"));
+            let err = result
+                .err()
+                .unwrap_or_else(|| panic!("{name} cut at {len} was accepted"));
+            assert!(err.to_string().contains("cut.h5"), "{err}");
+        }
+    }
+}
