@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's orchestration. It checks what a fresh machine needs,
 //! then hands the work to the workspace's own binaries; it re-implements nothing.
 
+mod datasets;
 mod layers;
 mod system;
 
@@ -20,6 +21,9 @@ commands:
       --methods a,b         our methods to time (default hungarian,exact,sinkhorn)
       --no-pot              skip POT's ot.emd
   check-layers              the dependency invariants of docs/architecture.md
+  prepare-datasets [opts]   real-mesh dataset (from Debian's libcgal-demo), synthetic sets, and
+                            --modelnet40 DIR / --shapenet DIR copies, into datasets/generated
+  prepare-pairs [opts]      training pairs with exact matchings (see `deepemd prepare-pairs --help`)
 ";
 
 fn main() -> ExitCode {
@@ -42,6 +46,16 @@ fn run(args: &[String]) -> Result<()> {
         "demo" => demo(rest),
         "test" => test(rest),
         "check-layers" => layers::check_layers(),
+        "prepare-datasets" => {
+            system::ensure_build_dependencies()?;
+            datasets::prepare_datasets(rest)
+        }
+        "prepare-pairs" => {
+            system::ensure_build_dependencies()?;
+            let mut args = vec!["prepare-pairs"];
+            args.extend(rest.iter().map(String::as_str));
+            datasets::deepemd(&args)
+        }
         "bench-peers" => bench_peers(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");

@@ -1,6 +1,9 @@
 //! `deepemd`: Earth Mover's Distance between point clouds, exact or estimated.
 
+mod datasets_command;
 mod emd_command;
+mod pairs_command;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -21,12 +24,19 @@ struct Cli {
 enum Command {
     /// The EMD between two clouds (.ply, .off, .xyz/.txt/.csv, .npy, .pcd, or file.h5#K).
     Emd(emd_command::EmdArgs),
+    /// Build the datasets (real meshes, synthetic sets, ModelNet40/ShapeNet copies) in the
+    /// ModelNet40 HDF5 layout.
+    PrepareDatasets(datasets_command::PrepareDatasetsArgs),
+    /// Make training pairs with exact matchings, in resumable shards.
+    PreparePairs(pairs_command::PreparePairsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Emd(args) => emd_command::run(&args),
+        Command::PrepareDatasets(args) => datasets_command::run(&args),
+        Command::PreparePairs(args) => pairs_command::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,10 +3,12 @@
 //! Reading and writing point clouds: the file formats of [`formats`] (one implementation
 //! each), atomic writes, and the dataset and training-pair machinery built on them.
 
+pub mod datasets;
 mod error;
 pub mod formats;
 pub mod hdf5;
 mod mesh;
+pub mod pairs;
 
 pub use error::{Error, Result};
 pub use formats::{read_cloud, write_atomic};

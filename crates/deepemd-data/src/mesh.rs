@@ -80,6 +80,20 @@ impl Mesh {
         [self.vertices[i], self.vertices[j], self.vertices[k]]
     }
 
+    /// Whether the surface is closed: every edge is shared by exactly two triangles (a fan
+    /// triangulation adds only interior edges, each shared by two triangles).
+    pub fn is_closed(&self) -> bool {
+        let mut edges: std::collections::HashMap<(usize, usize), u32> =
+            std::collections::HashMap::with_capacity(self.triangles.len() * 3);
+        for t in &self.triangles {
+            for k in 0..3 {
+                let (a, b) = (t[k], t[(k + 1) % 3]);
+                *edges.entry((a.min(b), a.max(b))).or_default() += 1;
+            }
+        }
+        edges.values().all(|&c| c == 2)
+    }
+
     /// Total surface area.
     pub fn area(&self) -> f64 {
         (0..self.triangles.len())

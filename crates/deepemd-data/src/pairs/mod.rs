@@ -1,0 +1,11 @@
+//! Training pairs: a generator of pairs of clouds whose exact EMD values span a wide range,
+//! shards of pairs with their exact matchings, and the resumable `prepare-pairs` pipeline.
+
+mod generator;
+mod perturb;
+mod prepare;
+mod shard;
+
+pub use generator::{Pair, PairGenerator, PairKind, PairMix};
+pub use prepare::{PairsConfig, PrepareReport, prepare_pairs, read_pair_set};
+pub use shard::PairShard;
