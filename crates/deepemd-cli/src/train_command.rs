@@ -1,0 +1,152 @@
+//! `deepemd train`: train the DeepEMD model, resumable, with progress and evaluations.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use deepemd_model::device_from_name;
+use deepemd_train::{
+    Outcome, PairSource, RunOptions, TrainConfig, find_checkpoint, read_state, train,
+};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Run folder: checkpoints go to RUN/checkpoint, the final model to RUN/model.
+    #[arg(long)]
+    run: PathBuf,
+    /// Continue the run in RUN from its checkpoint (settings come from the checkpoint).
+    #[arg(long)]
+    resume: bool,
+    /// Dataset (ModelNet40 layout) to draw pairs from on the fly [default: datasets/generated/cgal].
+    #[arg(long)]
+    dataset: Option<PathBuf>,
+    /// Train on `prepare-pairs` shards in this folder instead.
+    #[arg(long, conflicts_with = "dataset")]
+    pairs: Option<PathBuf>,
+    /// Optimizer steps [default: 2000].
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Points per cloud [default: 128].
+    #[arg(long)]
+    points: Option<usize>,
+    /// Pairs per step [default: 16].
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Token width [default: 128].
+    #[arg(long)]
+    d_model: Option<usize>,
+    /// Encoder blocks [default: 4].
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Attention heads [default: 4].
+    #[arg(long)]
+    heads: Option<usize>,
+    /// Feed-forward width [default: 512].
+    #[arg(long)]
+    ffn: Option<usize>,
+    /// Peak learning rate [default: 3e-4].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Warm-up steps [default: 200].
+    #[arg(long)]
+    warmup: Option<usize>,
+    /// Seed of weights and batches [default: 1].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Evaluate on held-out pairs every this many steps [default: 500].
+    #[arg(long)]
+    eval_every: Option<usize>,
+    /// Held-out pairs per evaluation [default: 64].
+    #[arg(long)]
+    eval_pairs: Option<usize>,
+    /// Minutes between checkpoints [default: 5].
+    #[arg(long)]
+    checkpoint_minutes: Option<f64>,
+    /// Also checkpoint every this many steps [default: 0, by time only].
+    #[arg(long)]
+    checkpoint_every: Option<usize>,
+    /// `cpu` or `cuda` (needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+impl TrainArgs {
+    /// `base` with every setting given on the command line applied.
+    fn apply(&self, mut c: TrainConfig) -> TrainConfig {
+        if let Some(d) = &self.dataset {
+            c.source = PairSource::Generated {
+                dataset: d.clone(),
+                split: "train".into(),
+            };
+        }
+        if let Some(p) = &self.pairs {
+            c.source = PairSource::Shards { dir: p.clone() };
+        }
+        macro_rules! set {
+            ($($field:ident => $($path:ident).+),*) => {$(
+                if let Some(v) = self.$field { c.$($path).+ = v; }
+            )*};
+        }
+        set!(steps => steps, points => points, batch => batch, lr => lr, warmup => warmup, seed => seed,
+             eval_every => eval_every, eval_pairs => eval_pairs, checkpoint_minutes => checkpoint_minutes,
+             checkpoint_every => checkpoint_every, d_model => model.d_model, layers => model.layers,
+             heads => model.heads, ffn => model.ffn);
+        c
+    }
+}
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let device = device_from_name(&args.device)?;
+    let config = if args.resume {
+        let dir = find_checkpoint(&args.run)
+            .with_context(|| format!("{}: no checkpoint to resume", args.run.display()))?;
+        let saved = read_state(&dir)?.config;
+        let wanted = args.apply(saved.clone());
+        if wanted != saved {
+            bail!(
+                "{}: the checkpoint was made with other settings; resume without changing them\n  checkpoint: {}\n  asked:      {}",
+                dir.display(),
+                serde_json::to_string(&saved)?,
+                serde_json::to_string(&wanted)?
+            );
+        }
+        saved
+    } else {
+        args.apply(TrainConfig::recipe(
+            PathBuf::from("datasets/generated/cgal"),
+            2000,
+        ))
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C asks the loop to write a final checkpoint and stop.
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .context("installing the Ctrl-C handler")?;
+    let options = RunOptions {
+        progress: !args.quiet,
+        log_evals: true,
+    };
+    let (outcome, state) = train(&config, &args.run, args.resume, &device, &stop, options)?;
+    let last = state.history.last();
+    match outcome {
+        Outcome::Finished => eprintln!(
+            "trained {} steps in {:.0} s; final loss {:.4}; model in {}",
+            state.step,
+            state.wall_seconds,
+            last.map_or(f32::NAN, |r| r.loss),
+            args.run.join("model").display()
+        ),
+        Outcome::Stopped => eprintln!(
+            "stopped at step {} of {}; resume with: deepemd train --run {} --resume",
+            state.step,
+            config.steps,
+            args.run.display()
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The model as an [`EmdEstimator`]: normalize the pair jointly, predict logits, round them to a
+//! matching, and evaluate that matching's exact cost (and gradient) on the original clouds.
+
+use candle_core::{Device, Tensor};
+use deepemd_core::{
+    Cost, Emd, EmdEstimator, EmdRequest, Error as CoreError, JointNormalization, Pairing,
+    PointCloud, check_same_dim,
+};
+
+use crate::error::Result;
+use crate::model::{DEFAULT_BLOCK_ROWS, DeepEmdModel};
+use crate::rounding::Rounding;
+
+/// Most pairs of equal size sent through the network at once by `estimate_batch`.
+const MAX_BATCH: usize = 16;
+
+/// The DeepEMD estimator.
+///
+/// The network was trained on optimal matchings for the Euclidean cost; for the squared cost
+/// the same predicted matching is evaluated under that cost.
+#[derive(Clone, Debug)]
+pub struct DeepEmd {
+    model: DeepEmdModel,
+    device: Device,
+    rounding: Rounding,
+    block_rows: usize,
+    name: String,
+}
+
+impl DeepEmd {
+    /// An estimator with the default rounding (the paper's row argmax).
+    pub fn new(model: DeepEmdModel, device: Device) -> Self {
+        Self {
+            model,
+            device,
+            rounding: Rounding::RowArgmax,
+            block_rows: DEFAULT_BLOCK_ROWS,
+            name: "model".into(),
+        }
+    }
+
+    /// The same estimator with another rounding; its name becomes `model-<rounding>` unless it
+    /// is the row argmax.
+    pub fn with_rounding(mut self, rounding: Rounding) -> Self {
+        self.rounding = rounding;
+        self.name = if rounding == Rounding::RowArgmax {
+            "model".into()
+        } else {
+            format!("model-{}", rounding.name())
+        };
+        self
+    }
+
+    /// Query rows per attention block (smaller uses less memory).
+    pub fn with_block_rows(mut self, rows: usize) -> Self {
+        self.block_rows = rows.max(1);
+        self
+    }
+
+    /// The network.
+    pub fn model(&self) -> &DeepEmdModel {
+        &self.model
+    }
+
+    /// The device it runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn check_pair(&self, a: &PointCloud, b: &PointCloud) -> Result<()> {
+        check_same_dim(a, b)?;
+        if a.len() != b.len() {
+            return Err(CoreError::SizeMismatch {
+                a: a.len(),
+                b: b.len(),
+                method: "the model".into(),
+            }
+            .into());
+        }
+        if a.dim() != self.model.config().point_dim {
+            return Err(CoreError::InvalidParameter(format!(
+                "the model takes {}-D points, the clouds are {}-D",
+                self.model.config().point_dim,
+                a.dim()
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The logits of several pairs of equal size, each `n × n` row-major, in one forward pass.
+    pub fn logits_batch(&self, pairs: &[(&PointCloud, &PointCloud)]) -> Result<Vec<Vec<f32>>> {
+        let Some(&(first, _)) = pairs.first() else {
+            return Ok(Vec::new());
+        };
+        let (n, dim) = (first.len(), first.dim());
+        let mut xa = Vec::with_capacity(pairs.len() * n * dim);
+        let mut xb = Vec::with_capacity(pairs.len() * n * dim);
+        for (a, b) in pairs {
+            self.check_pair(a, b)?;
+            if a.len() != n {
+                return Err(
+                    CoreError::InvalidParameter("a batch needs pairs of one size".into()).into(),
+                );
+            }
+            let norm = JointNormalization::fit(a, b)?;
+            xa.extend(norm.apply(a)?.to_f32());
+            xb.extend(norm.apply(b)?.to_f32());
+        }
+        let shape = (pairs.len(), n, dim);
+        let ta = Tensor::from_vec(xa, shape, &self.device)?;
+        let tb = Tensor::from_vec(xb, shape, &self.device)?;
+        let s = self.model.logits(&ta, &tb, false, self.block_rows)?;
+        let s = s.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+        Ok(s.chunks(n * n).map(<[f32]>::to_vec).collect())
+    }
+
+    /// The logits of one pair, `n × n` row-major.
+    pub fn logits(&self, a: &PointCloud, b: &PointCloud) -> Result<Vec<f32>> {
+        Ok(self
+            .logits_batch(&[(a, b)])?
+            .pop()
+            .expect("one pair in, one out"))
+    }
+
+    /// The matchings of several roundings from one forward pass.
+    pub fn matchings(
+        &self,
+        a: &PointCloud,
+        b: &PointCloud,
+        roundings: &[Rounding],
+        cost: Cost,
+    ) -> Result<Vec<Pairing>> {
+        let logits = self.logits(a, b)?;
+        roundings
+            .iter()
+            .map(|r| Ok(r.apply(&logits, a, b, cost)?))
+            .collect()
+    }
+
+    fn finish(
+        &self,
+        a: &PointCloud,
+        b: &PointCloud,
+        logits: &[f32],
+        request: EmdRequest,
+    ) -> Result<Emd> {
+        let pairing = self.rounding.apply(logits, a, b, request.cost)?;
+        Ok(Emd::of_pairing(
+            a,
+            b,
+            pairing,
+            request.cost,
+            request.gradient,
+        )?)
+    }
+}
+
+impl EmdEstimator for DeepEmd {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn is_exact(&self) -> bool {
+        false
+    }
+
+    fn estimate(
+        &self,
+        a: &PointCloud,
+        b: &PointCloud,
+        request: EmdRequest,
+    ) -> deepemd_core::Result<Emd> {
+        let logits = self.logits(a, b)?;
+        Ok(self.finish(a, b, &logits, request)?)
+    }
+
+    /// Consecutive pairs of equal size go through the network together (up to 16 at once).
+    fn estimate_batch(
+        &self,
+        pairs: &[(PointCloud, PointCloud)],
+        request: EmdRequest,
+    ) -> Vec<deepemd_core::Result<Emd>> {
+        let mut out = Vec::with_capacity(pairs.len());
+        let mut start = 0;
+        while start < pairs.len() {
+            let n = pairs[start].0.len();
+            let mut end = start + 1;
+            while end < pairs.len()
+                && end - start < MAX_BATCH
+                && pairs[end].0.len() == n
+                && pairs[end].1.len() == n
+            {
+                end += 1;
+            }
+            let group: Vec<(&PointCloud, &PointCloud)> =
+                pairs[start..end].iter().map(|(a, b)| (a, b)).collect();
+            match self.logits_batch(&group) {
+                Ok(all) => {
+                    for ((a, b), logits) in group.iter().zip(all) {
+                        out.push(self.finish(a, b, &logits, request).map_err(Into::into));
+                    }
+                }
+                Err(_) => {
+                    // Report each pair's own error (one bad pair must not hide the others).
+                    for (a, b) in &group {
+                        out.push(self.estimate(a, b, request));
+                    }
+                }
+            }
+            start = end;
+        }
+        out
+    }
+}

@@ -1,0 +1,34 @@
+//! # deepemd-model
+//!
+//! The DeepEMD transformer (arXiv 2311.09998) in candle. Points of both clouds become tokens
+//! (a linear embedding of the coordinates plus a learned segment vector saying which cloud);
+//! a pre-norm encoder lets every token attend to all `2n`; a final single-head attention
+//! `S = (W_q h_A)(W_k h_B)ᵀ / √d` scores `b_j` as the match of `a_i`. The [`DeepEmd`]
+//! estimator turns `S` into a matching ([`Rounding`]) and evaluates its exact cost and gradient.
+//!
+//! ```no_run
+//! use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
+//! use deepemd_model::{DeepEmd, DeepEmdModel};
+//! let model = DeepEmdModel::load("models/default".as_ref(), &candle_core::Device::Cpu).unwrap();
+//! let estimator = DeepEmd::new(model, candle_core::Device::Cpu);
+//! # let (a, b) = (PointCloud::from_points(&[[0.0, 0.0, 0.0]]).unwrap(), PointCloud::from_points(&[[1.0, 0.0, 0.0]]).unwrap());
+//! let emd = estimator.estimate(&a, &b, EmdRequest::new(Cost::Euclidean).with_gradient()).unwrap();
+//! ```
+
+mod config;
+mod device;
+mod error;
+mod estimator;
+mod layers;
+mod loss;
+mod model;
+mod rounding;
+
+pub use config::ModelConfig;
+pub use device::device_from_name;
+pub use error::{Error, Result};
+pub use estimator::DeepEmd;
+pub use layers::{EncoderBlock, LayerNorm, MultiHeadAttention};
+pub use loss::emd_loss;
+pub use model::{DEFAULT_BLOCK_ROWS, DeepEmdModel};
+pub use rounding::{Rounding, sinkhorn_scores, two_opt};

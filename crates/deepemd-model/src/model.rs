@@ -1,0 +1,121 @@
+//! The DeepEMD network: tokens from both clouds, a shared encoder, and a final single-head
+//! attention whose logits score every point of B as the match of every point of A.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{Linear, VarBuilder, VarMap, linear, linear_no_bias};
+
+use crate::config::ModelConfig;
+use crate::error::{Error, Result};
+use crate::layers::{EncoderBlock, LayerNorm};
+
+/// Query rows per attention block at inference: 2 × 1024 × T scores per head at most.
+pub const DEFAULT_BLOCK_ROWS: usize = 1024;
+
+/// The network. Build it with [`DeepEmdModel::new`] over a `VarBuilder` (fresh weights from a
+/// `VarMap` for training) or load a saved folder with [`DeepEmdModel::load`].
+#[derive(Clone, Debug)]
+pub struct DeepEmdModel {
+    config: ModelConfig,
+    embed: Linear,
+    segment: Tensor,
+    blocks: Vec<EncoderBlock>,
+    final_norm: LayerNorm,
+    w_q: Linear,
+    w_k: Linear,
+}
+
+impl DeepEmdModel {
+    /// Creates (or fetches from `vb`) every weight: `embed`, `segment` `[2, d]`, `blocks.{i}`,
+    /// `final_norm`, `match_q`, `match_k`.
+    pub fn new(config: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+        config.check()?;
+        let d = config.d_model;
+        let blocks = (0..config.layers)
+            .map(|i| EncoderBlock::new(config, vb.pp(format!("blocks.{i}"))))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(Self {
+            config: config.clone(),
+            embed: linear(config.point_dim, d, vb.pp("embed"))?,
+            segment: vb.get_with_hints(
+                (2, d),
+                "segment",
+                candle_nn::Init::Randn {
+                    mean: 0.0,
+                    stdev: 0.02,
+                },
+            )?,
+            blocks,
+            final_norm: LayerNorm::new(d, config.layer_norm_eps, vb.pp("final_norm"))?,
+            w_q: linear_no_bias(d, d, vb.pp("match_q"))?,
+            w_k: linear_no_bias(d, d, vb.pp("match_k"))?,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Loads `config.json` and `model.safetensors` from `dir`. A truncated or mismatched weight
+    /// file is an error naming the file.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
+        let config = ModelConfig::load(&dir.join("config.json"))?;
+        let weights = dir.join("model.safetensors");
+        let bytes = std::fs::read(&weights).map_err(|e| Error::Load {
+            path: weights.clone(),
+            message: e.to_string(),
+        })?;
+        Self::from_safetensors(&config, &bytes, device).map_err(|e| Error::Load {
+            path: weights,
+            message: e.to_string(),
+        })
+    }
+
+    /// Builds the model from in-memory safetensors bytes (e.g. the weights embedded in the CLI).
+    pub fn from_safetensors(config: &ModelConfig, bytes: &[u8], device: &Device) -> Result<Self> {
+        let tensors = candle_core::safetensors::load_buffer(bytes, device)
+            .map_err(|e| Error::Config(format!("unreadable safetensors ({e})")))?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        Self::new(config, vb)
+            .map_err(|e| Error::Config(format!("the weights do not fit the config ({e})")))
+    }
+
+    /// Fresh weights in a new `VarMap` (for training).
+    pub fn fresh(config: &ModelConfig, device: &Device) -> Result<(Self, VarMap)> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+        let model = Self::new(config, vb)?;
+        Ok((model, varmap))
+    }
+
+    /// The matching logits `S[b, i, j]`: how much the network believes `b_j` is the optimal
+    /// match of `a_i`. `train` selects differentiable kernels; `block_rows` bounds the attention
+    /// scores held at once.
+    ///
+    /// # Shapes
+    /// `a`, `b`: `[B, n, point_dim]` → `[B, n, n]`.
+    pub fn logits(&self, a: &Tensor, b: &Tensor, train: bool, block_rows: usize) -> Result<Tensor> {
+        let (batch, n, _) = a.dims3()?;
+        let ta = self
+            .embed
+            .forward(a)?
+            .broadcast_add(&self.segment.get(0)?)?;
+        let tb = self
+            .embed
+            .forward(b)?
+            .broadcast_add(&self.segment.get(1)?)?;
+        let mut x = Tensor::cat(&[ta, tb], 1)?;
+        for block in &self.blocks {
+            x = block.forward_t(&x, train, block_rows)?;
+        }
+        let h = self.final_norm.forward_t(&x, train)?;
+        let q = self.w_q.forward(&h.narrow(1, 0, n)?)?;
+        let k = self.w_k.forward(&h.narrow(1, n, n)?)?;
+        let scale = 1.0 / (self.config.d_model as f64).sqrt();
+        let s = (q.matmul(&k.transpose(1, 2)?.contiguous()?)? * scale)?;
+        debug_assert_eq!(s.dims3()?, (batch, n, n));
+        Ok(s)
+    }
+}

@@ -1,0 +1,193 @@
+//! Batches of training pairs with their exact matchings. Batch `s` depends only on the seed
+//! and `s`, so a resumed run sees exactly the batches an uninterrupted run would.
+
+use candle_core::{Device, Tensor};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Matching, PointCloud};
+use deepemd_data::hdf5::{ShapeFile, load_modelnet40};
+use deepemd_data::pairs::{PairGenerator, PairKind, PairMix, PairShard, read_pair_set};
+use deepemd_solvers::Exact;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::config::{PairSource, TrainConfig};
+use crate::error::{Error, Result};
+
+/// One step's pairs as tensors.
+#[derive(Debug)]
+pub struct Batch {
+    /// `[B, n, dim]`.
+    pub a: Tensor,
+    /// `[B, n, dim]`.
+    pub b: Tensor,
+    /// `[B, n]` u32: the optimal target in `b` of each point of `a`.
+    pub target: Tensor,
+    /// `[B, n]` u32: the optimal source in `a` of each point of `b`.
+    pub inverse: Tensor,
+}
+
+/// A pair with its exact solution, for evaluation.
+#[derive(Clone, Debug)]
+pub struct LabeledPair {
+    /// First cloud.
+    pub a: PointCloud,
+    /// Second cloud.
+    pub b: PointCloud,
+    /// The optimal matching.
+    pub matching: Matching,
+    /// The exact EMD.
+    pub emd: f64,
+    /// How the pair was made.
+    pub kind: PairKind,
+}
+
+/// Where batches come from.
+#[derive(Debug)]
+pub enum BatchSource {
+    /// A pool of shapes; pairs and exact matchings are made per batch.
+    Generated {
+        /// The shapes.
+        pool: ShapeFile,
+        /// Kind proportions.
+        mix: PairMix,
+    },
+    /// Pairs read from shards.
+    Shards(Vec<PairShard>),
+}
+
+/// Draws `count` pairs from a pool with the stream `stream` of `seed`, solved exactly.
+pub fn generate_pairs(
+    pool: &ShapeFile,
+    points: usize,
+    mix: PairMix,
+    seed: u64,
+    stream: u64,
+    count: usize,
+) -> Result<Vec<LabeledPair>> {
+    let generator = PairGenerator::new(pool, points, mix)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    let pairs = (0..count)
+        .map(|_| generator.pair(&mut rng))
+        .collect::<Result<Vec<_>, _>>()?;
+    pairs
+        .into_par_iter()
+        .map(|p| {
+            let emd = Exact.estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))?;
+            let matching = emd
+                .pairing
+                .as_bijection()
+                .cloned()
+                .ok_or_else(|| Error::Config("no bijection".into()))?;
+            Ok(LabeledPair {
+                a: p.a,
+                b: p.b,
+                matching,
+                emd: emd.distance,
+                kind: p.kind,
+            })
+        })
+        .collect()
+}
+
+impl BatchSource {
+    /// Opens the source a config names.
+    pub fn open(config: &TrainConfig) -> Result<Self> {
+        match &config.source {
+            PairSource::Generated { dataset, split } => {
+                let pool = load_modelnet40(dataset, split)?.shapes;
+                if pool.dim != config.model.point_dim {
+                    return Err(Error::Config(format!(
+                        "{} holds {}-D shapes, the model takes {}-D",
+                        dataset.display(),
+                        pool.dim,
+                        config.model.point_dim
+                    )));
+                }
+                Ok(Self::Generated {
+                    pool,
+                    mix: config.mix,
+                })
+            }
+            PairSource::Shards { dir } => {
+                let shards = read_pair_set(dir)?;
+                if let Some(s) = shards
+                    .iter()
+                    .find(|s| s.n != config.points || s.dim != config.model.point_dim)
+                {
+                    return Err(Error::Config(format!(
+                        "{} holds pairs of {} points in {}-D; the run wants {} points in {}-D",
+                        dir.display(),
+                        s.n,
+                        s.dim,
+                        config.points,
+                        config.model.point_dim
+                    )));
+                }
+                Ok(Self::Shards(shards))
+            }
+        }
+    }
+
+    /// The pairs of step `step`.
+    pub fn pairs(&self, config: &TrainConfig, step: usize) -> Result<Vec<LabeledPair>> {
+        match self {
+            Self::Generated { pool, mix } => generate_pairs(
+                pool,
+                config.points,
+                *mix,
+                config.seed,
+                step as u64,
+                config.batch,
+            ),
+            Self::Shards(shards) => {
+                let total: usize = shards.iter().map(PairShard::len).sum();
+                let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+                rng.set_stream(step as u64);
+                (0..config.batch)
+                    .map(|_| {
+                        let mut k = rng.random_range(0..total);
+                        let shard = shards.iter().find(|s| {
+                            if k < s.len() {
+                                true
+                            } else {
+                                k -= s.len();
+                                false
+                            }
+                        });
+                        let (a, b, matching, emd, kind) = shard.expect("k < total").pair(k)?;
+                        Ok(LabeledPair {
+                            a,
+                            b,
+                            matching,
+                            emd,
+                            kind,
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Stacks pairs of equal size into tensors on `device`.
+pub fn to_batch(pairs: &[LabeledPair], device: &Device) -> Result<Batch> {
+    let (n, dim) = (pairs[0].a.len(), pairs[0].a.dim());
+    let bsz = pairs.len();
+    let mut a = Vec::with_capacity(bsz * n * dim);
+    let mut b = Vec::with_capacity(bsz * n * dim);
+    let mut target = Vec::with_capacity(bsz * n);
+    let mut inverse = Vec::with_capacity(bsz * n);
+    for p in pairs {
+        a.extend(p.a.to_f32());
+        b.extend(p.b.to_f32());
+        target.extend(p.matching.targets().iter().map(|&t| t as u32));
+        inverse.extend(p.matching.inverse().targets().iter().map(|&t| t as u32));
+    }
+    Ok(Batch {
+        a: Tensor::from_vec(a, (bsz, n, dim), device)?,
+        b: Tensor::from_vec(b, (bsz, n, dim), device)?,
+        target: Tensor::from_vec(target, (bsz, n), device)?,
+        inverse: Tensor::from_vec(inverse, (bsz, n), device)?,
+    })
+}

@@ -1,0 +1,30 @@
+//! # deepemd-train
+//!
+//! Training the DeepEMD model: batches of pairs with exact matchings (generated on the fly or
+//! from `prepare-pairs` shards), the row + column cross-entropy, AdamW with saved state, a
+//! warm-up + cosine schedule, gradient clipping, atomic checkpoints, resumption that reproduces
+//! the uninterrupted run, and periodic evaluation on held-out pairs.
+
+mod checkpoint;
+mod config;
+mod data;
+mod error;
+mod eval;
+mod init;
+mod loss;
+mod optimizer;
+mod schedule;
+mod trainer;
+
+pub use checkpoint::{
+    EvalRecord, StepRecord, TrainState, checkpoint_dir, find_checkpoint, read_state,
+};
+pub use config::{PairSource, TrainConfig};
+pub use data::{BatchSource, LabeledPair, generate_pairs, to_batch};
+pub use error::{Error, Result};
+pub use eval::evaluate;
+pub use init::init_weights;
+pub use loss::matching_loss;
+pub use optimizer::AdamW;
+pub use schedule::learning_rate;
+pub use trainer::{Outcome, RunOptions, export_model, train};

@@ -1,0 +1,240 @@
+//! The training loop: batches, loss, clipped AdamW steps on a warm-up + cosine schedule,
+//! progress, periodic evaluation, time-based checkpoints, and a clean stop on request.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::Device;
+use deepemd_model::{DeepEmd, DeepEmdModel};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::checkpoint::{
+    StepRecord, TrainState, find_checkpoint, load_weights, read_state, save_checkpoint,
+};
+use crate::config::{PairSource, TrainConfig};
+use crate::data::{BatchSource, LabeledPair, generate_pairs, to_batch};
+use crate::error::{Error, Result};
+use crate::eval::evaluate;
+use crate::init::init_weights;
+use crate::loss::matching_loss;
+use crate::optimizer::AdamW;
+use crate::schedule::learning_rate;
+
+/// How a call to [`train`] ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every step is done; the model is in `RUN/model/`.
+    Finished,
+    /// Stopped on request; a checkpoint holds the progress.
+    Stopped,
+}
+
+/// Options that do not change the run's results.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    /// Draw a progress bar on stderr.
+    pub progress: bool,
+    /// Print a line per evaluation on stderr.
+    pub log_evals: bool,
+}
+
+/// The held-out pairs evaluated during training.
+fn eval_set(config: &TrainConfig) -> Result<Vec<LabeledPair>> {
+    if config.eval_pairs == 0 {
+        return Ok(Vec::new());
+    }
+    let dataset = match &config.source {
+        PairSource::Generated { dataset, .. } => dataset.clone(),
+        PairSource::Shards { .. } => return Ok(Vec::new()),
+    };
+    let pool = deepemd_data::hdf5::load_modelnet40(&dataset, &config.eval_split)?.shapes;
+    // A stream far from the training streams.
+    generate_pairs(
+        &pool,
+        config.points,
+        config.mix,
+        config.seed ^ 0xe7a1,
+        u64::MAX,
+        config.eval_pairs,
+    )
+}
+
+/// Trains (or resumes, when `resume`) the run in `run`. `stop` is polled every step; when set,
+/// a checkpoint is written and the call returns [`Outcome::Stopped`].
+pub fn train(
+    config: &TrainConfig,
+    run: &Path,
+    resume: bool,
+    device: &Device,
+    stop: &AtomicBool,
+    options: RunOptions,
+) -> Result<(Outcome, TrainState)> {
+    config.check()?;
+    let existing = find_checkpoint(run);
+    let (model, mut varmap) = DeepEmdModel::fresh(&config.model, device)?;
+    let mut optimizer = AdamW::new(&varmap, config.weight_decay)?;
+    let mut state = match (&existing, resume) {
+        (Some(dir), true) => {
+            let state = read_state(dir)?;
+            if &state.config != config {
+                return Err(Error::Checkpoint {
+                    path: dir.join("state.json"),
+                    message:
+                        "the checkpoint was made with other settings; resume without changing them"
+                            .into(),
+                });
+            }
+            load_weights(dir, &mut varmap, &mut optimizer)?;
+            if optimizer.steps_taken() != state.step {
+                return Err(Error::Checkpoint {
+                    path: dir.clone(),
+                    message: "optimizer and state disagree on the step".into(),
+                });
+            }
+            state
+        }
+        (None, true) => {
+            return Err(Error::Checkpoint {
+                path: run.into(),
+                message: "no checkpoint to resume".into(),
+            });
+        }
+        (Some(dir), false) => {
+            return Err(Error::Checkpoint {
+                path: dir.clone(),
+                message:
+                    "this run folder already holds a checkpoint; resume it or choose another folder"
+                        .into(),
+            });
+        }
+        (None, false) => {
+            init_weights(&varmap, config.seed)?;
+            TrainState {
+                step: 0,
+                config: config.clone(),
+                history: Vec::new(),
+                evals: Vec::new(),
+                wall_seconds: 0.0,
+            }
+        }
+    };
+    let source = BatchSource::open(config)?;
+    let held_out = eval_set(config)?;
+    let estimator = DeepEmd::new(model.clone(), device.clone());
+
+    let bar = if options.progress {
+        ProgressBar::new(config.steps as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:25}] {msg} (ETA {eta})")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_position(state.step as u64);
+    let session = Instant::now();
+    let wall_before = state.wall_seconds;
+    let mut last_checkpoint = Instant::now();
+    let mut pairs_done = 0usize;
+    while state.step < config.steps {
+        let step = state.step;
+        let lr = learning_rate(
+            step,
+            config.steps,
+            config.lr,
+            config.warmup,
+            config.min_lr_ratio,
+        );
+        let batch = to_batch(&source.pairs(config, step)?, device)?;
+        let logits = model.logits(&batch.a, &batch.b, true, usize::MAX)?;
+        let (loss, row_accuracy) = matching_loss(&logits, &batch.target, &batch.inverse)?;
+        let grads = loss.backward()?;
+        let norm = optimizer.grad_norm(&grads)?;
+        let scale = if norm > config.clip_norm {
+            config.clip_norm / norm
+        } else {
+            1.0
+        };
+        optimizer.step(&grads, lr, scale)?;
+        let loss = loss.to_scalar::<f32>()?;
+        if !loss.is_finite() {
+            return Err(Error::Config(format!(
+                "the loss became {loss} at step {step}; lower the learning rate"
+            )));
+        }
+        state.history.push(StepRecord {
+            step,
+            loss,
+            row_accuracy,
+            lr,
+        });
+        state.step += 1;
+        pairs_done += config.batch;
+        let rate = pairs_done as f64 / session.elapsed().as_secs_f64().max(1e-9);
+        bar.set_message(format!(
+            "loss {loss:.3} row acc {row_accuracy:.3} {rate:.0} pairs/s"
+        ));
+        bar.set_position(state.step as u64);
+
+        let eval_due = config.eval_every > 0 && state.step % config.eval_every == 0;
+        if (eval_due || state.step == config.steps) && !held_out.is_empty() {
+            let record = evaluate(&estimator, &held_out, state.step)?;
+            if options.log_evals {
+                let line = format!(
+                    "step {}: held-out r {:.4} ρ {:.4} τ {:.4} mean rel err {:+.2}% row acc {:.3}",
+                    record.step,
+                    record.pearson,
+                    record.spearman,
+                    record.kendall,
+                    100.0 * record.mean_relative_error,
+                    record.row_accuracy
+                );
+                // A hidden bar swallows println, so print directly when there is no bar.
+                if options.progress {
+                    bar.println(line)
+                } else {
+                    eprintln!("{line}")
+                }
+            }
+            state.evals.push(record);
+        }
+        let stopping = stop.load(Ordering::SeqCst);
+        let by_steps = config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0;
+        let by_time = last_checkpoint.elapsed().as_secs_f64() >= config.checkpoint_minutes * 60.0;
+        if stopping || by_steps || by_time || state.step == config.steps {
+            state.wall_seconds = wall_before + session.elapsed().as_secs_f64();
+            save_checkpoint(run, &varmap, &optimizer, &state)?;
+            last_checkpoint = Instant::now();
+        }
+        if stopping && state.step < config.steps {
+            bar.abandon_with_message(format!(
+                "stopped at step {}; checkpoint written",
+                state.step
+            ));
+            return Ok((Outcome::Stopped, state));
+        }
+    }
+    bar.finish_and_clear();
+    export_model(run, &varmap, config)?;
+    Ok((Outcome::Finished, state))
+}
+
+/// Writes the trained network as `RUN/model/{config.json, model.safetensors}`.
+pub fn export_model(run: &Path, varmap: &candle_nn::VarMap, config: &TrainConfig) -> Result<()> {
+    let dir = run.join("model");
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let tmp = dir.join(".model.safetensors.tmp");
+    varmap.save(&tmp)?;
+    std::fs::rename(&tmp, dir.join("model.safetensors")).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    std::fs::write(dir.join("config.json"), config.model.to_json())
+        .map_err(|source| Error::Io { path: dir, source })?;
+    Ok(())
+}
