@@ -1,0 +1,276 @@
+//! The network and the estimator: gradients reach every parameter, the inference kernels and
+//! attention blocks agree with the training path, permutations act as they must, roundings
+//! obey their bounds, and bad weights or devices are clear errors.
+
+use candle_core::{D, DType, Device, Tensor};
+use deepemd_core::synthetic::{jitter, uniform_cube};
+use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Pairing, PointCloud};
+use deepemd_model::{
+    DeepEmd, DeepEmdModel, ModelConfig, Rounding, device_from_name, emd_loss, two_opt,
+};
+use deepemd_solvers::Hungarian;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn tiny() -> ModelConfig {
+    ModelConfig {
+        point_dim: 3,
+        d_model: 16,
+        layers: 2,
+        heads: 2,
+        ffn: 32,
+        layer_norm_eps: 1e-5,
+    }
+}
+
+fn clouds(n: usize, seed: u64) -> (PointCloud, PointCloud) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let a = uniform_cube(n, 3, &mut rng);
+    let b = jitter(&a, 0.05, &mut rng);
+    (a, b)
+}
+
+fn tensor(c: &PointCloud) -> Tensor {
+    Tensor::from_vec(c.to_f32(), (1, c.len(), 3), &Device::Cpu).unwrap()
+}
+
+fn max_abs_diff(x: &Tensor, y: &Tensor) -> f32 {
+    (x - y)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn every_parameter_receives_a_nonzero_gradient() {
+    let (model, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let (a, b) = clouds(12, 1);
+    let s = model
+        .logits(&tensor(&a), &tensor(&b), true, usize::MAX)
+        .unwrap();
+    // Any loss that depends on every logit: log-softmax cross-entropy against the identity.
+    let target = Tensor::arange(0u32, 12, &Device::Cpu)
+        .unwrap()
+        .reshape((1, 12, 1))
+        .unwrap();
+    let loss = candle_nn::ops::log_softmax(&s, D::Minus1)
+        .unwrap()
+        .gather(&target, 2)
+        .unwrap()
+        .mean_all()
+        .unwrap()
+        .neg()
+        .unwrap();
+    let grads = loss.backward().unwrap();
+    let vars = varmap.data().lock().unwrap();
+    assert!(vars.len() >= 20, "{} parameters", vars.len());
+    for (name, var) in vars.iter() {
+        let g = grads
+            .get(var)
+            .unwrap_or_else(|| panic!("{name} has no gradient"));
+        let norm = g
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(norm > 0.0, "{name} has a zero gradient");
+    }
+}
+
+#[test]
+fn inference_kernels_and_attention_blocks_match_the_training_path() {
+    let (model, _) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let (a, b) = clouds(40, 2);
+    let train = model
+        .logits(&tensor(&a), &tensor(&b), true, usize::MAX)
+        .unwrap();
+    let fused = model
+        .logits(&tensor(&a), &tensor(&b), false, usize::MAX)
+        .unwrap();
+    let blocked = model.logits(&tensor(&a), &tensor(&b), false, 7).unwrap();
+    assert!(max_abs_diff(&train, &fused) < 1e-4);
+    assert!(max_abs_diff(&fused, &blocked) < 1e-5);
+}
+
+#[test]
+fn permuting_a_cloud_permutes_the_logits() {
+    let (model, _) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let (a, b) = clouds(20, 3);
+    let order: Vec<usize> = (0..20).map(|i| (i * 7) % 20).collect();
+    let s = model
+        .logits(&tensor(&a), &tensor(&b), false, usize::MAX)
+        .unwrap();
+    let sa = model
+        .logits(
+            &tensor(&a.permuted(&order).unwrap()),
+            &tensor(&b),
+            false,
+            usize::MAX,
+        )
+        .unwrap();
+    let sb = model
+        .logits(
+            &tensor(&a),
+            &tensor(&b.permuted(&order).unwrap()),
+            false,
+            usize::MAX,
+        )
+        .unwrap();
+    let idx = Tensor::from_vec(
+        order.iter().map(|&i| i as u32).collect::<Vec<_>>(),
+        20,
+        &Device::Cpu,
+    )
+    .unwrap();
+    assert!(max_abs_diff(&sa, &s.index_select(&idx, 1).unwrap()) < 1e-4);
+    assert!(max_abs_diff(&sb, &s.index_select(&idx, 2).unwrap()) < 1e-4);
+}
+
+#[test]
+fn roundings_obey_their_bounds() {
+    let (model, _) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let est = DeepEmd::new(model, Device::Cpu);
+    for seed in 0..4 {
+        let (a, b) = clouds(60, 10 + seed);
+        let exact = Hungarian
+            .estimate(&a, &b, EmdRequest::default())
+            .unwrap()
+            .distance;
+        let pairings = est
+            .matchings(&a, &b, &Rounding::ALL, Cost::Euclidean)
+            .unwrap();
+        let cost = |p: &Pairing| {
+            Emd::of_pairing(&a, &b, p.clone(), Cost::Euclidean, false)
+                .unwrap()
+                .distance
+        };
+        assert!(matches!(pairings[0], Pairing::Map(_)));
+        for p in &pairings[1..] {
+            assert!(p.as_bijection().is_some());
+            assert!(
+                cost(p) >= exact * (1.0 - 1e-12),
+                "a bijection below the EMD"
+            );
+        }
+        // 2-opt never makes a bijection worse.
+        let greedy = pairings[2].as_bijection().unwrap().clone();
+        let refined = two_opt(&a, &b, Cost::Euclidean, greedy.clone(), 8, 10).unwrap();
+        assert!(cost(&Pairing::Bijection(refined)) <= cost(&Pairing::Bijection(greedy)) + 1e-12);
+    }
+}
+
+#[test]
+fn the_loss_gradient_is_the_estimators_gradient() {
+    let (model, _) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let est = DeepEmd::new(model, Device::Cpu);
+    let (a, b) = clouds(30, 4);
+    let va = candle_core::Var::from_tensor(&tensor(&a)).unwrap();
+    let vb = candle_core::Var::from_tensor(&tensor(&b)).unwrap();
+    for rounding in [Rounding::RowArgmax, Rounding::REFINED] {
+        let loss = emd_loss(&est, va.as_tensor(), vb.as_tensor(), rounding).unwrap();
+        let grads = loss.backward().unwrap();
+        let est_r = est.clone().with_rounding(rounding);
+        // The estimator sees the f32-rounded clouds the tensors hold.
+        let (a32, b32) = (
+            PointCloud::from_flat_f32(3, &a.to_f32()).unwrap(),
+            PointCloud::from_flat_f32(3, &b.to_f32()).unwrap(),
+        );
+        let e = est_r
+            .estimate(&a32, &b32, EmdRequest::new(Cost::Euclidean).with_gradient())
+            .unwrap();
+        assert!((loss.to_scalar::<f32>().unwrap() as f64 - e.distance).abs() < 1e-5);
+        let g = e.gradient.unwrap();
+        let ga: Vec<f32> = grads
+            .get(&va)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let gb: Vec<f32> = grads
+            .get(&vb)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for (x, y) in ga.iter().zip(&g.a).chain(gb.iter().zip(&g.b)) {
+            assert!((*x as f64 - y).abs() < 1e-5, "{x} vs {y}");
+        }
+    }
+}
+
+#[test]
+fn bad_weights_configs_and_devices_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    varmap.save(dir.path().join("model.safetensors")).unwrap();
+    std::fs::write(dir.path().join("config.json"), tiny_json(&tiny())).unwrap();
+    assert!(DeepEmdModel::load(dir.path(), &Device::Cpu).is_ok());
+    // Truncated weights.
+    let bytes = std::fs::read(dir.path().join("model.safetensors")).unwrap();
+    std::fs::write(
+        dir.path().join("model.safetensors"),
+        &bytes[..bytes.len() / 2],
+    )
+    .unwrap();
+    let err = DeepEmdModel::load(dir.path(), &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+    // Weights of another size than the config says.
+    std::fs::write(dir.path().join("model.safetensors"), &bytes).unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        tiny_json(&ModelConfig {
+            d_model: 32,
+            ..tiny()
+        }),
+    )
+    .unwrap();
+    let err = DeepEmdModel::load(dir.path(), &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("do not fit the config"), "{err}");
+    // A config that makes no sense.
+    std::fs::write(
+        dir.path().join("config.json"),
+        tiny_json(&ModelConfig { heads: 3, ..tiny() }),
+    )
+    .unwrap();
+    let err = DeepEmdModel::load(dir.path(), &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("config.json") && err.contains("must divide"),
+        "{err}"
+    );
+    if !cfg!(feature = "cuda") {
+        let err = device_from_name("cuda").unwrap_err().to_string();
+        assert!(err.contains("--features cuda"), "{err}");
+    }
+    assert!(device_from_name("tpu").is_err());
+    let (model, _) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let est = DeepEmd::new(model, Device::Cpu);
+    let (a, _) = clouds(10, 5);
+    let (_, b) = clouds(11, 6);
+    assert!(
+        est.estimate(&a, &b, EmdRequest::default())
+            .unwrap_err()
+            .to_string()
+            .contains("equal sizes")
+    );
+    let _ = DType::F32;
+}
+
+fn tiny_json(c: &ModelConfig) -> String {
+    c.to_json()
+}

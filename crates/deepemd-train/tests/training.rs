@@ -1,0 +1,107 @@
+//! Training on a tiny config: the loss falls, the optimizer state round-trips, a stopped run
+//! resumes to the same history as an uninterrupted one, and mismatched checkpoints are refused.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use candle_core::Device;
+use deepemd_model::ModelConfig;
+use deepemd_train::{Outcome, RunOptions, TrainConfig, train};
+
+fn dataset() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/fixtures/cgal-mini")
+}
+
+fn tiny(steps: usize) -> TrainConfig {
+    let mut c = TrainConfig::recipe(dataset(), steps);
+    c.model = ModelConfig {
+        point_dim: 3,
+        d_model: 16,
+        layers: 1,
+        heads: 2,
+        ffn: 32,
+        layer_norm_eps: 1e-5,
+    };
+    c.points = 16;
+    c.batch = 4;
+    c.warmup = 5;
+    c.lr = 3e-3;
+    c.eval_every = 0;
+    c.eval_pairs = 16;
+    c.checkpoint_every = 10;
+    c
+}
+
+const QUIET: RunOptions = RunOptions {
+    progress: false,
+    log_evals: false,
+};
+
+#[test]
+fn the_loss_falls_and_a_model_is_exported() {
+    let dir = tempfile::tempdir().unwrap();
+    let never = AtomicBool::new(false);
+    let (outcome, state) =
+        train(&tiny(60), dir.path(), false, &Device::Cpu, &never, QUIET).unwrap();
+    assert_eq!(outcome, Outcome::Finished);
+    let first: f32 = state.history[..10].iter().map(|r| r.loss).sum::<f32>() / 10.0;
+    let last: f32 = state.history[50..].iter().map(|r| r.loss).sum::<f32>() / 10.0;
+    assert!(last < 0.8 * first, "loss {first} → {last}");
+    assert_eq!(state.evals.len(), 1, "one evaluation at the end");
+    assert!(dir.path().join("model/model.safetensors").exists());
+    assert!(dir.path().join("model/config.json").exists());
+    // The run folder now holds a checkpoint: a fresh run there is refused.
+    let err = train(&tiny(60), dir.path(), false, &Device::Cpu, &never, QUIET)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("already holds a checkpoint"), "{err}");
+}
+
+#[test]
+fn a_stopped_run_resumes_to_the_uninterrupted_history() {
+    let never = AtomicBool::new(false);
+    let clean = tempfile::tempdir().unwrap();
+    let (_, full) = train(&tiny(30), clean.path(), false, &Device::Cpu, &never, QUIET).unwrap();
+
+    let resumed = tempfile::tempdir().unwrap();
+    // Asked to stop from the start: it does one step, checkpoints and returns.
+    let stop = AtomicBool::new(true);
+    let (outcome, partial) =
+        train(&tiny(30), resumed.path(), false, &Device::Cpu, &stop, QUIET).unwrap();
+    assert_eq!((outcome, partial.step), (Outcome::Stopped, 1));
+    let (outcome, state) =
+        train(&tiny(30), resumed.path(), true, &Device::Cpu, &never, QUIET).unwrap();
+    assert_eq!(outcome, Outcome::Finished);
+    assert_eq!(state.history, full.history, "the same loss curve");
+    assert_eq!(state.evals, full.evals);
+
+    let mut other = tiny(30);
+    other.lr = 1e-3;
+    let err = train(&other, resumed.path(), true, &Device::Cpu, &never, QUIET)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("other settings"), "{err}");
+    let empty = tempfile::tempdir().unwrap();
+    let err = train(&tiny(30), empty.path(), true, &Device::Cpu, &never, QUIET)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no checkpoint"), "{err}");
+}
+
+#[test]
+fn a_truncated_checkpoint_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(true);
+    train(&tiny(30), dir.path(), false, &Device::Cpu, &stop, QUIET).unwrap();
+    let weights = dir.path().join("checkpoint/model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() - 100]).unwrap();
+    let never = AtomicBool::new(false);
+    let err = train(&tiny(30), dir.path(), true, &Device::Cpu, &never, QUIET)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("model.safetensors") && err.contains("cannot load the weights"),
+        "{err}"
+    );
+}
