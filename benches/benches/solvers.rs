@@ -9,7 +9,7 @@ use deepemd_solvers::{Exact, Hungarian, Sinkhorn};
 fn solvers(c: &mut Criterion) {
     let methods: Vec<(Box<dyn EmdEstimator>, usize)> = vec![
         (Box::new(Hungarian), 4096),
-        (Box::new(Exact), 4096),
+        (Box::new(Exact::default()), 4096),
         (Box::new(Sinkhorn::default()), 2048),
     ];
     for set in CloudSet::ALL {

@@ -73,7 +73,7 @@ pub fn generate_pairs(
     pairs
         .into_par_iter()
         .map(|p| {
-            let emd = Exact.estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))?;
+            let emd = Exact::default().estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))?;
             let matching = emd
                 .pairing
                 .as_bijection()

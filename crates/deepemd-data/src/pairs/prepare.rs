@@ -122,7 +122,7 @@ pub fn prepare_pairs(
         let solved: Vec<_> = pairs
             .par_iter()
             .map(|p| {
-                let emd = Exact.estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean));
+                let emd = Exact::default().estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean));
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, config.pairs);
                 emd
             })

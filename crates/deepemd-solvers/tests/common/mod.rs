@@ -12,7 +12,7 @@ pub fn rng(seed: u64) -> ChaCha8Rng {
 
 /// Every exact solver, so each property is checked on all of them.
 pub fn exact_solvers() -> Vec<Box<dyn EmdEstimator>> {
-    vec![Box::new(Hungarian), Box::new(Exact)]
+    vec![Box::new(Hungarian), Box::new(Exact::default())]
 }
 
 pub fn emd(solver: &dyn EmdEstimator, a: &PointCloud, b: &PointCloud, cost: Cost) -> f64 {
