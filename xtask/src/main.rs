@@ -100,6 +100,7 @@ fn bench_peers(rest: &[String]) -> Result<()> {
     system::ensure_build_dependencies()?;
     let python = system::ensure_python_venv(&["numpy", "scipy", "pot"])?;
     let python = python.to_string_lossy().into_owned();
+    let meshes = datasets::cgal_meshes()?.to_string_lossy().into_owned();
     let mut args = vec![
         "run",
         "--release",
@@ -111,6 +112,8 @@ fn bench_peers(rest: &[String]) -> Result<()> {
         "--",
         "--python",
         python.as_str(),
+        "--meshes",
+        meshes.as_str(),
     ];
     args.extend(rest.iter().map(String::as_str));
     system::cargo(&args)

@@ -2,10 +2,13 @@
 
 use std::time::Instant;
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing};
 use deepemd_data::read_cloud_spec;
+use deepemd_model::{DeepEmd, DeepEmdModel, Rounding, default_model, device_from_name};
 
 #[derive(Args, Debug)]
 pub struct EmdArgs {
@@ -13,10 +16,22 @@ pub struct EmdArgs {
     a: String,
     /// Second cloud.
     b: String,
-    /// Method: `exact` is the fastest exact solver; `hungarian` the reference (scipy's
-    /// algorithm); `sinkhorn` the entropic approximation.
+    /// Method: `exact` is the certified fast exact solver; `hungarian` the reference (scipy's
+    /// algorithm); `sinkhorn` the entropic approximation; `model` the DeepEMD network.
     #[arg(long, value_enum, default_value_t = Method::Exact)]
     method: Method,
+    /// With `--method model`: a model folder (config.json, model.safetensors) instead of the
+    /// default model built into this binary.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// With `--method model`: how the network's scores become a matching. `argmax` is the
+    /// paper's row argmax (not a bijection; can fall below the EMD); `greedy` and `sinkhorn`
+    /// round to a bijection (never below the EMD); `refined` adds 2-opt on the true costs.
+    #[arg(long, value_enum, default_value_t = RoundingArg::Argmax)]
+    rounding: RoundingArg,
+    /// With `--method model`: `cpu` or `cuda` (a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
     /// Ground cost: `euclidean` (mean distance, the default) or `sqeuclidean`.
     #[arg(long, value_enum, default_value_t = CostArg::Euclidean)]
     cost: CostArg,
@@ -29,25 +44,51 @@ pub struct EmdArgs {
     matching: bool,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Method {
     Exact,
     Hungarian,
     Sinkhorn,
+    Model,
 }
 
-impl Method {
-    fn name(self) -> &'static str {
-        match self {
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum RoundingArg {
+    Argmax,
+    Greedy,
+    Sinkhorn,
+    Refined,
+}
+
+impl From<RoundingArg> for Rounding {
+    fn from(r: RoundingArg) -> Self {
+        match r {
+            RoundingArg::Argmax => Rounding::RowArgmax,
+            RoundingArg::Greedy => Rounding::Greedy,
+            RoundingArg::Sinkhorn => Rounding::SinkhornGreedy { iterations: 10 },
+            RoundingArg::Refined => Rounding::REFINED,
+        }
+    }
+}
+
+impl EmdArgs {
+    fn estimator(&self) -> Result<Box<dyn EmdEstimator>> {
+        let name = match self.method {
             Method::Exact => "exact",
             Method::Hungarian => "hungarian",
             Method::Sinkhorn => "sinkhorn",
-        }
-    }
-
-    fn estimator(self) -> Result<Box<dyn EmdEstimator>> {
-        deepemd_solvers::by_name(self.name())
-            .with_context(|| format!("no estimator named {}", self.name()))
+            Method::Model => {
+                let device = device_from_name(&self.device)?;
+                let model = match &self.model {
+                    Some(dir) => DeepEmdModel::load(dir, &device)?,
+                    None => default_model(&device).context("loading the built-in default model")?,
+                };
+                return Ok(Box::new(
+                    DeepEmd::new(model, device).with_rounding(self.rounding.into()),
+                ));
+            }
+        };
+        deepemd_solvers::by_name(name).with_context(|| format!("no estimator named {name}"))
     }
 }
 
@@ -78,7 +119,10 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             b.dim()
         );
     }
-    let estimator = args.method.estimator()?;
+    if args.method != Method::Model && args.model.is_some() {
+        bail!("--model needs --method model");
+    }
+    let estimator = args.estimator()?;
     let cost = Cost::from(args.cost);
     let start = Instant::now();
     let emd = estimator.estimate(&a, &b, EmdRequest::new(cost))?;
@@ -92,6 +136,13 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             "n_b": b.len(),
             "seconds": seconds,
         });
+        if args.method == Method::Model {
+            obj["rounding"] = serde_json::json!(Rounding::from(args.rounding).name());
+            if let Pairing::Map(m) = &emd.pairing {
+                obj["targets_hit_more_than_once"] =
+                    serde_json::json!(m.targets_hit_more_than_once());
+            }
+        }
         if args.matching {
             obj["matching"] = matching_json(&emd.pairing);
         }

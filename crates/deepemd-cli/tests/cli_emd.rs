@@ -286,3 +286,60 @@ fn wrong_npy_shape_and_dtype_are_errors() {
     let err = error_line(&npy("<f8", "(20, 3)"), &good);
     assert!(err.contains("truncated"), "{err}");
 }
+
+#[test]
+fn the_built_in_model_estimates_with_every_rounding() {
+    let (a, b) = (fixture("a_binary.ply"), fixture("b.xyz"));
+    let exact = expected("a_b", "euclidean");
+    for rounding in ["argmax", "greedy", "sinkhorn", "refined"] {
+        let v = emd_json(&a, &b, &["--method", "model", "--rounding", rounding]);
+        let d = v["distance"].as_f64().unwrap();
+        assert!(d.is_finite() && d > 0.0, "{rounding}: {d}");
+        assert!(
+            v["rounding"].as_str().unwrap().starts_with(&rounding[..4]),
+            "{v}"
+        );
+        if rounding == "argmax" {
+            assert!(v["targets_hit_more_than_once"].as_u64().is_some());
+        } else {
+            // A bijection never costs less than the optimum.
+            assert!(d >= exact * (1.0 - 1e-12), "{rounding}: {d} < {exact}");
+        }
+    }
+    // 2-D clouds go through the 3-D model in the z = 0 plane.
+    let v = emd_json(
+        &fixture("a2.xyz"),
+        &fixture("b2.npy"),
+        &["--method", "model", "--rounding", "greedy"],
+    );
+    assert!(v["distance"].as_f64().unwrap() >= expected("a2_b2", "euclidean") * (1.0 - 1e-12));
+    // Unequal sizes are refused with a clear message.
+    let out = deepemd(&[
+        "emd",
+        a.to_str().unwrap(),
+        fixture("b150.xyz").to_str().unwrap(),
+        "--method",
+        "model",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("equal sizes"),
+        "{err}"
+    );
+    let out = deepemd(&[
+        "emd",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--method",
+        "model",
+        "--device",
+        "cuda",
+    ]);
+    if !cfg!(feature = "cuda") {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("--features cuda"),
+            "{err}"
+        );
+    }
+}

@@ -1,41 +1,69 @@
 //! The benchmark cloud sets, deterministic for a seed, identical for every method.
 
+use std::path::{Path, PathBuf};
+
 use deepemd_core::PointCloud;
 use deepemd_core::synthetic::{jitter, sphere, uniform_cube};
+use deepemd_data::Mesh;
+use deepemd_data::datasets::normalize_unit_sphere;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// A family of benchmark pairs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CloudSet {
     /// Two independent uniform samples of the unit cube.
     UniformCube,
     /// A uniform sample of the unit sphere and a second sample with Gaussian noise (σ = 0.05).
     SphereVsNoisySphere,
+    /// Real shapes: the Stanford bunny against the Stanford armadillo, both sampled on their
+    /// surface and normalized to unit radius (meshes from CGAL's data, see datasets/README.md).
+    RealShapes {
+        /// Folder holding `bunny00.off` and `armadillo.off`.
+        meshes: PathBuf,
+    },
 }
 
 impl CloudSet {
-    /// Every set, in table order.
-    pub const ALL: [CloudSet; 2] = [CloudSet::UniformCube, CloudSet::SphereVsNoisySphere];
+    /// The synthetic sets, plus the real shapes when `meshes` holds them.
+    pub fn all(meshes: Option<&Path>) -> Vec<CloudSet> {
+        let mut sets = vec![CloudSet::UniformCube, CloudSet::SphereVsNoisySphere];
+        if let Some(dir) =
+            meshes.filter(|d| d.join("bunny00.off").exists() && d.join("armadillo.off").exists())
+        {
+            sets.push(CloudSet::RealShapes {
+                meshes: dir.to_path_buf(),
+            });
+        }
+        sets
+    }
 
     /// The set's name in tables.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             CloudSet::UniformCube => "uniform cube",
             CloudSet::SphereVsNoisySphere => "sphere vs noisy sphere",
+            CloudSet::RealShapes { .. } => "bunny vs armadillo",
         }
     }
 
     /// The pair of `n`-point clouds of this set for `seed`.
-    pub fn pair(self, n: usize, seed: u64) -> (PointCloud, PointCloud) {
+    pub fn pair(&self, n: usize, seed: u64) -> anyhow::Result<(PointCloud, PointCloud)> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (n as u64) << 20);
-        match self {
+        Ok(match self {
             CloudSet::UniformCube => (uniform_cube(n, 3, &mut rng), uniform_cube(n, 3, &mut rng)),
             CloudSet::SphereVsNoisySphere => {
                 let a = sphere(n, 3, &mut rng);
                 let b = jitter(&sphere(n, 3, &mut rng), 0.05, &mut rng);
                 (a, b)
             }
-        }
+            CloudSet::RealShapes { meshes } => {
+                let mut sample = |name: &str| -> anyhow::Result<PointCloud> {
+                    let mesh = Mesh::read(&meshes.join(name))?;
+                    Ok(normalize_unit_sphere(&mesh.sample_surface(n, &mut rng)?))
+                };
+                (sample("bunny00.off")?, sample("armadillo.off")?)
+            }
+        })
     }
 }

@@ -77,7 +77,7 @@ impl DeepEmd {
             }
             .into());
         }
-        if a.dim() != self.model.config().point_dim {
+        if a.dim() > self.model.config().point_dim {
             return Err(CoreError::InvalidParameter(format!(
                 "the model takes {}-D points, the clouds are {}-D",
                 self.model.config().point_dim,
@@ -93,7 +93,13 @@ impl DeepEmd {
         let Some(&(first, _)) = pairs.first() else {
             return Ok(Vec::new());
         };
-        let (n, dim) = (first.len(), first.dim());
+        // 2-D clouds go through a 3-D model in the z = 0 plane.
+        let (n, dim) = (first.len(), self.model.config().point_dim);
+        let pad = |c: PointCloud| -> Vec<f32> {
+            c.points()
+                .flat_map(|p| (0..dim).map(move |d| p.get(d).copied().unwrap_or(0.0) as f32))
+                .collect()
+        };
         let mut xa = Vec::with_capacity(pairs.len() * n * dim);
         let mut xb = Vec::with_capacity(pairs.len() * n * dim);
         for (a, b) in pairs {
@@ -103,9 +109,15 @@ impl DeepEmd {
                     CoreError::InvalidParameter("a batch needs pairs of one size".into()).into(),
                 );
             }
+            if a.dim() != first.dim() {
+                return Err(CoreError::InvalidParameter(
+                    "a batch needs pairs of one dimension".into(),
+                )
+                .into());
+            }
             let norm = JointNormalization::fit(a, b)?;
-            xa.extend(norm.apply(a)?.to_f32());
-            xb.extend(norm.apply(b)?.to_f32());
+            xa.extend(pad(norm.apply(a)?));
+            xb.extend(pad(norm.apply(b)?));
         }
         let shape = (pairs.len(), n, dim);
         let ta = Tensor::from_vec(xa, shape, &self.device)?;

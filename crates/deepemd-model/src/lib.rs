@@ -16,6 +16,7 @@
 //! ```
 
 mod config;
+mod default_model;
 mod device;
 mod error;
 mod estimator;
@@ -25,6 +26,7 @@ mod model;
 mod rounding;
 
 pub use config::ModelConfig;
+pub use default_model::{default_config, default_model};
 pub use device::device_from_name;
 pub use error::{Error, Result};
 pub use estimator::DeepEmd;

@@ -14,7 +14,7 @@ fn main() {
         ..Default::default()
     };
     let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(2);
-    for n in [1024usize, 4096, 8192] {
+    for n in [1024usize, 4096, 8192, 16384] {
         if n > args[3] as usize {
             continue;
         }

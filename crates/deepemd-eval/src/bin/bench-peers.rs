@@ -35,6 +35,9 @@ struct Args {
     /// Seed of the clouds.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// CGAL's meshes folder, for the real-shape set (the xtask fetches it).
+    #[arg(long)]
+    meshes: Option<PathBuf>,
     /// Where to write the table (section "bench-peers").
     #[arg(long, default_value = "docs/results.md")]
     output: PathBuf,
@@ -91,9 +94,9 @@ fn main() -> Result<()> {
         rows: Vec::new(),
     };
     eprintln!("{}", hardware_line());
-    for set in CloudSet::ALL {
+    for set in CloudSet::all(args.meshes.as_deref()) {
         for &n in &sizes {
-            let (a, b) = set.pair(n, args.seed);
+            let (a, b) = set.pair(n, args.seed)?;
             let repeats = repeats_for(n);
             eprintln!("{} n={n}: ours ...", set.name());
             let mut times = Vec::new();

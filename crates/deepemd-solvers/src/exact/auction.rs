@@ -12,22 +12,14 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::candidates::Candidates;
+use super::total::TotalF64;
 
 pub(crate) const NONE: u32 = u32::MAX;
 
 /// Prices only grow; a heap entry is current when it still equals the object's price.
 #[derive(Debug, Default)]
 struct LowestPrices {
-    heap: BinaryHeap<Reverse<(OrdF64, u32)>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-struct OrdF64(f64);
-impl Eq for OrdF64 {}
-impl Ord for OrdF64 {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
+    heap: BinaryHeap<Reverse<(TotalF64, u32)>>,
 }
 
 impl LowestPrices {
@@ -36,17 +28,17 @@ impl LowestPrices {
             heap: prices
                 .iter()
                 .enumerate()
-                .map(|(j, &p)| Reverse((OrdF64(p), j as u32)))
+                .map(|(j, &p)| Reverse((TotalF64(p), j as u32)))
                 .collect(),
         }
     }
 
     fn update(&mut self, j: u32, price: f64) {
-        self.heap.push(Reverse((OrdF64(price), j)));
+        self.heap.push(Reverse((TotalF64(price), j)));
     }
 
     fn pop_current(&mut self, prices: &[f64]) -> Option<(f64, u32)> {
-        while let Some(Reverse((OrdF64(p), j))) = self.heap.pop() {
+        while let Some(Reverse((TotalF64(p), j))) = self.heap.pop() {
             if prices[j as usize] == p {
                 return Some((p, j));
             }
@@ -59,12 +51,12 @@ impl LowestPrices {
         let (p1, j1) = self.pop_current(prices).expect("at least one object");
         let p2 = match self.pop_current(prices) {
             Some((p2, j2)) => {
-                self.heap.push(Reverse((OrdF64(p2), j2)));
+                self.heap.push(Reverse((TotalF64(p2), j2)));
                 p2
             }
             None => f64::INFINITY,
         };
-        self.heap.push(Reverse((OrdF64(p1), j1)));
+        self.heap.push(Reverse((TotalF64(p1), j1)));
         (p1, j1, p2)
     }
 }

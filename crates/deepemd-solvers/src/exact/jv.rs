@@ -8,15 +8,7 @@ use std::collections::BinaryHeap;
 
 use super::auction::NONE;
 use super::candidates::Candidates;
-
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
-struct Key(f64);
-impl Eq for Key {}
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.0.total_cmp(&other.0)
-    }
-}
+use super::total::TotalF64;
 
 /// Primal-dual state: `row_of[j]`, `col_of[i]`, and the potentials.
 #[derive(Debug)]
@@ -30,7 +22,7 @@ pub(crate) struct Jv {
     pred: Vec<u32>,
     done: Vec<bool>,
     touched: Vec<u32>,
-    heap: BinaryHeap<Reverse<(Key, u32)>>,
+    heap: BinaryHeap<Reverse<(TotalF64, u32)>>,
     /// Columns finalized by all searches (for the statistics).
     pub scanned: u64,
 }
@@ -89,13 +81,13 @@ impl Jv {
                     }
                     this.dist[ju] = d;
                     this.pred[ju] = i as u32;
-                    this.heap.push(Reverse((Key(d), j)));
+                    this.heap.push(Reverse((TotalF64(d), j)));
                 }
             }
         };
         relax(self, s, 0.0);
         let (sink, total) = loop {
-            let Some(Reverse((Key(d), j))) = self.heap.pop() else {
+            let Some(Reverse((TotalF64(d), j))) = self.heap.pop() else {
                 return false;
             };
             let ju = j as usize;

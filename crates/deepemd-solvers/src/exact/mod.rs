@@ -22,6 +22,7 @@ mod certificate;
 mod jv;
 mod kdtree;
 mod scan;
+mod total;
 
 use std::collections::VecDeque;
 

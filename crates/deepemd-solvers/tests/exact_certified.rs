@@ -1,0 +1,199 @@
+//! The certified fast solver against the Hungarian reference on many instances, its
+//! certificate, its warm starts, and property tests of the invariances.
+
+mod common;
+
+use common::{rel_diff, rng};
+use deepemd_core::synthetic::{gaussian, jitter, sphere, uniform_cube};
+use deepemd_core::tolerance::EXACT_VALUE_REL;
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Matching, Pairing, PointCloud};
+use deepemd_solvers::{Exact, ExactParams, Hungarian, WarmStart, verify_certificate};
+use proptest::prelude::*;
+use rand::Rng;
+
+/// A cloud of `n` points from one of several distributions, some with ties and duplicates.
+fn cloud(kind: usize, n: usize, dim: usize, r: &mut impl Rng) -> PointCloud {
+    match kind % 6 {
+        0 => uniform_cube(n, dim, r),
+        1 => gaussian(n, dim, r),
+        2 => sphere(n, dim, r),
+        // Integer grid coordinates: many equal costs.
+        3 => PointCloud::from_flat(
+            dim,
+            (0..n * dim).map(|_| r.random_range(0..4) as f64).collect(),
+        )
+        .unwrap(),
+        // Duplicated points.
+        4 => {
+            let base = uniform_cube(n.div_ceil(3), dim, r);
+            let coords: Vec<f64> = (0..n)
+                .flat_map(|i| base.point(i % base.len()).to_vec())
+                .collect();
+            PointCloud::from_flat(dim, coords).unwrap()
+        }
+        // Two far-apart clusters: the optimum needs long edges.
+        _ => {
+            let c = uniform_cube(n, dim, r);
+            let coords = c
+                .points()
+                .enumerate()
+                .flat_map(|(i, p)| {
+                    p.iter()
+                        .map(move |x| x + if i % 2 == 0 { 0.0 } else { 5.0 })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            PointCloud::from_flat(dim, coords).unwrap()
+        }
+    }
+}
+
+#[test]
+fn equals_hungarian_on_two_hundred_instances() {
+    let mut r = rng(100);
+    let exact = Exact::default();
+    let mut checked = 0;
+    for t in 0..240 {
+        let n = match t % 5 {
+            0 => r.random_range(1..8),
+            1 => r.random_range(8..60),
+            2 => r.random_range(60..200),
+            3 => r.random_range(200..400),
+            _ => r.random_range(400..601),
+        };
+        let m = if t % 4 == 0 {
+            (n + r.random_range(1..30)).min(620)
+        } else {
+            n
+        };
+        let dim = 2 + t % 2;
+        let cost = Cost::ALL[t % 2];
+        let a = cloud(t, n, dim, &mut r);
+        let b = if t % 3 == 0 {
+            jitter(&cloud(t + 1, m, dim, &mut r), 0.05, &mut r)
+        } else {
+            cloud(t / 3, m, dim, &mut r)
+        };
+        let (x, y) = if t % 7 == 0 { (&b, &a) } else { (&a, &b) };
+        let want = Hungarian
+            .estimate(x, y, EmdRequest::new(cost))
+            .unwrap()
+            .distance;
+        let got = exact.solve(x, y, EmdRequest::new(cost)).unwrap();
+        let ok = if want == 0.0 {
+            got.emd.distance.abs() < 1e-12
+        } else {
+            rel_diff(got.emd.distance, want) <= EXACT_VALUE_REL
+        };
+        assert!(
+            ok,
+            "instance {t} ({}×{}, {dim}-D, {cost}): {} vs hungarian {want}",
+            x.len(),
+            y.len(),
+            got.emd.distance
+        );
+        assert!(got.certificate.gap() <= 1e-9 * got.certificate.primal.abs().max(1.0));
+        checked += 1;
+    }
+    assert!(checked >= 200);
+}
+
+#[test]
+fn the_certificate_rejects_a_wrong_matching() {
+    let mut r = rng(101);
+    let a = sphere(300, 3, &mut r);
+    let b = jitter(&sphere(300, 3, &mut r), 0.05, &mut r);
+    let s = Exact::default()
+        .solve(&a, &b, EmdRequest::default())
+        .unwrap();
+    let tol = 1e-9;
+    assert!(
+        verify_certificate(&a, &b, Cost::Euclidean, &s.emd.pairing, &s.duals, tol, tol).is_ok()
+    );
+    // Swap two targets: still a bijection, but not optimal, and the duals prove it.
+    let mut t = s.emd.pairing.as_bijection().unwrap().targets().to_vec();
+    t.swap(0, 1);
+    let wrong = Pairing::Bijection(Matching::new(t).unwrap());
+    let err = verify_certificate(&a, &b, Cost::Euclidean, &wrong, &s.duals, tol, tol).unwrap_err();
+    assert!(err.to_string().contains("certificate failed"), "{err}");
+    // Raise one dual: infeasible somewhere.
+    let mut duals = s.duals.clone();
+    duals.a[3] += 0.5;
+    assert!(verify_certificate(&a, &b, Cost::Euclidean, &s.emd.pairing, &duals, tol, 1.0).is_err());
+}
+
+#[test]
+fn warm_starts_reach_the_same_optimum() {
+    let mut r = rng(102);
+    let a = uniform_cube(400, 3, &mut r);
+    let b = jitter(&uniform_cube(400, 3, &mut r), 0.02, &mut r);
+    let exact = Exact::default();
+    let cold = exact.solve(&a, &b, EmdRequest::default()).unwrap();
+    let order: Vec<usize> = (0..400).rev().collect();
+    for warm in [
+        WarmStart {
+            matching: cold.emd.pairing.as_bijection().cloned(),
+            potentials_b: Some(cold.duals.b.clone()),
+        },
+        WarmStart {
+            matching: Some(Matching::new(order).unwrap()),
+            potentials_b: None,
+        },
+        WarmStart {
+            matching: None,
+            potentials_b: Some(vec![0.1; 400]),
+        },
+    ] {
+        let hot = exact
+            .solve_warm(&a, &b, EmdRequest::default(), &warm)
+            .unwrap();
+        assert!(rel_diff(hot.emd.distance, cold.emd.distance) <= EXACT_VALUE_REL);
+    }
+    let bad = WarmStart {
+        matching: Some(Matching::identity(3)),
+        potentials_b: None,
+    };
+    assert!(
+        exact
+            .solve_warm(&a, &b, EmdRequest::default(), &bad)
+            .is_err()
+    );
+    assert!(
+        Exact::new(ExactParams {
+            neighbours: 0,
+            ..Default::default()
+        })
+        .is_err()
+    );
+    assert!(
+        Exact::new(ExactParams {
+            scaling: 1.0,
+            ..Default::default()
+        })
+        .is_err()
+    );
+}
+
+fn arb_cloud(n: usize) -> impl Strategy<Value = PointCloud> {
+    prop::collection::vec(-10.0f64..10.0, n * 3).prop_map(|c| PointCloud::from_flat(3, c).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn invariances(a in arb_cloud(40), b in arb_cloud(40), shift in prop::array::uniform3(-5.0f64..5.0), scale in 0.1f64..10.0, seed in 0u64..1000) {
+        let exact = Exact::default();
+        let emd = |x: &PointCloud, y: &PointCloud| exact.estimate(x, y, EmdRequest::default()).unwrap().distance;
+        let base = emd(&a, &b);
+        prop_assert!(rel_diff(emd(&b, &a), base) <= EXACT_VALUE_REL);
+        // Translating and scaling both clouds: EMD(sA + t, sB + t) = s · EMD(A, B).
+        let neg: Vec<f64> = shift.iter().map(|x| -x / scale).collect();
+        let moved = emd(&a.affine(&neg, scale).unwrap(), &b.affine(&neg, scale).unwrap());
+        prop_assert!(rel_diff(moved, scale * base) <= 1e-9);
+        let mut order: Vec<usize> = (0..40).collect();
+        let mut r = rng(seed);
+        for i in (1..40).rev() { order.swap(i, r.random_range(0..=i)); }
+        prop_assert!(rel_diff(emd(&a.permuted(&order).unwrap(), &b), base) <= EXACT_VALUE_REL);
+    }
+}
