@@ -2,13 +2,10 @@
 //! and `s`, so a resumed run sees exactly the batches an uninterrupted run would.
 
 use candle_core::{Device, Tensor};
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, Matching, PointCloud};
 use deepemd_data::hdf5::{ShapeFile, load_modelnet40};
-use deepemd_data::pairs::{PairGenerator, PairKind, PairMix, PairShard, read_pair_set};
-use deepemd_solvers::Exact;
+use deepemd_data::pairs::{LabeledPair, PairMix, PairShard, generate_labeled_pairs, read_pair_set};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use crate::config::{PairSource, TrainConfig};
 use crate::error::{Error, Result};
@@ -26,21 +23,6 @@ pub struct Batch {
     pub inverse: Tensor,
 }
 
-/// A pair with its exact solution, for evaluation.
-#[derive(Clone, Debug)]
-pub struct LabeledPair {
-    /// First cloud.
-    pub a: PointCloud,
-    /// Second cloud.
-    pub b: PointCloud,
-    /// The optimal matching.
-    pub matching: Matching,
-    /// The exact EMD.
-    pub emd: f64,
-    /// How the pair was made.
-    pub kind: PairKind,
-}
-
 /// Where batches come from.
 #[derive(Debug)]
 pub enum BatchSource {
@@ -53,41 +35,6 @@ pub enum BatchSource {
     },
     /// Pairs read from shards.
     Shards(Vec<PairShard>),
-}
-
-/// Draws `count` pairs from a pool with the stream `stream` of `seed`, solved exactly.
-pub fn generate_pairs(
-    pool: &ShapeFile,
-    points: usize,
-    mix: PairMix,
-    seed: u64,
-    stream: u64,
-    count: usize,
-) -> Result<Vec<LabeledPair>> {
-    let generator = PairGenerator::new(pool, points, mix)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    let pairs = (0..count)
-        .map(|_| generator.pair(&mut rng))
-        .collect::<Result<Vec<_>, _>>()?;
-    pairs
-        .into_par_iter()
-        .map(|p| {
-            let emd = Exact::default().estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))?;
-            let matching = emd
-                .pairing
-                .as_bijection()
-                .cloned()
-                .ok_or_else(|| Error::Config("no bijection".into()))?;
-            Ok(LabeledPair {
-                a: p.a,
-                b: p.b,
-                matching,
-                emd: emd.distance,
-                kind: p.kind,
-            })
-        })
-        .collect()
 }
 
 impl BatchSource {
@@ -132,14 +79,14 @@ impl BatchSource {
     /// The pairs of step `step`.
     pub fn pairs(&self, config: &TrainConfig, step: usize) -> Result<Vec<LabeledPair>> {
         match self {
-            Self::Generated { pool, mix } => generate_pairs(
+            Self::Generated { pool, mix } => Ok(generate_labeled_pairs(
                 pool,
                 config.points,
                 *mix,
                 config.seed,
                 step as u64,
                 config.batch,
-            ),
+            )?),
             Self::Shards(shards) => {
                 let total: usize = shards.iter().map(PairShard::len).sum();
                 let mut rng = ChaCha8Rng::seed_from_u64(config.seed);

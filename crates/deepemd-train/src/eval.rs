@@ -5,8 +5,8 @@ use deepemd_core::{Cost, Emd, Pairing};
 use deepemd_model::{DeepEmd, Rounding};
 
 use crate::checkpoint::EvalRecord;
-use crate::data::LabeledPair;
 use crate::error::Result;
+use deepemd_data::pairs::LabeledPair;
 
 /// Evaluates the estimator's row argmax on `pairs`.
 pub fn evaluate(estimator: &DeepEmd, pairs: &[LabeledPair], step: usize) -> Result<EvalRecord> {

@@ -20,7 +20,7 @@ pub use checkpoint::{
     EvalRecord, StepRecord, TrainState, checkpoint_dir, find_checkpoint, read_state,
 };
 pub use config::{PairSource, TrainConfig};
-pub use data::{BatchSource, LabeledPair, generate_pairs, to_batch};
+pub use data::{BatchSource, to_batch};
 pub use error::{Error, Result};
 pub use eval::evaluate;
 pub use init::init_weights;

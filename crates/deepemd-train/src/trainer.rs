@@ -13,13 +13,14 @@ use crate::checkpoint::{
     StepRecord, TrainState, find_checkpoint, load_weights, read_state, save_checkpoint,
 };
 use crate::config::{PairSource, TrainConfig};
-use crate::data::{BatchSource, LabeledPair, generate_pairs, to_batch};
+use crate::data::{BatchSource, to_batch};
 use crate::error::{Error, Result};
 use crate::eval::evaluate;
 use crate::init::init_weights;
 use crate::loss::matching_loss;
 use crate::optimizer::AdamW;
 use crate::schedule::learning_rate;
+use deepemd_data::pairs::{LabeledPair, generate_labeled_pairs};
 
 /// How a call to [`train`] ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,14 +51,14 @@ fn eval_set(config: &TrainConfig) -> Result<Vec<LabeledPair>> {
     };
     let pool = deepemd_data::hdf5::load_modelnet40(&dataset, &config.eval_split)?.shapes;
     // A stream far from the training streams.
-    generate_pairs(
+    Ok(generate_labeled_pairs(
         &pool,
         config.points,
         config.mix,
         config.seed ^ 0xe7a1,
         u64::MAX,
         config.eval_pairs,
-    )
+    )?)
 }
 
 /// Trains (or resumes, when `resume`) the run in `run`. `stop` is polled every step; when set,
