@@ -13,7 +13,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [options]
 
 commands:
-  demo                      the main job: `deepemd emd` on the two shipped example clouds
+  reproduce-tables [--quick] the main job: the paper's tables and figures → docs/results.md
+  demo                      `deepemd emd` on the two shipped example clouds
   test                      install what the build needs (on a fresh machine), then run every test
   bench-peers [options]     our solvers vs scipy and POT on identical clouds; writes docs/results.md
       --sizes 256,1024,...  cloud sizes (default 256,512,1024,2048,4096)
@@ -44,6 +45,7 @@ fn run(args: &[String]) -> Result<()> {
     };
     match command.as_str() {
         "demo" => demo(rest),
+        "reproduce-tables" => reproduce_tables(rest),
         "test" => test(rest),
         "check-layers" => layers::check_layers(),
         "prepare-datasets" => {
@@ -68,7 +70,43 @@ fn run(args: &[String]) -> Result<()> {
     }
 }
 
-/// `cargo xtask demo`: the README's main job.
+/// `cargo xtask reproduce-tables [--quick]`: the README's main job. Prepares the datasets when
+/// they are missing (falling back to the committed fixture when the meshes cannot be fetched),
+/// then runs the experiment binary in release mode.
+fn reproduce_tables(rest: &[String]) -> Result<()> {
+    system::ensure_build_dependencies()?;
+    system::ensure_font()?;
+    let root = system::workspace_root();
+    let mut meshes = None;
+    if !root.join("datasets/generated/cgal/test_files.txt").exists() {
+        match datasets::prepare_datasets(&[]) {
+            Ok(()) => {}
+            Err(e) => eprintln!(
+                "xtask: could not prepare the datasets ({e:#}); using the committed fixture"
+            ),
+        }
+    }
+    if let Ok(m) = datasets::cgal_meshes() {
+        meshes = Some(m.to_string_lossy().into_owned());
+    }
+    let mut args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "deepemd-eval",
+        "--bin",
+        "reproduce-tables",
+        "--",
+    ];
+    if let Some(m) = &meshes {
+        args.extend(["--meshes", m.as_str()]);
+    }
+    args.extend(rest.iter().map(String::as_str));
+    system::cargo(&args)
+}
+
+/// `cargo xtask demo`: `deepemd emd` on the two example clouds.
 fn demo(rest: &[String]) -> Result<()> {
     system::ensure_build_dependencies()?;
     let mut args = vec![

@@ -123,3 +123,28 @@ pub fn ensure_python_venv(packages: &[&str]) -> Result<PathBuf> {
     }
     Ok(python)
 }
+
+/// Makes sure a TrueType font for the figures exists: on Debian/Ubuntu installs
+/// `fonts-dejavu-core` after saying so; elsewhere prints the install command and stops.
+pub fn ensure_font() -> Result<()> {
+    const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+    if Path::new(FONT).exists() || Path::new("/usr/share/fonts/TTF/DejaVuSans.ttf").exists() {
+        return Ok(());
+    }
+    if !Path::new("/etc/debian_version").exists() {
+        bail!("the figures need the DejaVu Sans font; install it (e.g. fonts-dejavu) and rerun");
+    }
+    eprintln!("xtask: the figures need a font; installing fonts-dejavu-core with apt-get");
+    let mut cmd = if is_root() {
+        Command::new("apt-get")
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg("apt-get");
+        c
+    };
+    cmd.args(["install", "-y", "-q", "fonts-dejavu-core"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run(&mut cmd).context(
+        "could not install fonts-dejavu-core; run: sudo apt-get install -y fonts-dejavu-core",
+    )
+}

@@ -67,46 +67,19 @@ pub fn build_mesh_dataset(
     categories.sort();
     categories.dedup();
 
-    // Each mesh is independent: sample them in parallel, keep manifest order for the output.
-    let sampled: Vec<(usize, Vec<f32>)> = manifest
-        .par_iter()
-        .enumerate()
-        .map(|(id, entry)| {
-            let path = meshes_dir.join(&entry.file);
-            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let digest = sha256_hex(&bytes);
-            if digest != entry.sha256 {
-                return Err(Error::format(
-                    &path,
-                    format!(
-                        "SHA-256 is {digest}, the manifest expects {} (another package version?)",
-                        entry.sha256
-                    ),
-                ));
-            }
-            let mesh = Mesh::read(&path)?;
-            if !mesh.is_closed() {
-                return Err(Error::format(
-                    &path,
-                    "the mesh is not closed (an edge is not shared by exactly two triangles)",
-                ));
-            }
-            let samples = if entry.split == "train" {
+    let sampled = sample_meshes(
+        meshes_dir,
+        manifest,
+        options,
+        |e| {
+            Some(if e.split == "train" {
                 options.samples_train
             } else {
                 options.samples_eval
-            };
-            let mut coords = Vec::with_capacity(samples * options.points * 3);
-            for s in 0..samples {
-                let seed = options.seed ^ ((id as u64) << 32) ^ (s as u64);
-                let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                let cloud = normalize_unit_sphere(&mesh.sample_surface(options.points, &mut rng)?);
-                coords.extend(cloud.to_f32());
-            }
-            progress(&entry.file);
-            Ok((samples, coords))
-        })
-        .collect::<Result<_>>()?;
+            })
+        },
+        progress,
+    )?;
 
     let mut written = Vec::new();
     for split in ["train", "test", "heldout"] {
@@ -119,7 +92,10 @@ pub fn build_mesh_dataset(
             pid: None,
             mesh_id: Some(Vec::new()),
         };
-        for (id, (entry, (samples, coords))) in manifest.iter().zip(&sampled).enumerate() {
+        for (id, (entry, sample)) in manifest.iter().zip(&sampled).enumerate() {
+            let Some((samples, coords)) = sample else {
+                continue;
+            };
             if entry.split != split {
                 continue;
             }
@@ -155,4 +131,103 @@ pub fn build_mesh_dataset(
         .collect();
     write_atomic(&out.join("meshes.tsv"), table.as_bytes())?;
     Ok(written)
+}
+
+/// Checks and samples the meshes: `samples(entry)` says how many clouds to draw from each
+/// (`None` skips it). Each cloud is seeded by (seed, mesh index, sample) and normalized.
+fn sample_meshes(
+    meshes_dir: &Path,
+    manifest: &[MeshEntry],
+    options: MeshDatasetOptions,
+    samples: impl Fn(&MeshEntry) -> Option<usize> + Sync,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Vec<Option<(usize, Vec<f32>)>>> {
+    manifest
+        .par_iter()
+        .enumerate()
+        .map(|(id, entry)| {
+            let Some(count) = samples(entry) else {
+                return Ok(None);
+            };
+            let path = meshes_dir.join(&entry.file);
+            let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let digest = sha256_hex(&bytes);
+            if digest != entry.sha256 {
+                return Err(Error::format(
+                    &path,
+                    format!(
+                        "SHA-256 is {digest}, the manifest expects {} (another package version?)",
+                        entry.sha256
+                    ),
+                ));
+            }
+            let mesh = Mesh::read(&path)?;
+            if !mesh.is_closed() {
+                return Err(Error::format(
+                    &path,
+                    "the mesh is not closed (an edge is not shared by exactly two triangles)",
+                ));
+            }
+            let mut coords = Vec::with_capacity(count * options.points * 3);
+            for s in 0..count {
+                let seed = options.seed ^ ((id as u64) << 32) ^ (s as u64);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                let cloud = normalize_unit_sphere(&mesh.sample_surface(options.points, &mut rng)?);
+                coords.extend(cloud.to_f32());
+            }
+            progress(&entry.file);
+            Ok(Some((count, coords)))
+        })
+        .collect()
+}
+
+/// The meshes of one split sampled in memory (`options.samples_eval` clouds of
+/// `options.points` points each), as a shape file with labels and mesh ids: for evaluations at
+/// sizes beyond what the prepared files hold.
+pub fn sample_split(
+    meshes_dir: &Path,
+    manifest: &[MeshEntry],
+    split: &str,
+    options: MeshDatasetOptions,
+) -> Result<ShapeFile> {
+    let mut categories: Vec<String> = manifest.iter().map(|m| m.category.clone()).collect();
+    categories.sort();
+    categories.dedup();
+    let sampled = sample_meshes(
+        meshes_dir,
+        manifest,
+        options,
+        |e| (e.split == split).then_some(options.samples_eval),
+        &|_| {},
+    )?;
+    let mut shapes = ShapeFile {
+        data: Vec::new(),
+        n_items: 0,
+        n_points: options.points,
+        dim: 3,
+        labels: Vec::new(),
+        pid: None,
+        mesh_id: Some(Vec::new()),
+    };
+    for (id, (entry, sample)) in manifest.iter().zip(sampled).enumerate() {
+        let Some((count, coords)) = sample else {
+            continue;
+        };
+        let label = categories
+            .iter()
+            .position(|c| *c == entry.category)
+            .expect("listed") as u8;
+        shapes.data.extend(coords);
+        shapes.n_items += count;
+        shapes.labels.extend(std::iter::repeat_n(label, count));
+        if let Some(m) = shapes.mesh_id.as_mut() {
+            m.extend(std::iter::repeat_n(id as i32, count));
+        }
+    }
+    if shapes.n_items == 0 {
+        return Err(Error::InvalidParameter(format!(
+            "no mesh of the manifest is in split '{split}'"
+        )));
+    }
+    Ok(shapes)
 }

@@ -9,7 +9,7 @@ mod normalize;
 mod synthetic;
 
 pub use manifest::{MeshEntry, read_manifest};
-pub use meshes::{MeshDatasetOptions, build_mesh_dataset};
+pub use meshes::{MeshDatasetOptions, build_mesh_dataset, sample_split};
 pub use normalize::normalize_unit_sphere;
 pub use synthetic::{
     SyntheticOptions, build_synthetic_2d, build_synthetic_3d, random_rotation_near_identity,

@@ -1,0 +1,49 @@
+//! Per-pair time and peak memory of each method, each measured in a fresh child process (the
+//! peak resident size of a process only grows, so sharing one would hide every peak but the
+//! largest).
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// What one child measured.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Measurement {
+    /// Median seconds per pair.
+    pub seconds: f64,
+    /// Peak resident memory of the child, MiB (its baseline included).
+    pub peak_mib: f64,
+}
+
+/// The peak resident set size of this process so far (Linux `VmHWM`), MiB.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Runs this executable's hidden `measure` mode with `args` and reads its one JSON line.
+pub fn measure_in_child(exe: &Path, args: &[String]) -> Result<Measurement> {
+    let out = Command::new(exe)
+        .arg("measure")
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    if !out.status.success() {
+        bail!(
+            "measure {:?} failed: {}",
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8(out.stdout)?;
+    let line = text.lines().last().context("the child printed nothing")?;
+    Ok(serde_json::from_str(line)?)
+}
