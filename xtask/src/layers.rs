@@ -15,6 +15,10 @@ const RULES: &[(&str, &[&str])] = &[
         &["candle", "hdf5", "deepemd-data", "deepemd-model"],
     ),
     ("deepemd-data", &["candle", "deepemd-model"]),
+    (
+        "deepemd-model",
+        &["hdf5", "deepemd-data", "deepemd-solvers"],
+    ),
 ];
 
 pub fn check_layers() -> Result<()> {

@@ -21,6 +21,8 @@ commands:
       --with-8192           add n = 8192 (scipy takes ~30 s there)
       --methods a,b         our methods to time (default hungarian,exact,sinkhorn)
       --no-pot              skip POT's ot.emd
+  bench-model [--device cuda] [--sizes ...]   batched model throughput (build with
+                            `-- --features cuda` is done for you when --device cuda is given)
   check-layers              the dependency invariants of docs/architecture.md
   prepare-datasets [opts]   real-mesh dataset (from Debian's libcgal-demo), synthetic sets, and
                             --modelnet40 DIR / --shapenet DIR copies, into datasets/generated
@@ -46,6 +48,7 @@ fn run(args: &[String]) -> Result<()> {
     match command.as_str() {
         "demo" => demo(rest),
         "reproduce-tables" => reproduce_tables(rest),
+        "bench-model" => bench_model(rest),
         "test" => test(rest),
         "check-layers" => layers::check_layers(),
         "prepare-datasets" => {
@@ -102,6 +105,30 @@ fn reproduce_tables(rest: &[String]) -> Result<()> {
     if let Some(m) = &meshes {
         args.extend(["--meshes", m.as_str()]);
     }
+    args.extend(rest.iter().map(String::as_str));
+    system::cargo(&args)
+}
+
+/// `cargo xtask bench-model`: the model's batched throughput; with `--device cuda` it builds
+/// with the `cuda` feature.
+fn bench_model(rest: &[String]) -> Result<()> {
+    system::ensure_build_dependencies()?;
+    let cuda = rest
+        .windows(2)
+        .any(|w| w[0] == "--device" && w[1] == "cuda");
+    let mut args = vec![
+        "run",
+        "--release",
+        "--quiet",
+        "--package",
+        "deepemd-eval",
+        "--bin",
+        "bench-model",
+    ];
+    if cuda {
+        args.extend(["--features", "cuda"]);
+    }
+    args.push("--");
     args.extend(rest.iter().map(String::as_str));
     system::cargo(&args)
 }

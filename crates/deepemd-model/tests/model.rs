@@ -274,3 +274,30 @@ fn bad_weights_configs_and_devices_are_clear_errors() {
 fn tiny_json(c: &ModelConfig) -> String {
     c.to_json()
 }
+
+/// CPU and CUDA give the same logits (within float32 reduction-order differences).
+#[cfg(feature = "cuda")]
+#[test]
+fn cpu_and_cuda_agree() {
+    let Ok(cuda) = Device::new_cuda(0) else {
+        panic!("built with the cuda feature but no CUDA device: run this test on a GPU machine");
+    };
+    let (model, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    varmap.save(dir.path().join("model.safetensors")).unwrap();
+    std::fs::write(dir.path().join("config.json"), tiny().to_json()).unwrap();
+    let gpu_model = DeepEmdModel::load(dir.path(), &cuda).unwrap();
+    let (a, b) = clouds(300, 9);
+    let cpu = model.logits(&tensor(&a), &tensor(&b), false, 64).unwrap();
+    let gpu = gpu_model
+        .logits(
+            &tensor(&a).to_device(&cuda).unwrap(),
+            &tensor(&b).to_device(&cuda).unwrap(),
+            false,
+            64,
+        )
+        .unwrap()
+        .to_device(&Device::Cpu)
+        .unwrap();
+    assert!(max_abs_diff(&cpu, &gpu) < 1e-3);
+}

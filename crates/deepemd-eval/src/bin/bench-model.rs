@@ -1,0 +1,83 @@
+//! `cargo xtask bench-model [--device cuda]`: batched throughput of the model's forward pass and
+//! row argmax at several sizes (pairs/s), one command for any machine; on a CUDA build pass
+//! `--device cuda` (build with `--features cuda`).
+
+use std::time::Instant;
+
+use anyhow::Result;
+use candle_core::Device;
+use clap::Parser;
+use deepemd_core::{Cost, EmdEstimator, EmdRequest};
+use deepemd_eval::clouds::CloudSet;
+use deepemd_eval::report::Table;
+use deepemd_eval::speed::peak_rss_mib;
+use deepemd_eval::timing::hardware_line;
+use deepemd_model::{DeepEmd, DeepEmdModel, default_model, device_from_name};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser, Debug)]
+struct Args {
+    /// `cpu` or `cuda`.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Cloud sizes.
+    #[arg(long, value_delimiter = ',', default_values_t = [1024, 2048, 4096, 8192])]
+    sizes: Vec<usize>,
+    /// Pairs per forward pass.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Timed batches per size (after one warm-up batch).
+    #[arg(long, default_value_t = 2)]
+    repeats: usize,
+    /// A model folder; the built-in default otherwise.
+    #[arg(long)]
+    model: Option<std::path::PathBuf>,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let device = device_from_name(&args.device)?;
+    let model = match &args.model {
+        Some(d) => DeepEmdModel::load(d, &device)?,
+        None => default_model(&device)?,
+    };
+    let estimator = DeepEmd::new(model, device.clone());
+    let mut table = Table::new(&["n", "batch", "pairs/s", "s per batch", "host peak MiB"]);
+    for &n in &args.sizes {
+        let pairs: Vec<_> = (0..args.batch)
+            .map(|k| CloudSet::SphereVsNoisySphere.pair(n, k as u64))
+            .collect::<Result<_>>()?;
+        let run = || -> Result<()> {
+            for r in estimator.estimate_batch(&pairs, EmdRequest::new(Cost::Euclidean)) {
+                r?;
+            }
+            if let Device::Cuda(_) = &device {
+                device.synchronize()?;
+            }
+            Ok(())
+        };
+        run()?;
+        let start = Instant::now();
+        for _ in 0..args.repeats {
+            run()?;
+        }
+        let per_batch = start.elapsed().as_secs_f64() / args.repeats as f64;
+        table.push(vec![
+            n.to_string(),
+            args.batch.to_string(),
+            format!("{:.2}", args.batch as f64 / per_batch),
+            format!("{per_batch:.3}"),
+            format!("{:.0}", peak_rss_mib()),
+        ]);
+        eprintln!("n = {n}: {:.2} pairs/s", args.batch as f64 / per_batch);
+    }
+    println!(
+        "Model throughput on {} ({}):\n\n{}",
+        args.device,
+        hardware_line(),
+        table.to_markdown()
+    );
+    Ok(())
+}
