@@ -63,10 +63,6 @@ pub fn build_mesh_dataset(
             "points and samples must be at least 1".into(),
         ));
     }
-    let mut categories: Vec<String> = manifest.iter().map(|m| m.category.clone()).collect();
-    categories.sort();
-    categories.dedup();
-
     let sampled = sample_meshes(
         meshes_dir,
         manifest,
@@ -83,38 +79,18 @@ pub fn build_mesh_dataset(
 
     let mut written = Vec::new();
     for split in ["train", "test", "heldout"] {
-        let mut shapes = ShapeFile {
-            data: Vec::new(),
-            n_items: 0,
-            n_points: options.points,
-            dim: 3,
-            labels: Vec::new(),
-            pid: None,
-            mesh_id: Some(Vec::new()),
-        };
-        for (id, (entry, sample)) in manifest.iter().zip(&sampled).enumerate() {
-            let Some((samples, coords)) = sample else {
-                continue;
-            };
-            if entry.split != split {
-                continue;
-            }
-            let label = categories
-                .iter()
-                .position(|c| *c == entry.category)
-                .expect("listed") as u8;
-            shapes.data.extend_from_slice(coords);
-            shapes.n_items += samples;
-            shapes.labels.extend(std::iter::repeat_n(label, *samples));
-            if let Some(m) = shapes.mesh_id.as_mut() {
-                m.extend(std::iter::repeat_n(id as i32, *samples));
-            }
-        }
+        let shapes = assemble(
+            manifest,
+            &sampled,
+            split,
+            &categories(manifest),
+            options.points,
+        );
         if shapes.n_items > 0 {
             written.extend(write_modelnet40_split(
                 out,
                 split,
-                &categories,
+                &categories(manifest),
                 &shapes,
                 2048,
                 WriteOptions::default(),
@@ -190,9 +166,6 @@ pub fn sample_split(
     split: &str,
     options: MeshDatasetOptions,
 ) -> Result<ShapeFile> {
-    let mut categories: Vec<String> = manifest.iter().map(|m| m.category.clone()).collect();
-    categories.sort();
-    categories.dedup();
     let sampled = sample_meshes(
         meshes_dir,
         manifest,
@@ -200,10 +173,41 @@ pub fn sample_split(
         |e| (e.split == split).then_some(options.samples_eval),
         &|_| {},
     )?;
+    let shapes = assemble(
+        manifest,
+        &sampled,
+        split,
+        &categories(manifest),
+        options.points,
+    );
+    if shapes.n_items == 0 {
+        return Err(Error::InvalidParameter(format!(
+            "no mesh of the manifest is in split '{split}'"
+        )));
+    }
+    Ok(shapes)
+}
+
+/// The sorted categories of the manifest: a shape's label is its category's index.
+fn categories(manifest: &[MeshEntry]) -> Vec<String> {
+    let mut c: Vec<String> = manifest.iter().map(|m| m.category.clone()).collect();
+    c.sort();
+    c.dedup();
+    c
+}
+
+/// The sampled clouds of one split's meshes, with labels and mesh ids, in manifest order.
+fn assemble(
+    manifest: &[MeshEntry],
+    sampled: &[Option<(usize, Vec<f32>)>],
+    split: &str,
+    categories: &[String],
+    points: usize,
+) -> ShapeFile {
     let mut shapes = ShapeFile {
         data: Vec::new(),
         n_items: 0,
-        n_points: options.points,
+        n_points: points,
         dim: 3,
         labels: Vec::new(),
         pid: None,
@@ -213,21 +217,19 @@ pub fn sample_split(
         let Some((count, coords)) = sample else {
             continue;
         };
+        if entry.split != split {
+            continue;
+        }
         let label = categories
             .iter()
             .position(|c| *c == entry.category)
             .expect("listed") as u8;
-        shapes.data.extend(coords);
+        shapes.data.extend_from_slice(coords);
         shapes.n_items += count;
-        shapes.labels.extend(std::iter::repeat_n(label, count));
+        shapes.labels.extend(std::iter::repeat_n(label, *count));
         if let Some(m) = shapes.mesh_id.as_mut() {
-            m.extend(std::iter::repeat_n(id as i32, count));
+            m.extend(std::iter::repeat_n(id as i32, *count));
         }
     }
-    if shapes.n_items == 0 {
-        return Err(Error::InvalidParameter(format!(
-            "no mesh of the manifest is in split '{split}'"
-        )));
-    }
-    Ok(shapes)
+    shapes
 }

@@ -6,7 +6,7 @@ use deepemd_core::PointCloud;
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 
 use crate::error::{Error, Result};
-use crate::formats::cloud_from_coords;
+use crate::formats::{cloud_from_coords, write_atomic_with};
 
 /// The shapes of one file: `n_items` clouds of `n_points` points of dimension `dim`.
 #[derive(Clone, Debug, PartialEq)]
@@ -279,24 +279,7 @@ impl ShapeFile {
     /// Writes the file atomically (a temporary file in the same folder, then a rename).
     pub fn write(&self, path: &Path, options: WriteOptions) -> Result<()> {
         self.check()?;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let result = self.write_to(&tmp, options);
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
-        })
+        write_atomic_with(path, |tmp| self.write_to(tmp, options))
     }
 
     fn write_to(&self, tmp: &Path, options: WriteOptions) -> Result<()> {

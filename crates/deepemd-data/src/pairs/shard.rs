@@ -9,6 +9,7 @@ use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 
 use super::generator::PairKind;
 use crate::error::{Error, Result};
+use crate::formats::write_atomic_with;
 
 /// Pairs with their exact matchings.
 #[derive(Clone, Debug, PartialEq)]
@@ -87,57 +88,45 @@ impl PairShard {
 
     /// Writes the shard atomically (temporary file, then rename).
     pub fn write(&self, path: &Path) -> Result<()> {
+        write_atomic_with(path, |tmp| self.write_to(tmp))
+    }
+
+    fn write_to(&self, tmp: &Path) -> Result<()> {
         let m = self.len();
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let h5 = |e: hdf5::Error| Error::format(&tmp, format!("HDF5 write failed ({e})"));
-        let write = || -> Result<()> {
-            let f = hdf5::File::create(&tmp).map_err(h5)?;
-            let (n, d) = (self.n, self.dim);
-            f.new_dataset::<f32>()
-                .shape([m, n, d])
-                .create("a")
-                .map_err(h5)?
-                .write_raw(&self.a)
-                .map_err(h5)?;
-            f.new_dataset::<f32>()
-                .shape([m, n, d])
-                .create("b")
-                .map_err(h5)?
-                .write_raw(&self.b)
-                .map_err(h5)?;
-            f.new_dataset::<i32>()
-                .shape([m, n])
-                .create("matching")
-                .map_err(h5)?
-                .write_raw(&self.matching)
-                .map_err(h5)?;
-            f.new_dataset::<f64>()
-                .shape([m])
-                .create("emd")
-                .map_err(h5)?
-                .write_raw(&self.emd)
-                .map_err(h5)?;
-            f.new_dataset::<u8>()
-                .shape([m])
-                .create("kind")
-                .map_err(h5)?
-                .write_raw(&self.kind)
-                .map_err(h5)?;
-            f.flush().map_err(h5)
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        let h5 = |e: hdf5::Error| Error::format(tmp, format!("HDF5 write failed ({e})"));
+        let f = hdf5::File::create(tmp).map_err(h5)?;
+        let (n, d) = (self.n, self.dim);
+        f.new_dataset::<f32>()
+            .shape([m, n, d])
+            .create("a")
+            .map_err(h5)?
+            .write_raw(&self.a)
+            .map_err(h5)?;
+        f.new_dataset::<f32>()
+            .shape([m, n, d])
+            .create("b")
+            .map_err(h5)?
+            .write_raw(&self.b)
+            .map_err(h5)?;
+        f.new_dataset::<i32>()
+            .shape([m, n])
+            .create("matching")
+            .map_err(h5)?
+            .write_raw(&self.matching)
+            .map_err(h5)?;
+        f.new_dataset::<f64>()
+            .shape([m])
+            .create("emd")
+            .map_err(h5)?
+            .write_raw(&self.emd)
+            .map_err(h5)?;
+        f.new_dataset::<u8>()
+            .shape([m])
+            .create("kind")
+            .map_err(h5)?
+            .write_raw(&self.kind)
+            .map_err(h5)?;
+        f.flush().map_err(h5)
     }
 
     /// Reads and checks a shard: shapes agree, matchings are permutations, kinds are known.

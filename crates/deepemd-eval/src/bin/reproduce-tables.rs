@@ -303,7 +303,14 @@ struct SpeedRow {
     results: Vec<Option<Measurement>>,
 }
 
-const SPEED_METHODS: [&str; 5] = ["hungarian", "exact", "sinkhorn", "model", "model-refined"];
+const SPEED_METHODS: [&str; 6] = [
+    "hungarian",
+    "exact",
+    "sinkhorn",
+    "model",
+    "model-sinkhorn",
+    "model-refined",
+];
 
 fn speed(args: &Args, sizes: &[usize], sinkhorn_max: usize) -> Result<Vec<SpeedRow>> {
     let exe = std::env::current_exe()?;
