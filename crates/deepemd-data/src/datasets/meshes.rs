@@ -109,6 +109,9 @@ pub fn build_mesh_dataset(
     Ok(written)
 }
 
+/// The clouds drawn from one mesh: how many, and their coordinates back to back.
+type SampledMesh = (usize, Vec<f32>);
+
 /// Checks and samples the meshes: `samples(entry)` says how many clouds to draw from each
 /// (`None` skips it). Each cloud is seeded by (seed, mesh index, sample) and normalized.
 fn sample_meshes(
@@ -117,7 +120,7 @@ fn sample_meshes(
     options: MeshDatasetOptions,
     samples: impl Fn(&MeshEntry) -> Option<usize> + Sync,
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<Vec<Option<(usize, Vec<f32>)>>> {
+) -> Result<Vec<Option<SampledMesh>>> {
     manifest
         .par_iter()
         .enumerate()
@@ -199,7 +202,7 @@ fn categories(manifest: &[MeshEntry]) -> Vec<String> {
 /// The sampled clouds of one split's meshes, with labels and mesh ids, in manifest order.
 fn assemble(
     manifest: &[MeshEntry],
-    sampled: &[Option<(usize, Vec<f32>)>],
+    sampled: &[Option<SampledMesh>],
     split: &str,
     categories: &[String],
     points: usize,

@@ -195,14 +195,17 @@ const TABLE1_ROUNDINGS: [Rounding; 3] = [
     Rounding::REFINED,
 ];
 
+/// The first split's pairs and every method's estimates on them (the figures are drawn from it).
+type MainSplit = (Vec<LabeledPair>, Vec<Vec<Estimate>>);
+
 fn table1(
     args: &Args,
     model: &DeepEmd,
     specs: &[SplitSpec],
     count: usize,
-) -> Result<(Vec<Table1Row>, Vec<LabeledPair>, Vec<Vec<Estimate>>)> {
+) -> Result<(Vec<Table1Row>, MainSplit)> {
     let mut rows = Vec::new();
-    let mut main: Option<(Vec<LabeledPair>, Vec<Vec<Estimate>>)> = None;
+    let mut main: Option<MainSplit> = None;
     for (k, spec) in specs.iter().enumerate() {
         let pool = load_modelnet40(&spec.dir, &spec.split)?.shapes;
         let b = bar(count * 2, &format!("Table 1: {}", spec.name));
@@ -239,8 +242,7 @@ fn table1(
             main = Some((pairs, all));
         }
     }
-    let (pairs, est) = main.expect("at least one split");
-    Ok((rows, pairs, est))
+    Ok((rows, main.expect("at least one split")))
 }
 
 struct Table2Row {
@@ -414,7 +416,7 @@ fn main() -> Result<()> {
             4096,
         )
     };
-    let (t1, main_pairs, main_est) = table1(&args, &model, &specs, t1_pairs)?;
+    let (t1, (main_pairs, main_est)) = table1(&args, &model, &specs, t1_pairs)?;
     let t2 = table2(&args, &model, &specs[0].dir, &t2_sizes, &mut notes)?;
     let sp = speed(&args, &speed_sizes, sinkhorn_max)?;
     let throughput = batched_throughput(&model, &args, 1024)?;
