@@ -96,20 +96,31 @@ fn speed_pair(
     Ok((set, a, b))
 }
 
+/// The estimator behind each name of the speed table.
+fn speed_estimator(
+    method: &str,
+    model: &Option<PathBuf>,
+    device: Device,
+) -> Result<Box<dyn EmdEstimator>> {
+    let with = |rounding: Rounding| -> Result<Box<dyn EmdEstimator>> {
+        let weights = load_model(model, &device)?;
+        Ok(Box::new(
+            DeepEmd::new(weights, device.clone()).with_rounding(rounding),
+        ))
+    };
+    match method {
+        "model" => with(Rounding::RowArgmax),
+        "model-sinkhorn" => with(Rounding::SinkhornGreedy { iterations: 10 }),
+        "model-refined" => with(Rounding::REFINED),
+        other => deepemd_solvers::by_name(other).with_context(|| format!("unknown method {other}")),
+    }
+}
+
 fn measure(args: MeasureArgs) -> Result<()> {
     let device = device_from_name(&args.device)?;
     let (_, a, b) = speed_pair(&args.meshes, args.n, args.seed)?;
     let request = EmdRequest::new(Cost::Euclidean);
-    let estimator: Box<dyn EmdEstimator> = match args.method.as_str() {
-        "model" => Box::new(DeepEmd::new(load_model(&args.model, &device)?, device)),
-        "model-refined" => Box::new(
-            DeepEmd::new(load_model(&args.model, &device)?, device)
-                .with_rounding(Rounding::REFINED),
-        ),
-        other => {
-            deepemd_solvers::by_name(other).with_context(|| format!("unknown method {other}"))?
-        }
-    };
+    let estimator = speed_estimator(&args.method, &args.model, device)?;
     let (secs, result) = median_seconds(args.repeats, || estimator.estimate(&a, &b, request));
     result?;
     let m = Measurement {
@@ -659,4 +670,20 @@ fn main() -> Result<()> {
         eprintln!("warning: the quick mode took over 15 minutes on this machine");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_speed_method_has_an_estimator() {
+        for method in SPEED_METHODS {
+            assert!(
+                speed_estimator(method, &None, Device::Cpu).is_ok(),
+                "{method}"
+            );
+        }
+        assert!(speed_estimator("nonsense", &None, Device::Cpu).is_err());
+    }
 }
