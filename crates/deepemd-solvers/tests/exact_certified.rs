@@ -66,8 +66,9 @@ fn equals_hungarian_on_two_hundred_instances() {
         } else {
             n
         };
+        // Every (dimension, cost) combination, not one cost per dimension.
         let dim = 2 + t % 2;
-        let cost = Cost::ALL[t % 2];
+        let cost = Cost::ALL[(t / 2) % 2];
         let a = cloud(t, n, dim, &mut r);
         let b = if t % 3 == 0 {
             jitter(&cloud(t + 1, m, dim, &mut r), 0.05, &mut r)
