@@ -11,7 +11,7 @@ use super::manifest::MeshEntry;
 use super::normalize::normalize_unit_sphere;
 use crate::error::{Error, Result};
 use crate::formats::write_atomic;
-use crate::hdf5::{ShapeFile, WriteOptions, write_modelnet40_split};
+use crate::hdf5::{MODELNET40_SHAPES_PER_FILE, ShapeFile, WriteOptions, write_modelnet40_split};
 use crate::mesh::Mesh;
 
 /// How many points and samples to draw.
@@ -77,22 +77,17 @@ pub fn build_mesh_dataset(
         progress,
     )?;
 
+    let categories = categories(manifest);
     let mut written = Vec::new();
     for split in ["train", "test", "heldout"] {
-        let shapes = assemble(
-            manifest,
-            &sampled,
-            split,
-            &categories(manifest),
-            options.points,
-        );
+        let shapes = assemble(manifest, &sampled, split, &categories, options.points);
         if shapes.n_items > 0 {
             written.extend(write_modelnet40_split(
                 out,
                 split,
-                &categories(manifest),
+                &categories,
                 &shapes,
-                2048,
+                MODELNET40_SHAPES_PER_FILE,
                 WriteOptions::default(),
             )?);
         }

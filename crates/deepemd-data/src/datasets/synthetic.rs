@@ -12,7 +12,9 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::normalize::normalize_unit_sphere;
 use crate::error::{Error, Result};
-use crate::hdf5::{ShapeFile, Split, WriteOptions, write_modelnet40_split};
+use crate::hdf5::{
+    MODELNET40_SHAPES_PER_FILE, ShapeFile, Split, WriteOptions, write_modelnet40_split,
+};
 
 /// Sizes and seed of a synthetic set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,7 +260,7 @@ fn build(
             split,
             &names,
             &shapes,
-            2048,
+            MODELNET40_SHAPES_PER_FILE,
             WriteOptions::default(),
         )?);
     }
@@ -290,7 +292,7 @@ pub fn renormalize_split(split: &Split, out: &Path) -> Result<Vec<PathBuf>> {
         &split.name,
         &split.class_names,
         &shapes,
-        2048,
+        MODELNET40_SHAPES_PER_FILE,
         WriteOptions::default(),
     )
 }

@@ -198,6 +198,10 @@ pub fn load_shapenet_part(dir: &Path, split: &str) -> Result<Split> {
     finish(split, class_names, files)
 }
 
+/// Shapes per file in ModelNet40's own release (`ply_data_train0.h5` holds 2048, the last file
+/// of a split fewer); the datasets we write follow it.
+pub const MODELNET40_SHAPES_PER_FILE: usize = 2048;
+
 /// Writes `shapes` as split `split` of a ModelNet40-layout folder: `ply_data_{split}{k}.h5`
 /// files of at most `per_file` shapes (the last holds fewer), `{split}_files.txt`, and
 /// `shape_names.txt`. Every file is written atomically.

@@ -11,6 +11,10 @@
 
 mod layout;
 mod shape_file;
+mod write;
 
-pub use layout::{Split, load_modelnet40, load_shapenet_part, write_modelnet40_split};
+pub use layout::{
+    MODELNET40_SHAPES_PER_FILE, Split, load_modelnet40, load_shapenet_part, write_modelnet40_split,
+};
 pub use shape_file::{H5Item, ShapeFile, WriteOptions, read_h5_item};
+pub(crate) use write::write_dataset;

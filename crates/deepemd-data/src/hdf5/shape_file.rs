@@ -5,6 +5,7 @@ use std::path::Path;
 use deepemd_core::PointCloud;
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 
+use super::write::write_dataset;
 use crate::error::{Error, Result};
 use crate::formats::{cloud_from_coords, write_atomic_with};
 
@@ -286,24 +287,30 @@ impl ShapeFile {
         let h5 = |e: hdf5::Error| Error::format(tmp, format!("HDF5 write failed ({e})"));
         let file = hdf5::File::create(tmp).map_err(h5)?;
         let (n, p, d) = (self.n_items, self.n_points, self.dim);
-        macro_rules! dataset {
-            ($ty:ty, $name:expr, $shape:expr, $chunk:expr, $values:expr) => {{
-                let mut b = file.new_dataset::<$ty>();
-                if options.compress {
-                    b = b.chunk($chunk).shuffle().deflate(4);
-                }
-                let ds = b.shape($shape).create($name).map_err(h5)?;
-                ds.write_raw($values).map_err(h5)?;
-            }};
-        }
-        dataset!(f32, "data", [n, p, d], [1, p, d], &self.data);
-        let labels: &[u8] = &self.labels;
-        dataset!(u8, "label", [n, 1], [n, 1], labels);
+        // Chunks of one cloud (data, pid) or the whole dataset (label, mesh_id), as h5py's
+        // ModelNet40 files do.
+        let z = options.compress;
+        write_dataset(
+            &file,
+            tmp,
+            "data",
+            &[n, p, d],
+            z.then_some(&[1, p, d]),
+            &self.data,
+        )?;
+        write_dataset(
+            &file,
+            tmp,
+            "label",
+            &[n, 1],
+            z.then_some(&[n, 1]),
+            &self.labels,
+        )?;
         if let Some(pid) = &self.pid {
-            dataset!(u8, "pid", [n, p], [1, p], pid);
+            write_dataset(&file, tmp, "pid", &[n, p], z.then_some(&[1, p]), pid)?;
         }
         if let Some(m) = &self.mesh_id {
-            dataset!(i32, "mesh_id", [n], [n], m);
+            write_dataset(&file, tmp, "mesh_id", &[n], z.then_some(&[n]), m)?;
         }
         file.flush().map_err(h5)?;
         Ok(())

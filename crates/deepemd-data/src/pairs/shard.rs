@@ -10,6 +10,7 @@ use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 use super::generator::PairKind;
 use crate::error::{Error, Result};
 use crate::formats::write_atomic_with;
+use crate::hdf5::write_dataset;
 
 /// Pairs with their exact matchings.
 #[derive(Clone, Debug, PartialEq)]
@@ -96,36 +97,11 @@ impl PairShard {
         let h5 = |e: hdf5::Error| Error::format(tmp, format!("HDF5 write failed ({e})"));
         let f = hdf5::File::create(tmp).map_err(h5)?;
         let (n, d) = (self.n, self.dim);
-        f.new_dataset::<f32>()
-            .shape([m, n, d])
-            .create("a")
-            .map_err(h5)?
-            .write_raw(&self.a)
-            .map_err(h5)?;
-        f.new_dataset::<f32>()
-            .shape([m, n, d])
-            .create("b")
-            .map_err(h5)?
-            .write_raw(&self.b)
-            .map_err(h5)?;
-        f.new_dataset::<i32>()
-            .shape([m, n])
-            .create("matching")
-            .map_err(h5)?
-            .write_raw(&self.matching)
-            .map_err(h5)?;
-        f.new_dataset::<f64>()
-            .shape([m])
-            .create("emd")
-            .map_err(h5)?
-            .write_raw(&self.emd)
-            .map_err(h5)?;
-        f.new_dataset::<u8>()
-            .shape([m])
-            .create("kind")
-            .map_err(h5)?
-            .write_raw(&self.kind)
-            .map_err(h5)?;
+        write_dataset(&f, tmp, "a", &[m, n, d], None, &self.a)?;
+        write_dataset(&f, tmp, "b", &[m, n, d], None, &self.b)?;
+        write_dataset(&f, tmp, "matching", &[m, n], None, &self.matching)?;
+        write_dataset(&f, tmp, "emd", &[m], None, &self.emd)?;
+        write_dataset(&f, tmp, "kind", &[m], None, &self.kind)?;
         f.flush().map_err(h5)
     }
 
