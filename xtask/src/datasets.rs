@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::system::{cargo, is_root, run, workspace_root};
+use crate::system::{is_root, run, run_release, workspace_root};
 
 /// Where an installed libcgal-demo puts the archive of its data folder.
 const INSTALLED: &str = "/usr/share/doc/libcgal-dev/data.tar.gz";
@@ -78,16 +78,7 @@ fn download_archive(cache: &Path) -> Result<PathBuf> {
 
 /// Runs the workspace's `deepemd` binary in release mode with `args`.
 pub fn deepemd(args: &[&str]) -> Result<()> {
-    let mut all = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "deepemd-cli",
-        "--",
-    ];
-    all.extend_from_slice(args);
-    cargo(&all)
+    run_release("deepemd-cli", None, &[], args)
 }
 
 /// `cargo xtask prepare-datasets [--modelnet40 DIR] [--shapenet DIR] [deepemd options]`.

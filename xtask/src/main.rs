@@ -80,33 +80,20 @@ fn reproduce_tables(rest: &[String]) -> Result<()> {
     system::ensure_build_dependencies()?;
     system::ensure_font()?;
     let root = system::workspace_root();
-    let mut meshes = None;
-    if !root.join("datasets/generated/cgal/test_files.txt").exists() {
-        match datasets::prepare_datasets(&[]) {
-            Ok(()) => {}
-            Err(e) => eprintln!(
-                "xtask: could not prepare the datasets ({e:#}); using the committed fixture"
-            ),
-        }
+    if !root.join("datasets/generated/cgal/test_files.txt").exists()
+        && let Err(e) = datasets::prepare_datasets(&[])
+    {
+        eprintln!("xtask: could not prepare the datasets ({e:#}); using the committed fixture");
     }
-    if let Ok(m) = datasets::cgal_meshes() {
-        meshes = Some(m.to_string_lossy().into_owned());
-    }
-    let mut args = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "deepemd-eval",
-        "--bin",
-        "reproduce-tables",
-        "--",
-    ];
+    let meshes = datasets::cgal_meshes()
+        .ok()
+        .map(|m| m.to_string_lossy().into_owned());
+    let mut args = Vec::new();
     if let Some(m) = &meshes {
         args.extend(["--meshes", m.as_str()]);
     }
     args.extend(rest.iter().map(String::as_str));
-    system::cargo(&args)
+    system::run_release("deepemd-eval", Some("reproduce-tables"), &[], &args)
 }
 
 /// `cargo xtask bench-model`: the model's batched throughput; with `--device cuda` it builds
@@ -116,39 +103,21 @@ fn bench_model(rest: &[String]) -> Result<()> {
     let cuda = rest
         .windows(2)
         .any(|w| w[0] == "--device" && w[1] == "cuda");
-    let mut args = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "deepemd-eval",
-        "--bin",
-        "bench-model",
-    ];
-    if cuda {
-        args.extend(["--features", "cuda"]);
-    }
-    args.push("--");
-    args.extend(rest.iter().map(String::as_str));
-    system::cargo(&args)
+    let features: &[&str] = if cuda { &["cuda"] } else { &[] };
+    let args: Vec<&str> = rest.iter().map(String::as_str).collect();
+    system::run_release("deepemd-eval", Some("bench-model"), features, &args)
 }
 
 /// `cargo xtask demo`: `deepemd emd` on the two example clouds.
 fn demo(rest: &[String]) -> Result<()> {
     system::ensure_build_dependencies()?;
     let mut args = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "deepemd-cli",
-        "--",
         "emd",
         "datasets/examples/torus.ply",
         "datasets/examples/sphere.ply",
     ];
     args.extend(rest.iter().map(String::as_str));
-    system::cargo(&args)
+    datasets::deepemd(&args)
 }
 
 /// `cargo xtask test`: the README's test command and what CI runs.
@@ -166,20 +135,7 @@ fn bench_peers(rest: &[String]) -> Result<()> {
     let python = system::ensure_python_venv(&["numpy", "scipy", "pot"])?;
     let python = python.to_string_lossy().into_owned();
     let meshes = datasets::cgal_meshes()?.to_string_lossy().into_owned();
-    let mut args = vec![
-        "run",
-        "--release",
-        "--quiet",
-        "--package",
-        "deepemd-eval",
-        "--bin",
-        "bench-peers",
-        "--",
-        "--python",
-        python.as_str(),
-        "--meshes",
-        meshes.as_str(),
-    ];
+    let mut args = vec!["--python", python.as_str(), "--meshes", meshes.as_str()];
     args.extend(rest.iter().map(String::as_str));
-    system::cargo(&args)
+    system::run_release("deepemd-eval", Some("bench-peers"), &[], &args)
 }

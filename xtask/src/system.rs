@@ -20,6 +20,27 @@ pub fn cargo(args: &[&str]) -> Result<()> {
     run(Command::new(cargo).args(args).current_dir(workspace_root()))
 }
 
+/// `cargo run --release` of a workspace binary: `bin` of `package` (its only binary when
+/// `None`), built with `features`, given `args`.
+pub fn run_release(
+    package: &str,
+    bin: Option<&str>,
+    features: &[&str],
+    args: &[&str],
+) -> Result<()> {
+    let mut all = vec!["run", "--release", "--quiet", "--package", package];
+    if let Some(b) = bin {
+        all.extend(["--bin", b]);
+    }
+    let features = features.join(",");
+    if !features.is_empty() {
+        all.extend(["--features", features.as_str()]);
+    }
+    all.push("--");
+    all.extend_from_slice(args);
+    cargo(&all)
+}
+
 /// Runs a command, inheriting stdio, and fails with the command line if it fails.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let status = cmd
