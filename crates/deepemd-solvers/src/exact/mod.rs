@@ -227,21 +227,17 @@ impl Exact {
             stats.certificate_rounds += 1;
             let u_before = jv.u.clone();
             let u_full = full_minima(&jv.v, rows, cols, cost, &to_scan);
-            let violators: Vec<usize> = to_scan
-                .iter()
-                .zip(&u_full)
-                .filter(|&(&i, &uf)| uf < jv.u[i] - tol)
-                .map(|(&i, _)| i)
-                .collect();
-            if violators.is_empty() {
-                break;
-            }
+            // Each violating row with its true minimum (its new potential).
             let lowered: Vec<(usize, f64)> = to_scan
                 .iter()
                 .zip(&u_full)
                 .filter(|&(&i, &uf)| uf < jv.u[i] - tol)
                 .map(|(&i, &uf)| (i, uf))
                 .collect();
+            if lowered.is_empty() {
+                break;
+            }
+            let violators: Vec<usize> = lowered.iter().map(|&(i, _)| i).collect();
             let edges = missing_edges(&jv.v, rows, cols, cost, &violators);
             cand.add(rows, cols, cost, &edges);
             for &(i, uf) in &lowered {
