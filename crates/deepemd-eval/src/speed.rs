@@ -18,15 +18,7 @@ pub struct Measurement {
 
 /// The peak resident set size of this process so far (Linux `VmHWM`), MiB.
 pub fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    crate::timing::proc_kib("/proc/self/status", "VmHWM").map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// Runs this executable's hidden `measure` mode with `args` and reads its one JSON line.

@@ -29,16 +29,18 @@ pub fn hardware_line() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mem_gib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemTotal"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(String::new(), |kb| {
-            format!(", {:.0} GiB", kb / 1024.0 / 1024.0)
-        });
+    let mem_gib = proc_kib("/proc/meminfo", "MemTotal").map_or(String::new(), |kb| {
+        format!(", {:.0} GiB", kb / 1024.0 / 1024.0)
+    });
     format!("{cpu}, {threads} threads{mem_gib}")
+}
+
+/// The kB value of line `key` in a Linux `/proc` file such as `/proc/meminfo`.
+pub(crate) fn proc_kib(file: &str, key: &str) -> Option<f64> {
+    std::fs::read_to_string(file).ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+    })
 }
