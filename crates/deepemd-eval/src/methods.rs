@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use deepemd_core::metrics::cosine_similarity;
-use deepemd_core::{Cost, Emd, EmdRequest, Pairing, PointCloud};
+use deepemd_core::{Cost, Emd, EmdRequest, Matching, Pairing, PointCloud};
 use deepemd_data::pairs::LabeledPair;
 use deepemd_model::{DeepEmd, Rounding};
 use deepemd_solvers::Sinkhorn;
@@ -34,17 +34,22 @@ pub fn exact_gradient(p: &LabeledPair) -> Result<Vec<f64>> {
     Ok(e.gradient.expect("asked for").concatenated())
 }
 
+/// Share of rows whose target is the optimal one.
+fn row_accuracy(targets: &[usize], optimal: &Matching) -> f64 {
+    let hits = targets
+        .iter()
+        .zip(optimal.targets())
+        .filter(|(x, y)| x == y)
+        .count();
+    hits as f64 / targets.len() as f64
+}
+
 fn from_pairing(p: &LabeledPair, pairing: Pairing, exact_grad: &[f64]) -> Result<Estimate> {
     let targets: Vec<usize> = match &pairing {
         Pairing::Bijection(m) => m.targets().to_vec(),
         Pairing::Map(m) => m.targets().to_vec(),
         Pairing::Partial(_) => unreachable!("equal sizes"),
     };
-    let hits = targets
-        .iter()
-        .zip(p.matching.targets())
-        .filter(|(x, y)| x == y)
-        .count();
     let hit_twice = match &pairing {
         Pairing::Map(m) => Some(m.targets_hit_more_than_once()),
         _ => None,
@@ -53,7 +58,7 @@ fn from_pairing(p: &LabeledPair, pairing: Pairing, exact_grad: &[f64]) -> Result
     let grad = emd.gradient.as_ref().expect("asked for").concatenated();
     Ok(Estimate {
         value: emd.distance,
-        row_accuracy: Some(hits as f64 / targets.len() as f64),
+        row_accuracy: Some(row_accuracy(&targets, &p.matching)),
         hit_twice,
         grad_cosine: cosine_similarity(&grad, exact_grad).ok(),
     })
@@ -109,15 +114,10 @@ pub fn sinkhorn_estimates(
                 .as_bijection()
                 .expect("a bijection")
                 .targets();
-            let hits = rounded
-                .iter()
-                .zip(p.matching.targets())
-                .filter(|(x, y)| x == y)
-                .count();
             progress(1);
             Ok(Estimate {
                 value: r.transport_cost,
-                row_accuracy: Some(hits as f64 / rounded.len() as f64),
+                row_accuracy: Some(row_accuracy(rounded, &p.matching)),
                 hit_twice: None,
                 grad_cosine: cosine_similarity(&grad, &exact_grad).ok(),
             })
