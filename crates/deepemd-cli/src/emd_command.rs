@@ -125,7 +125,20 @@ pub fn run(args: &EmdArgs) -> Result<()> {
     let estimator = args.estimator()?;
     let cost = Cost::from(args.cost);
     let start = Instant::now();
-    let emd = estimator.estimate(&a, &b, EmdRequest::new(cost))?;
+    let emd = estimator
+        .estimate(&a, &b, EmdRequest::new(cost))
+        .with_context(|| format!("the EMD of {} and {}", args.a, args.b))?;
+    if !emd.distance.is_finite() {
+        // Every estimator already refuses to return one; a last guard, since a JSON `null` or
+        // "EMD = inf" with exit code 0 is the one output a script cannot catch.
+        bail!(
+            "the EMD of {} and {} came out as {} ({})",
+            args.a,
+            args.b,
+            emd.distance,
+            estimator.name()
+        );
+    }
     let seconds = start.elapsed().as_secs_f64();
     if args.json {
         let mut obj = serde_json::json!({

@@ -52,10 +52,20 @@ fn main() -> ExitCode {
         Err(err) => {
             // One line, the whole cause chain, no backtrace: user errors are not crashes.
             let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
-            eprintln!("error: {}", dedup_chain(&chain));
+            eprintln!("error: {}", one_line(&dedup_chain(&chain)));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The message on one line: libraries (HDF5 above all) put newlines in their messages, and a
+/// fuzzed file can put any control byte into a quoted token.
+fn one_line(message: &str) -> String {
+    message
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Joins an error chain with ": ", dropping a cause whose text its parent already contains.
@@ -67,4 +77,20 @@ fn dedup_chain(chain: &[String]) -> String {
         }
     }
     out.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_are_printed_on_one_line() {
+        let msg = "file.h5: HDF5 error\n  #000: H5F.c line 1\r\n\tmajor: bad\u{1b}[31m";
+        let line = one_line(msg);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert_eq!(
+            line,
+            "file.h5: HDF5 error #000: H5F.c line 1 major: bad [31m"
+        );
+    }
 }

@@ -2,6 +2,7 @@
 
 use crate::cost::Cost;
 use crate::error::{Error, Result};
+use crate::frame::check_representable;
 use crate::matching::Pairing;
 use crate::point_cloud::{PointCloud, check_same_dim};
 
@@ -67,12 +68,36 @@ impl Emd {
         }
         let weight = 1.0 / k as f64;
         let mut sum = 0.0;
+        let mut distinct = false;
         for (i, j) in pairing.pairs() {
-            sum += cost.between(a.point(i), b.point(j));
+            let (p, q) = (a.point(i), b.point(j));
+            distinct |= p != q;
+            sum += cost.between(p, q);
         }
-        let gradient = with_gradient.then(|| pairing_gradient(a, b, &pairing, cost, weight));
+        let mut distance = sum * weight;
+        if sum.is_infinite() {
+            // The sum of costs near f64::MAX overflows where their mean does not.
+            distance = pairing
+                .pairs()
+                .map(|(i, j)| cost.between(a.point(i), b.point(j)) * weight)
+                .sum();
+        }
+        let distance = check_representable(&format!("the {cost} EMD"), distinct, distance)?;
+        let gradient = match with_gradient {
+            true => {
+                let g = pairing_gradient(a, b, &pairing, cost, weight);
+                if g.a.iter().chain(&g.b).any(|x| !x.is_finite()) {
+                    return Err(Error::NotRepresentable(format!(
+                        "the gradient of the {cost} EMD overflows f64 (the clouds are too large; \
+                         rescale them)"
+                    )));
+                }
+                Some(g)
+            }
+            false => None,
+        };
         Ok(Self {
-            distance: sum * weight,
+            distance,
             cost,
             pairing,
             gradient,
@@ -145,6 +170,34 @@ mod tests {
         let p = Pairing::Partial(PartialMatching::new(1, 2, vec![(0, 0)]).unwrap());
         let emd = Emd::of_pairing(&a, &b, p, Cost::SqEuclidean, false).unwrap();
         assert_eq!(emd.distance, 25.0);
+    }
+
+    #[test]
+    fn values_outside_f64s_range_are_errors_not_zero_or_infinity() {
+        let pair = |s: f64| {
+            let a = PointCloud::from_points(&[[0.0, 0.0], [s, 0.0]]).unwrap();
+            let b = PointCloud::from_points(&[[0.0, s], [s, s]]).unwrap();
+            (a, b)
+        };
+        let id = || Pairing::Bijection(Matching::identity(2));
+        // Distinct clouds 1e-200 apart: the Euclidean EMD is 1e-200, the squared one underflows.
+        let (a, b) = pair(1e-200);
+        let e = Emd::of_pairing(&a, &b, id(), Cost::Euclidean, true).unwrap();
+        assert!((e.distance / 1e-200 - 1.0).abs() < 1e-15);
+        assert!(Emd::of_pairing(&a, &b, id(), Cost::SqEuclidean, false).is_err());
+        // 1e200: the Euclidean EMD is fine, the squared one overflows.
+        let (a, b) = pair(1e200);
+        let e = Emd::of_pairing(&a, &b, id(), Cost::Euclidean, true).unwrap();
+        assert!((e.distance / 1e200 - 1.0).abs() < 1e-15);
+        assert!(Emd::of_pairing(&a, &b, id(), Cost::SqEuclidean, true).is_err());
+        // Mean of costs near f64::MAX: the sum overflows, the mean does not.
+        let (a, b) = pair(1.5e308);
+        let e = Emd::of_pairing(&a, &b, id(), Cost::Euclidean, false).unwrap();
+        assert!((e.distance / 1.5e308 - 1.0).abs() < 1e-15);
+        // Identical clouds at any scale: exactly 0, no error.
+        let (a, _) = pair(1e-300);
+        let e = Emd::of_pairing(&a, &a, id(), Cost::SqEuclidean, true).unwrap();
+        assert_eq!(e.distance, 0.0);
     }
 
     #[test]

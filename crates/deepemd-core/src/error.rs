@@ -62,6 +62,10 @@ pub enum Error {
         /// Why it is undefined.
         message: String,
     },
+    /// A result that exists mathematically but not in f64 (it overflows, or underflows to 0 or
+    /// a subnormal number): reported instead of a silent ∞ or 0.
+    #[error("{0}")]
+    NotRepresentable(String),
     /// An estimator failed for a reason of its own.
     #[error("{method}: {message}")]
     Estimator {

@@ -1,6 +1,7 @@
 //! A validated set of 2-D or 3-D points.
 
 use crate::error::{Error, NonFiniteKind, Result};
+use crate::frame::{WorkingFrame, scale_by_power_of_two};
 
 /// A non-empty set of 2-D or 3-D points with finite coordinates, stored row-major.
 ///
@@ -205,7 +206,31 @@ pub struct JointNormalization {
 impl JointNormalization {
     /// Centers the union of both clouds at the origin and scales it to unit max radius.
     /// Coincident clouds made of one repeated point get scale 1.
+    ///
+    /// Works for every finite input: where the direct sums and squares would over- or underflow
+    /// (coordinates beyond ~1e100 or a spread below ~1e-100), the mean and radius are taken in
+    /// the pair's [`WorkingFrame`] and converted back.
     pub fn fit(a: &PointCloud, b: &PointCloud) -> Result<Self> {
+        let (direct, radius) = Self::fit_direct(a, b)?;
+        if direct.shift.iter().all(|x| x.is_finite()) && (1e-100..=1e100).contains(&radius) {
+            return Ok(direct);
+        }
+        let frame = WorkingFrame::fit(a, b)?;
+        let (in_frame, _) = Self::fit_direct(&frame.to_frame(a)?, &frame.to_frame(b)?)?;
+        let shift = frame
+            .center()
+            .iter()
+            .zip(&in_frame.shift)
+            .map(|(c, s)| c + frame.length_to_input(*s))
+            .collect();
+        let scale = scale_by_power_of_two(in_frame.scale, -frame.exponent());
+        Ok(Self { shift, scale })
+    }
+
+    /// The mean and max radius computed in the input's units (kept for inputs where they are
+    /// accurate, so the pairs generated from a seed stay bit for bit what they were).
+    /// Also returns the radius.
+    fn fit_direct(a: &PointCloud, b: &PointCloud) -> Result<(Self, f64)> {
         check_same_dim(a, b)?;
         let dim = a.dim();
         let mut shift = vec![0.0; dim];
@@ -218,7 +243,7 @@ impl JointNormalization {
         shift.iter_mut().for_each(|s| *s /= total);
         let radius = a.max_radius_from(&shift).max(b.max_radius_from(&shift));
         let scale = if radius > 0.0 { 1.0 / radius } else { 1.0 };
-        Ok(Self { shift, scale })
+        Ok((Self { shift, scale }, radius))
     }
 
     /// Applies the normalization to a cloud.
@@ -249,6 +274,21 @@ mod tests {
         assert_eq!(err.to_string(), "point 1 has an infinite coordinate");
         let err = PointCloud::from_flat(2, vec![f64::NAN, 1.0]).unwrap_err();
         assert_eq!(err.to_string(), "point 0 has a NaN coordinate");
+    }
+
+    #[test]
+    fn joint_normalization_works_at_every_scale() {
+        for s in [1e-300, 1e-200, 1e-120, 1.0, 1e120, 1e200, 1e300] {
+            let t = 5.0 * s;
+            let a = PointCloud::from_points(&[[t, t], [t + s, t]]).unwrap();
+            let b = PointCloud::from_points(&[[t, t + s], [t + s, t + s]]).unwrap();
+            let norm = JointNormalization::fit(&a, &b).unwrap();
+            let na = norm.apply(&a).unwrap();
+            let expected = [-1.0, -1.0, 1.0, -1.0].map(|x: f64| x * 0.5f64.sqrt());
+            for (x, e) in na.as_flat().iter().zip(expected) {
+                assert!((x - e).abs() < 1e-12, "s = {s}: {:?}", na.as_flat());
+            }
+        }
     }
 
     #[test]

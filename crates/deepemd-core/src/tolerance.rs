@@ -15,5 +15,8 @@ pub const FINITE_DIFFERENCE_STEP: f64 = 1e-6;
 pub const FINITE_DIFFERENCE_GRAD_ABS: f64 = 1e-6;
 
 /// The dual certificate of an exact solver: `u_i + v_j ≤ c_ij + tol` with
-/// `tol = DUAL_FEASIBILITY_REL · max(1, max c_ij)`.
-pub const DUAL_FEASIBILITY_REL: f64 = 1e-9;
+/// `tol = DUAL_FEASIBILITY_REL · h^p`, `h` the half-extent of the pair's bounding box and `p`
+/// the cost's homogeneity, i.e. an absolute `DUAL_FEASIBILITY_REL` in the pair's
+/// [`crate::WorkingFrame`]. Potentials there are O(1), so this is ~10⁴ ulps: it absorbs the
+/// rounding of the shortest-path updates and nothing else.
+pub const DUAL_FEASIBILITY_REL: f64 = 1e-12;

@@ -11,7 +11,7 @@ mod mesh;
 pub mod pairs;
 
 pub use error::{Error, Result};
-pub use formats::{read_cloud, write_atomic};
+pub use formats::{read_cloud, write_atomic, write_atomic_with};
 pub use mesh::Mesh;
 
 use std::path::Path;

@@ -24,6 +24,7 @@ mod layers;
 mod loss;
 mod model;
 mod rounding;
+mod weights;
 
 pub use config::ModelConfig;
 pub use default_model::{default_config, default_model};
@@ -34,3 +35,4 @@ pub use layers::{EncoderBlock, LayerNorm, MultiHeadAttention};
 pub use loss::emd_loss;
 pub use model::{DEFAULT_BLOCK_ROWS, DeepEmdModel};
 pub use rounding::{Rounding, sinkhorn_scores, two_opt};
+pub use weights::check_weights;

@@ -77,6 +77,7 @@ impl DeepEmdModel {
     pub fn from_safetensors(config: &ModelConfig, bytes: &[u8], device: &Device) -> Result<Self> {
         let tensors = candle_core::safetensors::load_buffer(bytes, device)
             .map_err(|e| Error::Config(format!("unreadable safetensors ({e})")))?;
+        crate::weights::check_weights(config, &tensors)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Self::new(config, vb)
             .map_err(|e| Error::Config(format!("the weights do not fit the config ({e})")))

@@ -239,7 +239,7 @@ fn bad_weights_configs_and_devices_are_clear_errors() {
     let err = DeepEmdModel::load(dir.path(), &Device::Cpu)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("do not fit the config"), "{err}");
+    assert!(err.contains("the config needs"), "{err}");
     // A config that makes no sense.
     std::fs::write(
         dir.path().join("config.json"),
@@ -269,6 +269,55 @@ fn bad_weights_configs_and_devices_are_clear_errors() {
             .contains("equal sizes")
     );
     let _ = DType::F32;
+}
+
+/// A weight file must hold exactly the config's tensors, all finite: a file with more layers
+/// than the config, fewer, or a NaN weight is an error naming the file, never a silent load.
+#[test]
+fn weights_that_do_not_match_the_config_exactly_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("model.safetensors");
+    let (_, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    varmap.save(&weights).unwrap();
+    let load_with = |config: ModelConfig| {
+        std::fs::write(dir.path().join("config.json"), tiny_json(&config)).unwrap();
+        DeepEmdModel::load(dir.path(), &Device::Cpu)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    assert!(load_with(tiny()).is_ok());
+    let err = load_with(ModelConfig {
+        layers: 1,
+        ..tiny()
+    })
+    .unwrap_err();
+    assert!(
+        err.contains("model.safetensors") && err.contains("does not use"),
+        "{err}"
+    );
+    let err = load_with(ModelConfig {
+        layers: 3,
+        ..tiny()
+    })
+    .unwrap_err();
+    assert!(
+        err.contains("model.safetensors") && err.contains("lack"),
+        "{err}"
+    );
+    // One NaN among the weights.
+    let mut tensors = candle_core::safetensors::load(&weights, &Device::Cpu).unwrap();
+    let name = tensors.keys().min().unwrap().clone();
+    let t = &tensors[&name];
+    let mut values = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    values[0] = f32::NAN;
+    let poisoned = Tensor::from_vec(values, t.shape(), &Device::Cpu).unwrap();
+    tensors.insert(name.clone(), poisoned);
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+    let err = load_with(tiny()).unwrap_err();
+    assert!(
+        err.contains("model.safetensors") && err.contains("non-finite") && err.contains(&name),
+        "{err}"
+    );
 }
 
 fn tiny_json(c: &ModelConfig) -> String {

@@ -4,7 +4,7 @@
 
 use deepemd_core::{
     Cost, Emd, EmdEstimator, EmdRequest, Error, Matching, Pairing, PartialMatching, PointCloud,
-    Result, check_same_dim,
+    Result, WorkingFrame, check_same_dim,
 };
 
 /// The Hungarian reference solver. Rectangular input gives a [`PartialMatching`] in which
@@ -77,7 +77,12 @@ impl EmdEstimator for Hungarian {
 
     fn estimate(&self, a: &PointCloud, b: &PointCloud, request: EmdRequest) -> Result<Emd> {
         check_same_dim(a, b)?;
-        let costs = request.cost.matrix(a, b);
+        // The matching is found in the pair's working frame (coordinates in [−1, 1]), where no
+        // cost over- or underflows; the value comes from the input's own coordinates.
+        let frame = WorkingFrame::fit(a, b)?;
+        let costs = request
+            .cost
+            .matrix(&frame.to_frame(a)?, &frame.to_frame(b)?);
         let pairs = Self::solve_matrix(&costs, a.len(), b.len())?;
         let pairing = pairing_from_pairs(a.len(), b.len(), pairs)?;
         Emd::of_pairing(a, b, pairing, request.cost, request.gradient)

@@ -29,8 +29,8 @@ mod sinkhorn;
 
 pub use batch::par_estimate;
 pub use exact::{
-    Certificate, Duals, Exact, ExactParams, ExactSolution, SolveStats, WarmStart,
-    verify_certificate,
+    Certificate, CertificateTolerance, Duals, Exact, ExactParams, ExactSolution, SolveStats,
+    WarmStart, verify_certificate,
 };
 pub use hungarian::{Hungarian, hungarian_emd};
 pub use sinkhorn::{Sinkhorn, SinkhornParams, SinkhornResult};

@@ -11,7 +11,8 @@
 
 use deepemd_core::rounding::greedy_bijection;
 use deepemd_core::{
-    Emd, EmdEstimator, EmdRequest, Error, Gradient, Pairing, PointCloud, Result, check_same_dim,
+    Cost, Emd, EmdEstimator, EmdRequest, Error, Gradient, Pairing, PointCloud, Result,
+    WorkingFrame, check_representable, check_same_dim,
 };
 use rayon::prelude::*;
 
@@ -115,6 +116,10 @@ impl Sinkhorn {
     }
 
     /// Runs Sinkhorn on two clouds of equal size.
+    ///
+    /// The iterations run in the pair's [`WorkingFrame`] (coordinates in `[−1, 1]`, costs O(1)),
+    /// so the f32 cost matrix neither underflows nor overflows whatever the input's scale; the
+    /// results are converted back to the input's units.
     pub fn solve(
         &self,
         a: &PointCloud,
@@ -130,6 +135,56 @@ impl Sinkhorn {
                 method: "sinkhorn".into(),
             });
         }
+        let frame = WorkingFrame::fit(a, b)?;
+        let (fa, fb) = (frame.to_frame(a)?, frame.to_frame(b)?);
+        let in_frame = self.solve_in_frame(&fa, &fb, request)?;
+        let cost = request.cost;
+        let transport_cost = check_representable(
+            "the Sinkhorn transport cost",
+            in_frame.transport_cost != 0.0,
+            frame.cost_to_input(cost, in_frame.transport_cost),
+        )?;
+        // ∇c is scale-free for the Euclidean cost and scales like a length for the squared one.
+        let gradient = in_frame.gradient.map(|g| {
+            let to_input = |v: Vec<f64>| match cost {
+                Cost::Euclidean => v,
+                Cost::SqEuclidean => v.into_iter().map(|x| frame.length_to_input(x)).collect(),
+            };
+            Gradient {
+                a: to_input(g.a),
+                b: to_input(g.b),
+            }
+        });
+        if gradient
+            .as_ref()
+            .is_some_and(|g| g.a.iter().chain(&g.b).any(|x| !x.is_finite()))
+        {
+            return Err(Error::NotRepresentable(
+                "the Sinkhorn gradient overflows f64 (the clouds are too large; rescale them)"
+                    .into(),
+            ));
+        }
+        let rounded = Emd::of_pairing(a, b, in_frame.pairing, cost, false)?;
+        Ok(SinkhornResult {
+            transport_cost,
+            rounded: Emd {
+                gradient,
+                ..rounded
+            },
+            iterations: in_frame.iterations,
+            marginal_error: in_frame.marginal_error,
+            epsilon: frame.cost_to_input(cost, in_frame.epsilon),
+        })
+    }
+
+    /// The iterations proper, on clouds already in their working frame.
+    fn solve_in_frame(
+        &self,
+        a: &PointCloud,
+        b: &PointCloud,
+        request: EmdRequest,
+    ) -> Result<FrameResult> {
+        let n = a.len();
         let p = &self.params;
         // The iterations read the cost matrix twice per step, so it is kept in f32 (half the
         // memory traffic); the reported transport cost re-evaluates every cost in f64.
@@ -197,18 +252,25 @@ impl Sinkhorn {
             }
         }
         let matching = greedy_bijection(&cost_t, n)?;
-        let rounded = Emd::of_pairing(a, b, Pairing::Bijection(matching), request.cost, false)?;
-        Ok(SinkhornResult {
+        Ok(FrameResult {
             transport_cost,
-            rounded: Emd {
-                gradient,
-                ..rounded
-            },
+            pairing: Pairing::Bijection(matching),
+            gradient,
             iterations,
             marginal_error,
             epsilon: eps,
         })
     }
+}
+
+/// A run's figures in frame units.
+struct FrameResult {
+    transport_cost: f64,
+    pairing: Pairing,
+    gradient: Option<Gradient>,
+    iterations: usize,
+    marginal_error: f64,
+    epsilon: f64,
 }
 
 /// The row update `f_i ← −ε log n − ε LSE_j((g_j − C_ij)/ε)` for every row, in parallel.
@@ -303,7 +365,8 @@ impl EmdEstimator for Sinkhorn {
             return Err(Error::Estimator {
                 method: "sinkhorn".into(),
                 message: format!(
-                    "did not converge in {} iterations (marginal error {:.1e} > tolerance {:.1e});                      raise max_iterations or epsilon",
+                    "did not converge in {} iterations (marginal error {:.1e} > tolerance \
+                     {:.1e}); raise max_iterations or epsilon",
                     result.iterations, result.marginal_error, self.params.tolerance
                 ),
             });

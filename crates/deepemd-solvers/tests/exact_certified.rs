@@ -7,7 +7,9 @@ use common::{rel_diff, rng};
 use deepemd_core::synthetic::{gaussian, jitter, sphere, uniform_cube};
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Matching, Pairing, PointCloud};
-use deepemd_solvers::{Exact, ExactParams, Hungarian, WarmStart, verify_certificate};
+use deepemd_solvers::{
+    CertificateTolerance, Exact, ExactParams, Hungarian, WarmStart, verify_certificate,
+};
 use proptest::prelude::*;
 use rand::Rng;
 
@@ -107,20 +109,21 @@ fn the_certificate_rejects_a_wrong_matching() {
     let s = Exact::default()
         .solve(&a, &b, EmdRequest::default())
         .unwrap();
-    let tol = 1e-9;
-    assert!(
-        verify_certificate(&a, &b, Cost::Euclidean, &s.emd.pairing, &s.duals, tol, tol).is_ok()
-    );
+    let tol = CertificateTolerance::default();
+    assert!(verify_certificate(&a, &b, Cost::Euclidean, &s.emd.pairing, &s.duals, tol).is_ok());
     // Swap two targets: still a bijection, but not optimal, and the duals prove it.
     let mut t = s.emd.pairing.as_bijection().unwrap().targets().to_vec();
     t.swap(0, 1);
     let wrong = Pairing::Bijection(Matching::new(t).unwrap());
-    let err = verify_certificate(&a, &b, Cost::Euclidean, &wrong, &s.duals, tol, tol).unwrap_err();
+    let err = verify_certificate(&a, &b, Cost::Euclidean, &wrong, &s.duals, tol).unwrap_err();
     assert!(err.to_string().contains("certificate failed"), "{err}");
     // Raise one dual: infeasible somewhere.
     let mut duals = s.duals.clone();
     duals.a[3] += 0.5;
-    assert!(verify_certificate(&a, &b, Cost::Euclidean, &s.emd.pairing, &duals, tol, 1.0).is_err());
+    let loose_gap = CertificateTolerance { gap: 1.0, ..tol };
+    assert!(
+        verify_certificate(&a, &b, Cost::Euclidean, &s.emd.pairing, &duals, loose_gap).is_err()
+    );
 }
 
 #[test]

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use candle_nn::VarMap;
 
+use deepemd_model::ModelConfig;
+
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::optimizer::AdamW;
@@ -76,16 +78,17 @@ pub fn save_checkpoint(
     state: &TrainState,
 ) -> Result<()> {
     std::fs::create_dir_all(run).map_err(io(run))?;
-    let tmp = run.join(format!(".checkpoint.tmp-{}", std::process::id()));
+    remove_stale_temporaries(run);
+    let tmp = run.join(format!("{TMP_PREFIX}{}", std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    std::fs::write(tmp.join("config.json"), state.config.model.to_json()).map_err(io(&tmp))?;
-    varmap.save(tmp.join("model.safetensors"))?;
-    optimizer.save(&tmp.join("optimizer.safetensors"))?;
-    let json = serde_json::to_string(state).expect("the state serializes");
-    std::fs::write(tmp.join("state.json"), json).map_err(io(&tmp))?;
+    let result = write_checkpoint_files(&tmp, varmap, optimizer, state);
+    if result.is_err() {
+        // A full disk must not leave a half-written folder behind for every attempt.
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    result?;
     let dir = checkpoint_dir(run);
     let old = run.join("checkpoint.old");
     if dir.exists() {
@@ -99,6 +102,53 @@ pub fn save_checkpoint(
         std::fs::remove_dir_all(&old).map_err(io(&old))?;
     }
     Ok(())
+}
+
+/// Temporary checkpoint folders are `.checkpoint.tmp-PID`.
+const TMP_PREFIX: &str = ".checkpoint.tmp-";
+
+/// Writes the files of a checkpoint into `tmp`; every error names the file it was writing.
+fn write_checkpoint_files(
+    tmp: &Path,
+    varmap: &VarMap,
+    optimizer: &AdamW,
+    state: &TrainState,
+) -> Result<()> {
+    std::fs::create_dir_all(tmp).map_err(io(tmp))?;
+    let config = tmp.join("config.json");
+    std::fs::write(&config, state.config.model.to_json()).map_err(io(&config))?;
+    let weights = tmp.join("model.safetensors");
+    varmap.save(&weights).map_err(|e| Error::Checkpoint {
+        path: weights.clone(),
+        message: format!("cannot write the weights ({e})"),
+    })?;
+    let adam = tmp.join("optimizer.safetensors");
+    optimizer.save(&adam).map_err(|e| Error::Checkpoint {
+        path: adam.clone(),
+        message: format!("cannot write the optimizer state ({e})"),
+    })?;
+    let json = serde_json::to_string(state).expect("the state serializes");
+    let state_path = tmp.join("state.json");
+    std::fs::write(&state_path, json).map_err(io(&state_path))
+}
+
+/// Removes the temporary folders that killed runs left in `run` (those whose process is gone;
+/// where `/proc` does not exist, every one but this process's).
+pub fn remove_stale_temporaries(run: &Path) {
+    let Ok(entries) = std::fs::read_dir(run) else {
+        return;
+    };
+    let own = std::process::id().to_string();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(TMP_PREFIX) else {
+            continue;
+        };
+        let alive = pid == own || Path::new("/proc").join(pid).exists();
+        if !alive {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The newest complete checkpoint folder: `checkpoint/`, or `checkpoint.old/` when a kill fell
@@ -120,12 +170,22 @@ pub fn read_state(dir: &Path) -> Result<TrainState> {
 }
 
 /// Loads weights and optimizer state of a checkpoint folder into a model's `varmap` and
-/// `optimizer`. A truncated or mismatched file is an error naming it.
-pub fn load_weights(dir: &Path, varmap: &mut VarMap, optimizer: &mut AdamW) -> Result<()> {
+/// `optimizer`. A truncated file, one made for another model config (missing or extra tensors,
+/// other shapes) or one holding NaN or infinite weights is an error naming it.
+pub fn load_weights(
+    dir: &Path,
+    model: &ModelConfig,
+    varmap: &mut VarMap,
+    optimizer: &mut AdamW,
+) -> Result<()> {
     let weights = dir.join("model.safetensors");
-    varmap.load(&weights).map_err(|e| Error::Checkpoint {
+    let fail = |e: &dyn std::fmt::Display| Error::Checkpoint {
         path: weights.clone(),
         message: format!("cannot load the weights ({e})"),
-    })?;
+    };
+    let tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu)
+        .map_err(|e| fail(&e))?;
+    deepemd_model::check_weights(model, &tensors).map_err(|e| fail(&e))?;
+    varmap.load(&weights).map_err(|e| fail(&e))?;
     optimizer.load(&dir.join("optimizer.safetensors"))
 }

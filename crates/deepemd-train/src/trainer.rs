@@ -86,7 +86,7 @@ pub fn train(
                             .into(),
                 });
             }
-            load_weights(dir, &mut varmap, &mut optimizer)?;
+            load_weights(dir, &config.model, &mut varmap, &mut optimizer)?;
             if optimizer.steps_taken() != state.step {
                 return Err(Error::Checkpoint {
                     path: dir.clone(),
@@ -225,17 +225,28 @@ pub fn train(
 /// Writes the trained network as `RUN/model/{config.json, model.safetensors}`.
 pub fn export_model(run: &Path, varmap: &candle_nn::VarMap, config: &TrainConfig) -> Result<()> {
     let dir = run.join("model");
+    let weights = dir.join("model.safetensors");
+    // Weights that diverged to NaN or ∞ are never exported as a usable model.
+    let tensors = varmap
+        .data()
+        .lock()
+        .expect("no other thread holds the varmap")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
+    deepemd_model::check_weights(&config.model, &tensors).map_err(|e| Error::Checkpoint {
+        path: weights.clone(),
+        message: format!("not exported: {e}"),
+    })?;
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
         source,
     })?;
-    let tmp = dir.join(".model.safetensors.tmp");
-    varmap.save(&tmp)?;
-    std::fs::rename(&tmp, dir.join("model.safetensors")).map_err(|source| Error::Io {
-        path: dir.clone(),
-        source,
+    deepemd_data::write_atomic_with(&weights, |tmp| {
+        varmap.save(tmp).map_err(|e| {
+            deepemd_data::Error::format(tmp, format!("cannot write the weights ({e})"))
+        })
     })?;
-    std::fs::write(dir.join("config.json"), config.model.to_json())
-        .map_err(|source| Error::Io { path: dir, source })?;
+    deepemd_data::write_atomic(&dir.join("config.json"), config.model.to_json().as_bytes())?;
     Ok(())
 }

@@ -105,3 +105,49 @@ fn a_truncated_checkpoint_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// A checkpoint whose weights hold a NaN (a diverged run) is refused at `--resume`, naming the
+/// file, instead of training on and exporting it.
+#[test]
+fn nan_weights_in_a_checkpoint_are_refused_at_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(true);
+    train(&tiny(30), dir.path(), false, &Device::Cpu, &stop, QUIET).unwrap();
+    let weights = dir.path().join("checkpoint/model.safetensors");
+    let mut tensors = candle_core::safetensors::load(&weights, &Device::Cpu).unwrap();
+    let name = tensors.keys().max().unwrap().clone();
+    let t = &tensors[&name];
+    let mut values = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    values[0] = f32::INFINITY;
+    let poisoned = candle_core::Tensor::from_vec(values, t.shape(), &Device::Cpu).unwrap();
+    tensors.insert(name, poisoned);
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+    let never = AtomicBool::new(false);
+    let err = train(&tiny(30), dir.path(), true, &Device::Cpu, &never, QUIET)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("model.safetensors") && err.contains("non-finite"),
+        "{err}"
+    );
+}
+
+/// The temporary folders that killed runs leave behind are removed by the next checkpoint.
+#[test]
+fn temporary_folders_of_killed_runs_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    // A process id that is not running: above Linux's pid_max (2^22).
+    let stale = dir.path().join(".checkpoint.tmp-4999999");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("model.safetensors"), b"half a file").unwrap();
+    let stop = AtomicBool::new(true);
+    train(&tiny(30), dir.path(), false, &Device::Cpu, &stop, QUIET).unwrap();
+    assert!(!stale.exists(), "the stale temporary folder is still there");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -2,8 +2,13 @@
 //! `u_i + v_j ≤ c_ij` for **every** pair (checked on the fly, O(n·m) time, O(n + m) memory) and
 //! a primal cost equal to the dual value `Σu + Σv` up to a tolerance. By LP duality no matching
 //! can cost less than `Σu + Σv`, so a matching that attains it is optimal.
+//!
+//! The check runs in the pair's [`WorkingFrame`], where coordinates lie in `[−1, 1]`: its
+//! tolerances are relative to the pair's scale, so the verdict on a pair does not change when
+//! both clouds are scaled by 1e-12 or 1e12 or moved far away.
 
-use deepemd_core::{Cost, Error, Pairing, PointCloud, Result};
+use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
+use deepemd_core::{Cost, Error, Pairing, PointCloud, Result, WorkingFrame};
 use rayon::prelude::*;
 
 /// Dual potentials: `a[i]` for the points of A, `b[j]` for the points of B. For a partial
@@ -14,6 +19,60 @@ pub struct Duals {
     pub a: Vec<f64>,
     /// Potentials of B's points.
     pub b: Vec<f64>,
+}
+
+impl Duals {
+    /// Frame potentials in input units; an error if they leave f64's range.
+    pub(crate) fn to_input(&self, frame: &WorkingFrame, cost: Cost) -> Result<Self> {
+        let convert = |v: &[f64]| -> Result<Vec<f64>> {
+            v.iter()
+                .map(|&x| {
+                    let y = frame.cost_to_input(cost, x);
+                    if y.is_finite() {
+                        Ok(y)
+                    } else {
+                        Err(Error::NotRepresentable(
+                            "the dual potentials overflow f64 (the clouds are too large for \
+                             this cost; rescale them)"
+                                .into(),
+                        ))
+                    }
+                })
+                .collect()
+        };
+        Ok(Self {
+            a: convert(&self.a)?,
+            b: convert(&self.b)?,
+        })
+    }
+
+    fn to_frame(&self, frame: &WorkingFrame, cost: Cost) -> Self {
+        let convert = |v: &[f64]| v.iter().map(|&x| frame.cost_to_frame(cost, x)).collect();
+        Self {
+            a: convert(&self.a),
+            b: convert(&self.b),
+        }
+    }
+}
+
+/// How close to exact a certificate must be, relative to the pair's own scale.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CertificateTolerance {
+    /// Largest allowed `u_i + v_j − c_ij`, in units of the pair's cost scale (`h` for the
+    /// Euclidean cost, `h²` for the squared one, `h` the half-extent of the pair's bounding box).
+    pub feasibility: f64,
+    /// Largest allowed `primal − dual`, relative to the primal cost, on top of `n · feasibility`.
+    pub gap: f64,
+}
+
+impl Default for CertificateTolerance {
+    /// What [`crate::Exact`] certifies: feasibility to 1e-12 of the scale, gap 1e-11.
+    fn default() -> Self {
+        Self {
+            feasibility: DUAL_FEASIBILITY_REL,
+            gap: 1e-11,
+        }
+    }
 }
 
 /// What a certificate check measured.
@@ -32,11 +91,63 @@ impl Certificate {
     pub fn gap(&self) -> f64 {
         self.primal - self.dual
     }
+
+    /// Frame figures in input units (∞ or 0 where they leave f64's range; the EMD itself is
+    /// checked separately).
+    pub(crate) fn to_input(self, frame: &WorkingFrame, cost: Cost) -> Self {
+        Self {
+            primal: frame.cost_to_input(cost, self.primal),
+            dual: frame.cost_to_input(cost, self.dual),
+            max_violation: frame.cost_to_input(cost, self.max_violation),
+        }
+    }
 }
 
-/// Checks `duals` against every pair and `pairing`'s cost; `Err` when a constraint is violated
-/// by more than `feasibility_tol` or the gap exceeds `gap_tol`.
+/// Checks `duals` (in the input's units) against every pair and `pairing`'s cost; `Err` when a
+/// constraint is violated or the gap is larger than `tolerance` allows. The figures returned
+/// are in the input's units.
+///
+/// ```
+/// use deepemd_core::{Cost, EmdRequest, PointCloud};
+/// use deepemd_solvers::{CertificateTolerance, Exact, verify_certificate};
+/// let a = PointCloud::from_points(&[[0.0, 0.0], [1e-9, 0.0]]).unwrap();
+/// let b = PointCloud::from_points(&[[1e-9, 1e-10], [0.0, 1e-10]]).unwrap();
+/// let s = Exact::default().solve(&a, &b, EmdRequest::new(Cost::Euclidean)).unwrap();
+/// let tol = CertificateTolerance::default();
+/// let cert = verify_certificate(&a, &b, Cost::Euclidean, &s.emd.pairing, &s.duals, tol).unwrap();
+/// assert!((cert.primal - 2e-10).abs() < 1e-24);
+/// ```
 pub fn verify_certificate(
+    a: &PointCloud,
+    b: &PointCloud,
+    cost: Cost,
+    pairing: &Pairing,
+    duals: &Duals,
+    tolerance: CertificateTolerance,
+) -> Result<Certificate> {
+    let frame = WorkingFrame::fit(a, b)?;
+    let (fa, fb) = (frame.to_frame(a)?, frame.to_frame(b)?);
+    let frame_duals = duals.to_frame(&frame, cost);
+    let primal: f64 = pairing
+        .pairs()
+        .map(|(i, j)| cost.between(fa.point(i), fb.point(j)))
+        .sum();
+    let gap_tol =
+        tolerance.gap * primal.abs() + fa.len().min(fb.len()) as f64 * tolerance.feasibility;
+    Ok(verify_in_frame(
+        &fa,
+        &fb,
+        cost,
+        pairing,
+        &frame_duals,
+        tolerance.feasibility,
+        gap_tol,
+    )?
+    .to_input(&frame, cost))
+}
+
+/// The check on clouds already in their working frame, with absolute tolerances.
+pub(crate) fn verify_in_frame(
     a: &PointCloud,
     b: &PointCloud,
     cost: Cost,

@@ -28,16 +28,21 @@ use std::collections::VecDeque;
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
 use deepemd_core::{
-    Cost, Emd, EmdEstimator, EmdRequest, Error, Matching, PointCloud, Result, check_same_dim,
+    Cost, Emd, EmdEstimator, EmdRequest, Error, Matching, Pairing, PointCloud, Result,
+    WorkingFrame, check_same_dim,
 };
 use rayon::prelude::*;
 
 use auction::{Auction, NONE};
 use candidates::Candidates;
-pub use certificate::{Certificate, Duals, verify_certificate};
+pub use certificate::{Certificate, CertificateTolerance, Duals, verify_certificate};
 use jv::Jv;
 
 use crate::hungarian::pairing_from_pairs;
+
+/// Certificate rounds before the solver gives up with an error (hard real-shape pairs at 8192
+/// points take about ten).
+const MAX_CERTIFICATE_ROUNDS: usize = 1000;
 
 /// Settings of [`Exact`], checked by [`ExactParams::check`].
 #[derive(Clone, Debug, PartialEq)]
@@ -164,6 +169,10 @@ impl Exact {
     }
 
     /// Solves from a warm start (ignored parts may be `None`).
+    ///
+    /// The solve runs in the pair's [`WorkingFrame`] (coordinates in `[−1, 1]`), so its
+    /// tolerances are relative to the pair's own scale: the same clouds scaled by 1e-12 or 1e12
+    /// or moved far from the origin get the same matching, and the EMD scaled accordingly.
     pub fn solve_warm(
         &self,
         a: &PointCloud,
@@ -173,6 +182,62 @@ impl Exact {
     ) -> Result<ExactSolution> {
         check_same_dim(a, b)?;
         let cost = request.cost;
+        if warm
+            .potentials_b
+            .as_ref()
+            .is_some_and(|v| v.len() != b.len() || v.iter().any(|x| !x.is_finite()))
+        {
+            return Err(Error::InvalidParameter(
+                "warm-start potentials must be finite, one per point of B".into(),
+            ));
+        }
+        let frame = WorkingFrame::fit(a, b)?;
+        let (fa, fb) = (frame.to_frame(a)?, frame.to_frame(b)?);
+        let warm = WarmStart {
+            matching: warm.matching.clone(),
+            potentials_b: warm
+                .potentials_b
+                .as_ref()
+                .map(|v| v.iter().map(|&x| frame.cost_to_frame(cost, x)).collect()),
+        };
+        let (pairing, frame_duals, stats) = self.solve_in_frame(&fa, &fb, cost, &warm)?;
+        // The value and gradient come from the input's own coordinates (errors if they leave
+        // f64's range); the certificate is checked where its tolerances mean something.
+        let emd = Emd::of_pairing(a, b, pairing, cost, request.gradient)?;
+        let primal: f64 = emd
+            .pairing
+            .pairs()
+            .map(|(i, j)| cost.between(fa.point(i), fb.point(j)))
+            .sum();
+        let pairs = fa.len().min(fb.len()) as f64;
+        let gap_tol = self.params.gap_tolerance * primal.abs() + pairs * DUAL_FEASIBILITY_REL;
+        let certificate = certificate::verify_in_frame(
+            &fa,
+            &fb,
+            cost,
+            &emd.pairing,
+            &frame_duals,
+            DUAL_FEASIBILITY_REL,
+            gap_tol,
+        )?
+        .to_input(&frame, cost);
+        let duals = frame_duals.to_input(&frame, cost)?;
+        Ok(ExactSolution {
+            emd,
+            duals,
+            certificate,
+            stats,
+        })
+    }
+
+    /// The solve proper, on clouds already in their working frame.
+    fn solve_in_frame(
+        &self,
+        a: &PointCloud,
+        b: &PointCloud,
+        cost: Cost,
+        warm: &WarmStart,
+    ) -> Result<(Pairing, Duals, SolveStats)> {
         // Rows are the smaller cloud; with equal sizes, A.
         let swapped = a.len() > b.len();
         let (rows, cols) = if swapped { (b, a) } else { (a, b) };
@@ -184,15 +249,6 @@ impl Exact {
         {
             return Err(Error::InvalidParameter(
                 "a warm-start matching needs two clouds of its size".into(),
-            ));
-        }
-        if warm
-            .potentials_b
-            .as_ref()
-            .is_some_and(|v| v.len() != b.len() || v.iter().any(|x| !x.is_finite()))
-        {
-            return Err(Error::InvalidParameter(
-                "warm-start potentials must be finite, one per point of B".into(),
             ));
         }
         let mut stats = SolveStats::default();
@@ -218,13 +274,24 @@ impl Exact {
 
         // Certificate rounds: a row whose best over all columns beats its candidates gets those
         // edges, a lowered potential (so every edge stays feasible) and a new augmenting path.
-        let tol = DUAL_FEASIBILITY_REL * cand.costs.iter().copied().fold(1.0_f64, f64::max);
+        // The tolerance is absolute in the working frame, i.e. relative to the pair's extent:
+        // it only absorbs rounding, never a real improvement (an absolute floor in the input's
+        // units once let clouds of extent 1e-8 through with a non-optimal matching).
+        let tol = DUAL_FEASIBILITY_REL;
         // Potentials v only fall during augmentations, so a row's minimum over all columns only
         // rises; a row can become a violator only if its own u rose. After the first full scan,
         // only rows whose u changed are scanned again.
         let mut to_scan: Vec<usize> = (0..n).collect();
         loop {
             stats.certificate_rounds += 1;
+            if stats.certificate_rounds > MAX_CERTIFICATE_ROUNDS {
+                return Err(Error::Estimator {
+                    method: "exact".into(),
+                    message: format!(
+                        "no certificate after {MAX_CERTIFICATE_ROUNDS} rounds (please report this input)"
+                    ),
+                });
+            }
             let u_before = jv.u.clone();
             let u_full = full_minima(&jv.v, rows, cols, cost, &to_scan);
             // Each violating row with its true minimum (its new potential).
@@ -272,19 +339,7 @@ impl Exact {
         } else {
             Duals { a: jv.u, b: jv.v }
         };
-        let primal: f64 = pairing
-            .pairs()
-            .map(|(i, j)| cost.between(a.point(i), b.point(j)))
-            .sum();
-        let gap_tol = self.params.gap_tolerance * primal.abs() + n as f64 * tol;
-        let certificate = verify_certificate(a, b, cost, &pairing, &duals, tol, gap_tol)?;
-        let emd = Emd::of_pairing(a, b, pairing, cost, request.gradient)?;
-        Ok(ExactSolution {
-            emd,
-            duals,
-            certificate,
-            stats,
-        })
+        Ok((pairing, duals, stats))
     }
 
     /// Square problems: an ε-scaling auction down to a coarse ε gives near-optimal prices fast;
