@@ -190,6 +190,46 @@ pub enum Pairing {
 }
 
 impl Pairing {
+    /// The matching a solver's pairs `(i, j)` describe for clouds of `n_a` and `n_b` points: a
+    /// [`Matching`] when the sizes are equal (every `i` once, every `j` once), else a
+    /// [`PartialMatching`] covering the smaller cloud.
+    ///
+    /// ```
+    /// use deepemd_core::Pairing;
+    /// let p = Pairing::from_pairs(2, 2, vec![(1, 0), (0, 1)]).unwrap();
+    /// assert_eq!(p.as_bijection().unwrap().targets(), &[1, 0]);
+    /// assert!(Pairing::from_pairs(2, 2, vec![(1, 0), (1, 1)]).is_err());
+    /// ```
+    pub fn from_pairs(n_a: usize, n_b: usize, pairs: Vec<(usize, usize)>) -> Result<Pairing> {
+        if n_a != n_b {
+            return Ok(Pairing::Partial(PartialMatching::new(n_a, n_b, pairs)?));
+        }
+        let mut targets: Vec<Option<usize>> = vec![None; n_a];
+        for &(i, j) in &pairs {
+            match targets.get_mut(i) {
+                Some(slot @ None) => *slot = Some(j),
+                Some(Some(_)) => {
+                    return Err(Error::InvalidMatching(format!(
+                        "point {i} of A is paired twice"
+                    )));
+                }
+                None => {
+                    return Err(Error::InvalidMatching(format!(
+                        "pair ({i}, {j}) is outside clouds of {n_a} points"
+                    )));
+                }
+            }
+        }
+        let targets = targets
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                t.ok_or_else(|| Error::InvalidMatching(format!("point {i} of A is not paired")))
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        Ok(Pairing::Bijection(Matching::new(targets)?))
+    }
+
     /// Number of pairs `(i, j)`; the EMD of the pairing is the mean cost over them.
     pub fn len(&self) -> usize {
         match self {

@@ -3,8 +3,8 @@
 //! through the `lsap` crate, a line-by-line port of scipy's C++ code. O(n³) time, O(n·m) memory.
 
 use deepemd_core::{
-    Cost, Emd, EmdEstimator, EmdRequest, Error, Matching, Pairing, PartialMatching, PointCloud,
-    Result, WorkingFrame, check_same_dim,
+    Cost, Emd, EmdEstimator, EmdRequest, Error, Pairing, PointCloud, Result, WorkingFrame,
+    check_same_dim,
 };
 
 /// The Hungarian reference solver. Rectangular input gives a [`PartialMatching`] in which
@@ -49,23 +49,6 @@ impl Hungarian {
     }
 }
 
-/// Turns solver pairs into the right matching type for the two sizes.
-pub(crate) fn pairing_from_pairs(
-    n_a: usize,
-    n_b: usize,
-    pairs: Vec<(usize, usize)>,
-) -> Result<Pairing> {
-    if n_a == n_b {
-        let mut targets = vec![0; n_a];
-        for (i, j) in pairs {
-            targets[i] = j;
-        }
-        Ok(Pairing::Bijection(Matching::new(targets)?))
-    } else {
-        Ok(Pairing::Partial(PartialMatching::new(n_a, n_b, pairs)?))
-    }
-}
-
 impl EmdEstimator for Hungarian {
     fn name(&self) -> &str {
         "hungarian"
@@ -84,7 +67,7 @@ impl EmdEstimator for Hungarian {
             .cost
             .matrix(&frame.to_frame(a)?, &frame.to_frame(b)?);
         let pairs = Self::solve_matrix(&costs, a.len(), b.len())?;
-        let pairing = pairing_from_pairs(a.len(), b.len(), pairs)?;
+        let pairing = Pairing::from_pairs(a.len(), b.len(), pairs)?;
         Emd::of_pairing(a, b, pairing, request.cost, request.gradient)
     }
 

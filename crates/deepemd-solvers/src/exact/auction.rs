@@ -4,76 +4,25 @@
 //! the gap to its second cheapest plus ε. On termination every person satisfies ε-complementary
 //! slackness: `w_iσ(i) ≤ min_j w_ij + ε` over its candidates.
 //!
-//! Rectangular problems (fewer persons than objects) get dummy persons of cost 0 to every object,
-//! so the problem is square; a dummy bids for the two cheapest prices overall, kept in a lazy
-//! min-heap. Bidding is sequential (Gauss–Seidel) in queue order, so results are deterministic.
+//! Square problems only (rectangular ones go straight to the shortest-path phase). Bidding is
+//! sequential (Gauss–Seidel) in queue order, so results are deterministic.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use super::candidates::Candidates;
-use super::total::TotalF64;
 
 pub(crate) const NONE: u32 = u32::MAX;
-
-/// Prices only grow; a heap entry is current when it still equals the object's price.
-#[derive(Debug, Default)]
-struct LowestPrices {
-    heap: BinaryHeap<Reverse<(TotalF64, u32)>>,
-}
-
-impl LowestPrices {
-    fn new(prices: &[f64]) -> Self {
-        Self {
-            heap: prices
-                .iter()
-                .enumerate()
-                .map(|(j, &p)| Reverse((TotalF64(p), j as u32)))
-                .collect(),
-        }
-    }
-
-    fn update(&mut self, j: u32, price: f64) {
-        self.heap.push(Reverse((TotalF64(price), j)));
-    }
-
-    fn pop_current(&mut self, prices: &[f64]) -> Option<(f64, u32)> {
-        while let Some(Reverse((TotalF64(p), j))) = self.heap.pop() {
-            if prices[j as usize] == p {
-                return Some((p, j));
-            }
-        }
-        None
-    }
-
-    /// The two lowest prices `(p1, j1, p2)`.
-    fn two_lowest(&mut self, prices: &[f64]) -> (f64, u32, f64) {
-        let (p1, j1) = self.pop_current(prices).expect("at least one object");
-        let p2 = match self.pop_current(prices) {
-            Some((p2, j2)) => {
-                self.heap.push(Reverse((TotalF64(p2), j2)));
-                p2
-            }
-            None => f64::INFINITY,
-        };
-        self.heap.push(Reverse((TotalF64(p1), j1)));
-        (p1, j1, p2)
-    }
-}
 
 /// The state of an auction: prices, and who holds what.
 #[derive(Debug)]
 pub(crate) struct Auction {
-    /// Real persons (the rest, up to `m`, are dummies).
-    pub n_real: usize,
-    /// Objects; also the total number of persons.
+    /// Persons, and objects.
     pub m: usize,
     pub prices: Vec<f64>,
     /// `owner[j]`: the person holding object `j`, or NONE.
     pub owner: Vec<u32>,
     /// `assigned[i]`: the object person `i` holds, or NONE.
     pub assigned: Vec<u32>,
-    lowest: LowestPrices,
     /// Bids made so far (for the statistics).
     pub bids: u64,
     /// Price increment used when a person has a single candidate (no second best).
@@ -81,19 +30,13 @@ pub(crate) struct Auction {
 }
 
 impl Auction {
-    pub(crate) fn new(n_real: usize, m: usize, prices: Vec<f64>, lone_increment: f64) -> Self {
-        let lowest = if n_real < m {
-            LowestPrices::new(&prices)
-        } else {
-            LowestPrices::default()
-        };
+    pub(crate) fn new(prices: Vec<f64>, lone_increment: f64) -> Self {
+        let m = prices.len();
         Self {
-            n_real,
             m,
             prices,
             owner: vec![NONE; m],
             assigned: vec![NONE; m],
-            lowest,
             bids: 0,
             lone_increment,
         }
@@ -101,10 +44,7 @@ impl Auction {
 
     /// `(best value, best object, second best value)` of person `i` over its candidates.
     #[inline]
-    pub(crate) fn best_two(&mut self, cand: &Candidates, i: usize) -> (f64, u32, f64) {
-        if i >= self.n_real {
-            return self.lowest.two_lowest(&self.prices);
-        }
+    pub(crate) fn best_two(&self, cand: &Candidates, i: usize) -> (f64, u32, f64) {
         let (cols, costs) = cand.row(i);
         let (mut w1, mut j1, mut w2) = (f64::INFINITY, NONE, f64::INFINITY);
         for (&j, &c) in cols.iter().zip(costs) {
@@ -124,9 +64,6 @@ impl Auction {
     #[inline]
     pub(crate) fn held_value(&self, cand: &Candidates, i: usize) -> f64 {
         let j = self.assigned[i];
-        if i >= self.n_real {
-            return self.prices[j as usize];
-        }
         let (cols, costs) = cand.row(i);
         let pos = cols
             .binary_search(&j)
@@ -194,9 +131,6 @@ impl Auction {
             };
             let j = j1 as usize;
             self.prices[j] += gap + eps;
-            if self.n_real < self.m {
-                self.lowest.update(j1, self.prices[j]);
-            }
             let previous = self.owner[j];
             if previous != NONE {
                 self.assigned[previous as usize] = NONE;

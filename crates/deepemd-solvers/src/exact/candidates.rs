@@ -1,10 +1,10 @@
-//! The sparse candidate graph the auction works on: each person's nearest objects and each
-//! object's nearest persons, plus any edge the certificate later finds missing.
+//! The sparse candidate graph the auction and the shortest-path phase work on: each row's
+//! nearest columns and each column's nearest rows, plus any edge found missing later.
 
-use deepemd_core::{Cost, PointCloud};
 use rayon::prelude::*;
 
 use super::kdtree::KdTree;
+use super::problem::Problem;
 
 /// Edges per person in compressed-row form, with their costs.
 #[derive(Debug, Clone)]
@@ -15,13 +15,9 @@ pub(crate) struct Candidates {
 }
 
 impl Candidates {
-    /// `k` nearest objects of every person and `k` nearest persons of every object.
-    pub(crate) fn nearest(
-        persons: &PointCloud,
-        objects: &PointCloud,
-        cost: Cost,
-        k: usize,
-    ) -> Self {
+    /// `k` nearest columns of every row and `k` nearest rows of every column.
+    pub(crate) fn nearest(problem: &Problem, k: usize) -> Self {
+        let (persons, objects) = (problem.rows, problem.cols);
         let (n, m) = (persons.len(), objects.len());
         let obj_tree = KdTree::new(objects);
         let mut rows: Vec<Vec<u32>> = (0..n)
@@ -44,23 +40,18 @@ impl Candidates {
                 rows[i as usize].push(j as u32);
             }
         }
-        Self::from_rows(persons, objects, cost, rows)
+        Self::from_rows(problem, rows)
     }
 
     /// Every column for every row (unequal sizes).
-    pub(crate) fn dense(persons: &PointCloud, objects: &PointCloud, cost: Cost) -> Self {
-        let rows = (0..persons.len())
-            .map(|_| (0..objects.len() as u32).collect())
+    pub(crate) fn dense(problem: &Problem) -> Self {
+        let rows = (0..problem.rows.len())
+            .map(|_| (0..problem.cols.len() as u32).collect())
             .collect();
-        Self::from_rows(persons, objects, cost, rows)
+        Self::from_rows(problem, rows)
     }
 
-    fn from_rows(
-        persons: &PointCloud,
-        objects: &PointCloud,
-        cost: Cost,
-        mut rows: Vec<Vec<u32>>,
-    ) -> Self {
+    fn from_rows(problem: &Problem, mut rows: Vec<Vec<u32>>) -> Self {
         rows.par_iter_mut().for_each(|r| {
             r.sort_unstable();
             r.dedup();
@@ -74,7 +65,7 @@ impl Candidates {
         let costs: Vec<f64> = (0..rows.len())
             .into_par_iter()
             .flat_map_iter(|i| rows[i].iter().map(move |&j| (i, j)).collect::<Vec<_>>())
-            .map(|(i, j)| cost.between(persons.point(i), objects.point(j as usize)))
+            .map(|(i, j)| problem.cost(i, j as usize))
             .collect();
         Self {
             offsets,
@@ -83,14 +74,8 @@ impl Candidates {
         }
     }
 
-    /// Adds edges `(person, object)` (duplicates are dropped).
-    pub(crate) fn add(
-        &mut self,
-        persons: &PointCloud,
-        objects: &PointCloud,
-        cost: Cost,
-        edges: &[(u32, u32)],
-    ) {
+    /// Adds edges `(row, column)` (duplicates are dropped).
+    pub(crate) fn add(&mut self, problem: &Problem, edges: &[(u32, u32)]) {
         let n = self.offsets.len() - 1;
         let mut rows: Vec<Vec<u32>> = (0..n)
             .map(|i| self.cols[self.offsets[i]..self.offsets[i + 1]].to_vec())
@@ -98,10 +83,10 @@ impl Candidates {
         for &(i, j) in edges {
             rows[i as usize].push(j);
         }
-        *self = Self::from_rows(persons, objects, cost, rows);
+        *self = Self::from_rows(problem, rows);
     }
 
-    /// The edges of person `i` as (objects, costs).
+    /// The edges of row `i` as (columns, costs).
     #[inline]
     pub(crate) fn row(&self, i: usize) -> (&[u32], &[f64]) {
         let (s, e) = (self.offsets[i], self.offsets[i + 1]);

@@ -1,48 +1,51 @@
 //! `exact`: a certified fast exact solver for point-cloud assignment.
 //!
 //! # Algorithm
-//! 1. **Candidates.** Each point's `k` nearest points of the other cloud (a k-d tree, both
-//!    directions): a sparse graph of O(n·k) edges. The optimum may need edges outside it.
-//! 2. **Auction with ε-scaling** (Bertsekas) on that graph: ε falls by `scaling` per phase from
-//!    a quarter of the largest candidate cost to `ε_final = gap_tolerance · primal / n`, keeping
-//!    prices (the dual potentials) and every assignment still ε-optimal between phases.
-//! 3. **Certificate on the full cost.** Every `u_i = min_j (c_ij + p_j)` over **all** objects
-//!    (O(n·m), in parallel, costs computed on the fly). A point whose true best lies outside its
-//!    candidates and breaks ε-optimality gets those edges added and is re-auctioned; repeat.
-//!    Then `(u, −p)` is dual feasible by construction and the gap `primal − dual ≤ n·ε_final`.
-//! 4. An independent check ([`verify_certificate`]) of `u_i + v_j ≤ c_ij + tol` for all pairs
-//!    and of the gap; a failure is returned as an error, never as an answer.
+//! The steps the code runs, in order (files in brackets):
+//! 0. **Working frame** ([`WorkingFrame`]): both clouds are moved and scaled by a power of two
+//!    into `[−1, 1]`, so every tolerance below is relative to the pair's own scale. Rows are
+//!    the smaller cloud (A when the sizes are equal), columns the other (`problem.rs`).
+//! 1. **Candidates** (`candidates.rs`, `kdtree.rs`): for equal sizes each row's `k` nearest
+//!    columns and each column's `k` nearest rows, a sparse graph of O(n·k) edges; for unequal
+//!    sizes every edge (the optimum of a partial matching is not local).
+//! 2. **Coarse auction**, equal sizes only (`auction.rs`, Bertsekas' forward auction in min-cost
+//!    form): ε-scaling from a quarter of the largest candidate cost down to half the mean matched
+//!    cost — not to optimality. A phase whose bidding stalls is interrupted after ~5 bids per
+//!    row; its free persons get their best edges over all columns and bidding resumes. The
+//!    prices become the column potentials `v = −p`; held edges are made tight.
+//! 3. **Tight edges**: free rows take free columns along edges of reduced cost 0.
+//! 4. **Shortest augmenting paths** (`jv.rs`, the Jonker–Volgenant / Crouse scheme with
+//!    Dijkstra on the candidate graph) for every free row; a row with no path gets its best
+//!    edges over all columns and an edge to the nearest free column.
+//! 5. **Certificate rounds** (`scan.rs`): every row's true `min_j (c_ij − v_j)` over **all**
+//!    columns (SIMD, rows in parallel, costs on the fly). Violating rows get their 8 best
+//!    columns as edges, a lowered potential and a new augmenting path; only rows whose `u`
+//!    rose are scanned again. Stops when no edge violates `u_i + v_j ≤ c_ij + 1e-12`.
+//! 6. **Verification** (`certificate.rs`): an independent O(n·m) check of dual feasibility and
+//!    of `primal − dual ≤ 1e-11 · primal + n · 1e-12`; a failure is an error, never an answer.
 //!
-//! Rectangular input gets dummy points of cost 0 (see `auction.rs`). Memory: O((n + m)·k).
-//! Deterministic: sequential bidding in a fixed order; parallel parts are order-independent.
+//! The distance and gradient are then computed from the input's own coordinates.
+//! Memory: O((n + m)·k) for equal sizes, O(n·m) for unequal ones. Deterministic: bidding is
+//! sequential in a fixed order; parallel parts are order-independent.
 
 mod auction;
 mod candidates;
 mod certificate;
 mod jv;
 mod kdtree;
+mod problem;
 mod scan;
+mod solve;
 mod total;
-
-use std::collections::VecDeque;
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
 use deepemd_core::{
-    Cost, Emd, EmdEstimator, EmdRequest, Error, Matching, Pairing, PointCloud, Result,
-    WorkingFrame, check_same_dim,
+    Emd, EmdEstimator, EmdRequest, Error, Matching, PointCloud, Result, WorkingFrame,
+    check_same_dim,
 };
-use rayon::prelude::*;
 
-use auction::{Auction, NONE};
-use candidates::Candidates;
 pub use certificate::{Certificate, CertificateTolerance, Duals, verify_certificate};
-use jv::Jv;
-
-use crate::hungarian::pairing_from_pairs;
-
-/// Certificate rounds before the solver gives up with an error (hard real-shape pairs at 8192
-/// points take about ten).
-const MAX_CERTIFICATE_ROUNDS: usize = 1000;
+use problem::Problem;
 
 /// Settings of [`Exact`], checked by [`ExactParams::check`].
 #[derive(Clone, Debug, PartialEq)]
@@ -200,7 +203,18 @@ impl Exact {
                 .as_ref()
                 .map(|v| v.iter().map(|&x| frame.cost_to_frame(cost, x)).collect()),
         };
-        let (pairing, frame_duals, stats) = self.solve_in_frame(&fa, &fb, cost, &warm)?;
+        if warm
+            .matching
+            .as_ref()
+            .is_some_and(|w| w.len() != a.len() || a.len() != b.len())
+        {
+            return Err(Error::InvalidParameter(
+                "a warm-start matching needs two clouds of its size".into(),
+            ));
+        }
+        let problem = Problem::new(&fa, &fb, cost);
+        let solved = solve::solve(&problem, &self.params, &warm)?;
+        let (pairing, frame_duals, stats) = solved.in_input_order(&problem)?;
         // The value and gradient come from the input's own coordinates (errors if they leave
         // f64's range); the certificate is checked where its tolerances mean something.
         let emd = Emd::of_pairing(a, b, pairing, cost, request.gradient)?;
@@ -229,344 +243,6 @@ impl Exact {
             stats,
         })
     }
-
-    /// The solve proper, on clouds already in their working frame.
-    fn solve_in_frame(
-        &self,
-        a: &PointCloud,
-        b: &PointCloud,
-        cost: Cost,
-        warm: &WarmStart,
-    ) -> Result<(Pairing, Duals, SolveStats)> {
-        // Rows are the smaller cloud; with equal sizes, A.
-        let swapped = a.len() > b.len();
-        let (rows, cols) = if swapped { (b, a) } else { (a, b) };
-        let (n, m) = (rows.len(), cols.len());
-        if warm
-            .matching
-            .as_ref()
-            .is_some_and(|w| w.len() != n || n != m)
-        {
-            return Err(Error::InvalidParameter(
-                "a warm-start matching needs two clouds of its size".into(),
-            ));
-        }
-        let mut stats = SolveStats::default();
-        // Unequal sizes: every edge is a candidate, and the duals of the larger cloud start at 0
-        // and only fall, which keeps them ≤ 0 and 0 on unmatched points (Crouse 2016).
-        let mut cand = if n == m {
-            Candidates::nearest(rows, cols, cost, self.params.neighbours)
-        } else {
-            Candidates::dense(rows, cols, cost)
-        };
-        let mut jv = if n == m {
-            self.square_start(&mut cand, rows, cols, cost, warm, &mut stats)?
-        } else {
-            let v = vec![0.0; m];
-            let u = (0..n)
-                .map(|i| cand.row(i).1.iter().copied().fold(f64::INFINITY, f64::min))
-                .collect();
-            Jv::new(u, v, vec![NONE; n], vec![NONE; m])
-        };
-        greedy_tight(&mut jv, &cand);
-        let free: Vec<usize> = (0..n).filter(|&i| jv.col_of[i] == NONE).collect();
-        augment_all(&mut jv, &mut cand, rows, cols, cost, &free)?;
-
-        // Certificate rounds: a row whose best over all columns beats its candidates gets those
-        // edges, a lowered potential (so every edge stays feasible) and a new augmenting path.
-        // The tolerance is absolute in the working frame, i.e. relative to the pair's extent:
-        // it only absorbs rounding, never a real improvement (an absolute floor in the input's
-        // units once let clouds of extent 1e-8 through with a non-optimal matching).
-        let tol = DUAL_FEASIBILITY_REL;
-        // Potentials v only fall during augmentations, so a row's minimum over all columns only
-        // rises; a row can become a violator only if its own u rose. After the first full scan,
-        // only rows whose u changed are scanned again.
-        let mut to_scan: Vec<usize> = (0..n).collect();
-        loop {
-            stats.certificate_rounds += 1;
-            if stats.certificate_rounds > MAX_CERTIFICATE_ROUNDS {
-                return Err(Error::Estimator {
-                    method: "exact".into(),
-                    message: format!(
-                        "no certificate after {MAX_CERTIFICATE_ROUNDS} rounds (please report this input)"
-                    ),
-                });
-            }
-            let u_before = jv.u.clone();
-            let u_full = full_minima(&jv.v, rows, cols, cost, &to_scan);
-            // Each violating row with its true minimum (its new potential).
-            let lowered: Vec<(usize, f64)> = to_scan
-                .iter()
-                .zip(&u_full)
-                .filter(|&(&i, &uf)| uf < jv.u[i] - tol)
-                .map(|(&i, &uf)| (i, uf))
-                .collect();
-            if lowered.is_empty() {
-                break;
-            }
-            let violators: Vec<usize> = lowered.iter().map(|&(i, _)| i).collect();
-            let edges = missing_edges(&jv.v, rows, cols, cost, &violators);
-            cand.add(rows, cols, cost, &edges);
-            for &(i, uf) in &lowered {
-                jv.u[i] = uf;
-                let j = jv.col_of[i];
-                if j != NONE {
-                    jv.row_of[j as usize] = NONE;
-                    jv.col_of[i] = NONE;
-                }
-            }
-            augment_all(&mut jv, &mut cand, rows, cols, cost, &violators)?;
-            to_scan = (0..n)
-                .filter(|&i| jv.u[i] > u_before[i] || violators.binary_search(&i).is_ok())
-                .collect();
-        }
-        stats.edges = cand.len();
-        stats.scanned = jv.scanned;
-
-        let pairs: Vec<(usize, usize)> = {
-            let mut p: Vec<(usize, usize)> = (0..n)
-                .map(|i| {
-                    let j = jv.col_of[i] as usize;
-                    if swapped { (j, i) } else { (i, j) }
-                })
-                .collect();
-            p.sort_unstable();
-            p
-        };
-        let pairing = pairing_from_pairs(a.len(), b.len(), pairs)?;
-        let duals = if swapped {
-            Duals { a: jv.v, b: jv.u }
-        } else {
-            Duals { a: jv.u, b: jv.v }
-        };
-        Ok((pairing, duals, stats))
-    }
-
-    /// Square problems: an ε-scaling auction down to a coarse ε gives near-optimal prices fast;
-    /// they become the starting duals of the exact phase.
-    fn square_start(
-        &self,
-        cand: &mut Candidates,
-        rows: &PointCloud,
-        cols: &PointCloud,
-        cost: Cost,
-        warm: &WarmStart,
-        stats: &mut SolveStats,
-    ) -> Result<Jv> {
-        let m = cols.len();
-        let c_max = cand
-            .costs
-            .iter()
-            .copied()
-            .fold(0.0_f64, f64::max)
-            .max(f64::MIN_POSITIVE);
-        let prices: Vec<f64> = match &warm.potentials_b {
-            Some(v) => v.iter().map(|x| -x).collect(),
-            None => vec![0.0; m],
-        };
-        let mut auction = Auction::new(m, m, prices, c_max);
-        if let Some(w) = &warm.matching {
-            for (i, &j) in w.targets().iter().enumerate() {
-                if cand.row(i).0.binary_search(&(j as u32)).is_ok() {
-                    auction.give(i, j as u32);
-                }
-            }
-        }
-        // A stalled auction (the candidates lack edges a good matching needs, as between two
-        // different shapes) is cut after about 5 bids per row (a quarter bid per candidate edge)
-        // and handed to the exact phase, which adds the missing edges; well-posed phases finish
-        // well within that. A longer price war only costs time (bunny vs armadillo, 4096 points:
-        // 2.1 s with 3 bids per edge, 1.3–1.4 s with a quarter; sphere vs noisy sphere 0.35 s →
-        // 0.23 s; uniform cube unchanged).
-        let budget = (m as u64) * (self.params.neighbours as u64 + 4) / 4;
-        let mut eps = if warm.potentials_b.is_some() {
-            c_max * 1e-4
-        } else {
-            c_max / 4.0
-        };
-        loop {
-            let free = auction.free_violators(cand, eps);
-            run_until_done(&mut auction, cand, rows, cols, cost, eps, free, budget)?;
-            stats.phases += 1;
-            let mean = primal_sum(&auction, cand) / m as f64;
-            if eps <= self.params.auction_stop * mean.max(f64::MIN_POSITIVE) {
-                break;
-            }
-            eps = (eps / self.params.scaling).max(self.params.auction_stop * mean * 0.999);
-        }
-        stats.bids = auction.bids;
-        // Duals from prices: v = −p, u = the row minimum; each held edge is then made tight by
-        // raising its column's potential by its slack (≤ ε), and rows that this makes
-        // infeasible are freed for the exact phase.
-        let mut v: Vec<f64> = auction.prices.iter().map(|p| -p).collect();
-        for i in 0..m {
-            let j = auction.assigned[i] as usize;
-            let (cols_i, costs_i) = cand.row(i);
-            let c = costs_i[cols_i.binary_search(&(j as u32)).expect("held edge")];
-            let ui = cols_i
-                .iter()
-                .zip(costs_i)
-                .map(|(&k, &ck)| ck + auction.prices[k as usize])
-                .fold(f64::INFINITY, f64::min);
-            v[j] = v[j].max(c - ui);
-        }
-        let mut jv = Jv::new(vec![0.0; m], v, vec![NONE; m], vec![NONE; m]);
-        for i in 0..m {
-            jv.u[i] = jv.row_min(cand, i);
-            let j = auction.assigned[i] as usize;
-            let (cols_i, costs_i) = cand.row(i);
-            let c = costs_i[cols_i.binary_search(&(j as u32)).expect("held edge")];
-            if c - jv.u[i] - jv.v[j] <= 0.0 {
-                jv.col_of[i] = j as u32;
-                jv.row_of[j] = i as u32;
-            }
-        }
-        Ok(jv)
-    }
-}
-
-/// Matches free rows to free columns along tight edges (reduced cost 0), lowest row first.
-fn greedy_tight(jv: &mut Jv, cand: &Candidates) {
-    for i in 0..jv.u.len() {
-        if jv.col_of[i] != NONE {
-            continue;
-        }
-        let (cols, costs) = cand.row(i);
-        for (&j, &c) in cols.iter().zip(costs) {
-            if jv.row_of[j as usize] == NONE && c - jv.u[i] - jv.v[j as usize] <= 0.0 {
-                jv.col_of[i] = j;
-                jv.row_of[j as usize] = i as u32;
-                break;
-            }
-        }
-    }
-}
-
-/// Augments every listed free row. A row with no augmenting path in the candidate graph gets
-/// its best edges over all columns plus an edge to the nearest free column, then retries.
-fn augment_all(
-    jv: &mut Jv,
-    cand: &mut Candidates,
-    rows: &PointCloud,
-    cols: &PointCloud,
-    cost: Cost,
-    free: &[usize],
-) -> Result<()> {
-    for &i in free {
-        if jv.col_of[i] != NONE {
-            continue;
-        }
-        let mut tries = 0;
-        while !jv.augment(cand, i) {
-            tries += 1;
-            if tries > 3 {
-                return Err(Error::Estimator {
-                    method: "exact".into(),
-                    message: "no augmenting path (please report this input)".into(),
-                });
-            }
-            let mut edges = missing_edges(&jv.v, rows, cols, cost, &[i]);
-            let p = rows.point(i);
-            if let Some(j) = (0..cols.len())
-                .filter(|&j| jv.row_of[j] == NONE)
-                .min_by(|&x, &y| {
-                    cost.between(p, cols.point(x))
-                        .total_cmp(&cost.between(p, cols.point(y)))
-                })
-            {
-                edges.push((i as u32, j as u32));
-            }
-            cand.add(rows, cols, cost, &edges);
-            // Row i is free, so lowering its potential keeps its new edges feasible.
-            jv.u[i] = jv.u[i].min(jv.row_min(cand, i));
-        }
-    }
-    Ok(())
-}
-
-/// Runs the auction to completion; when it stalls (the sparse graph lacks edges a perfect or
-/// near-optimal matching needs) the free persons get their best edges over all objects.
-#[allow(clippy::too_many_arguments)]
-fn run_until_done(
-    auction: &mut Auction,
-    cand: &mut Candidates,
-    persons: &PointCloud,
-    objects: &PointCloud,
-    cost: Cost,
-    eps: f64,
-    free: VecDeque<u32>,
-    budget: u64,
-) -> Result<()> {
-    let mut free = free;
-    for _ in 0..64 {
-        if auction.run(cand, eps, free, budget) {
-            return Ok(());
-        }
-        let stuck: Vec<usize> = (0..auction.n_real)
-            .filter(|&i| auction.assigned[i] == NONE)
-            .collect();
-        let v: Vec<f64> = auction.prices.iter().map(|p| -p).collect();
-        let edges = missing_edges(&v, persons, objects, cost, &stuck);
-        cand.add(persons, objects, cost, &edges);
-        free = (0..auction.m)
-            .filter(|&i| auction.assigned[i] == NONE)
-            .map(|i| i as u32)
-            .collect();
-    }
-    Err(Error::Estimator {
-        method: "exact".into(),
-        message: "the auction did not converge (please report this input)".into(),
-    })
-}
-
-/// Sum of the real persons' held costs.
-fn primal_sum(auction: &Auction, cand: &Candidates) -> f64 {
-    (0..auction.n_real)
-        .map(|i| {
-            let (cols, costs) = cand.row(i);
-            costs[cols.binary_search(&auction.assigned[i]).expect("held edge")]
-        })
-        .sum()
-}
-
-/// For each listed row, `min_j (c_ij − v_j)` over all columns.
-fn full_minima(
-    v: &[f64],
-    rows: &PointCloud,
-    cols: &PointCloud,
-    cost: Cost,
-    which: &[usize],
-) -> Vec<f64> {
-    let columns = scan::Columns::new(cols);
-    which
-        .par_iter()
-        .map(|&i| columns.min_reduced(rows.point(i), v, cost))
-        .collect()
-}
-
-/// The 8 best columns (by `c_ij − v_j` over all columns) of each listed row.
-fn missing_edges(
-    v: &[f64],
-    rows: &PointCloud,
-    cols: &PointCloud,
-    cost: Cost,
-    who: &[usize],
-) -> Vec<(u32, u32)> {
-    const EXTRA: usize = 8;
-    who.par_iter()
-        .flat_map_iter(|&i| {
-            let p = rows.point(i);
-            let mut w: Vec<(f64, u32)> = (0..cols.len())
-                .map(|j| (cost.between(p, cols.point(j)) - v[j], j as u32))
-                .collect();
-            let k = EXTRA.min(w.len());
-            if k < w.len() {
-                w.select_nth_unstable_by(k, |x, y| x.0.total_cmp(&y.0));
-            }
-            w.truncate(k);
-            w.into_iter().map(move |(_, j)| (i as u32, j))
-        })
-        .collect()
 }
 
 impl EmdEstimator for Exact {

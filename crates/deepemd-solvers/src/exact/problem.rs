@@ -1,0 +1,82 @@
+//! One assignment problem in its working frame: the rows (the smaller cloud), the columns and
+//! the cost, with the two O(n·m) searches over all columns that the sparse phases fall back on.
+
+use deepemd_core::{Cost, PointCloud};
+use rayon::prelude::*;
+
+use super::scan::Columns;
+
+/// The rows (the smaller cloud; A when the sizes are equal), the columns and the cost.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Problem<'a> {
+    pub rows: &'a PointCloud,
+    pub cols: &'a PointCloud,
+    pub cost: Cost,
+    /// Whether the rows are B (A is the larger cloud).
+    pub swapped: bool,
+}
+
+impl<'a> Problem<'a> {
+    /// The problem of matching `a` to `b`, rows taken from the smaller cloud.
+    pub(crate) fn new(a: &'a PointCloud, b: &'a PointCloud, cost: Cost) -> Self {
+        let swapped = a.len() > b.len();
+        let (rows, cols) = if swapped { (b, a) } else { (a, b) };
+        Self {
+            rows,
+            cols,
+            cost,
+            swapped,
+        }
+    }
+
+    /// The pair `(i in A, j in B)` of row `row` and column `col`.
+    pub(crate) fn as_input_pair(&self, row: usize, col: usize) -> (usize, usize) {
+        if self.swapped { (col, row) } else { (row, col) }
+    }
+}
+
+impl Problem<'_> {
+    /// `c(row i, column j)`.
+    #[inline]
+    pub(crate) fn cost(&self, i: usize, j: usize) -> f64 {
+        self.cost.between(self.rows.point(i), self.cols.point(j))
+    }
+
+    /// For each listed row, `min_j (c_ij − v_j)` over all columns (SIMD, rows in parallel).
+    pub(crate) fn full_minima(&self, v: &[f64], which: &[usize]) -> Vec<f64> {
+        let columns = Columns::new(self.cols);
+        which
+            .par_iter()
+            .map(|&i| columns.min_reduced(self.rows.point(i), v, self.cost))
+            .collect()
+    }
+
+    /// The 8 best columns (by `c_ij − v_j` over all columns) of each listed row, as edges.
+    pub(crate) fn missing_edges(&self, v: &[f64], who: &[usize]) -> Vec<(u32, u32)> {
+        const EXTRA: usize = 8;
+        who.par_iter()
+            .flat_map_iter(|&i| {
+                let mut w: Vec<(f64, u32)> = (0..self.cols.len())
+                    .map(|j| (self.cost(i, j) - v[j], j as u32))
+                    .collect();
+                let k = EXTRA.min(w.len());
+                if k < w.len() {
+                    w.select_nth_unstable_by(k, |x, y| x.0.total_cmp(&y.0));
+                }
+                w.truncate(k);
+                w.into_iter().map(move |(_, j)| (i as u32, j))
+            })
+            .collect()
+    }
+
+    /// The nearest column to row `i` among those `is_free` accepts.
+    pub(crate) fn nearest_free_column(
+        &self,
+        i: usize,
+        is_free: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        (0..self.cols.len())
+            .filter(|&j| is_free(j))
+            .min_by(|&x, &y| self.cost(i, x).total_cmp(&self.cost(i, y)))
+    }
+}
