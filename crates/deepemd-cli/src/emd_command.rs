@@ -156,6 +156,10 @@ pub fn run(args: &EmdArgs) -> Result<()> {
                     serde_json::json!(m.targets_hit_more_than_once());
             }
         }
+        if let Some(t) = &emd.transport {
+            // Sinkhorn: `distance` is its rounded matching's cost, this its plan's ⟨P, C⟩.
+            obj["transport_cost"] = serde_json::json!(t.value);
+        }
         if args.matching {
             obj["matching"] = matching_json(&emd.pairing);
         }
@@ -172,6 +176,13 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             b.len(),
             seconds
         );
+        if let Some(t) = &emd.transport {
+            println!(
+                "transport cost ⟨P, C⟩ of the entropic plan = {:.10} (the EMD above is the cost \
+                 of its rounding to a matching)",
+                t.value
+            );
+        }
         if args.matching {
             println!("matching: {}", matching_json(&emd.pairing));
         }

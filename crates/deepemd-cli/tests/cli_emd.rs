@@ -149,11 +149,14 @@ fn matching_and_methods() {
     let hungarian = emd_json(&a, &b, &["--method", "hungarian"]);
     assert_close(hungarian["distance"].as_f64().unwrap(), exact, "hungarian");
     let sinkhorn = emd_json(&a, &b, &["--method", "sinkhorn"]);
-    let s = sinkhorn["distance"].as_f64().unwrap();
+    // Its plan's cost ⟨P, C⟩ and, as `distance`, the cost of the plan's rounding to a matching.
+    let plan = sinkhorn["transport_cost"].as_f64().unwrap();
     assert!(
-        s >= exact * (1.0 - 1e-3) && s <= exact * 1.05,
-        "sinkhorn {s} vs {exact}"
+        plan >= exact * (1.0 - 1e-3) && plan <= exact * 1.05,
+        "sinkhorn {plan} vs {exact}"
     );
+    let rounded = sinkhorn["distance"].as_f64().unwrap();
+    assert!(rounded >= exact * (1.0 - 1e-12), "{rounded} < {exact}");
 
     let out = deepemd(&["emd", a.to_str().unwrap(), b.to_str().unwrap()]);
     let line = String::from_utf8(out.stdout).unwrap();

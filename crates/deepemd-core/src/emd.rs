@@ -23,8 +23,19 @@ impl Gradient {
     }
 }
 
+/// The linear cost `⟨P, C⟩` of a fractional transport plan `P` (mass 1 in all), for methods
+/// that produce one (Sinkhorn); as POT keeps `value_linear` apart from the matching's value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransportCost {
+    /// `⟨P, C⟩`.
+    pub value: f64,
+    /// `∂⟨P, C⟩/∂(a, b)` with the plan held fixed (the envelope theorem), if requested.
+    pub gradient: Option<Gradient>,
+}
+
 /// The result of an EMD computation: the distance, the matching that attains it and, when
-/// asked, the gradient of that matching's cost.
+/// asked, the gradient of that matching's cost. A method that also computes a fractional plan
+/// reports its cost in `transport`, never in `distance`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Emd {
     /// The mean cost over the pairs of `pairing` (see `docs/math.md`).
@@ -35,6 +46,8 @@ pub struct Emd {
     pub pairing: Pairing,
     /// The gradient of `distance` for the matching held fixed, if requested.
     pub gradient: Option<Gradient>,
+    /// The cost of the method's fractional plan, for methods that compute one.
+    pub transport: Option<TransportCost>,
 }
 
 impl Emd {
@@ -101,6 +114,7 @@ impl Emd {
             cost,
             pairing,
             gradient,
+            transport: None,
         })
     }
 }

@@ -30,7 +30,7 @@ pub mod synthetic;
 pub mod tolerance;
 
 pub use cost::Cost;
-pub use emd::{Emd, Gradient};
+pub use emd::{Emd, Gradient, TransportCost};
 pub use error::{Error, NonFiniteKind, Result};
 pub use estimator::{EmdEstimator, EmdRequest};
 pub use frame::{WorkingFrame, check_representable, scale_by_power_of_two};

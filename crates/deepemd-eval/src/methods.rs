@@ -102,21 +102,12 @@ pub fn sinkhorn_estimates(
         .map(|p| {
             let r = sinkhorn.solve(&p.a, &p.b, EmdRequest::new(Cost::Euclidean).with_gradient())?;
             let exact_grad = exact_gradient(p)?;
-            let grad = r
-                .rounded
-                .gradient
-                .as_ref()
-                .expect("asked for")
-                .concatenated();
-            let rounded = r
-                .rounded
-                .pairing
-                .as_bijection()
-                .expect("a bijection")
-                .targets();
+            let plan = r.emd.transport.as_ref().expect("Sinkhorn computes a plan");
+            let grad = plan.gradient.as_ref().expect("asked for").concatenated();
+            let rounded = r.emd.pairing.as_bijection().expect("a bijection").targets();
             progress(1);
             Ok(Estimate {
-                value: r.transport_cost,
+                value: plan.value,
                 row_accuracy: Some(row_accuracy(rounded, &p.matching)),
                 hit_twice: None,
                 grad_cosine: cosine_similarity(&grad, &exact_grad).ok(),

@@ -12,7 +12,7 @@
 use deepemd_core::rounding::greedy_bijection;
 use deepemd_core::{
     Cost, Emd, EmdEstimator, EmdRequest, Error, Gradient, Pairing, PointCloud, Result,
-    WorkingFrame, check_representable, check_same_dim,
+    TransportCost, WorkingFrame, check_representable, check_same_dim,
 };
 use rayon::prelude::*;
 
@@ -74,10 +74,9 @@ impl SinkhornParams {
 /// What a Sinkhorn run produced.
 #[derive(Clone, Debug)]
 pub struct SinkhornResult {
-    /// `⟨P_ε, C⟩`, the transport cost of the entropic plan.
-    pub transport_cost: f64,
-    /// The plan rounded greedily to a bijection, and its exact mean cost.
-    pub rounded: Emd,
+    /// The plan rounded greedily to a bijection and that bijection's mean cost (`distance`,
+    /// with its gradient when asked); `⟨P_ε, C⟩` and its plan gradient in `emd.transport`.
+    pub emd: Emd,
     /// Total iterations over all stages.
     pub iterations: usize,
     /// L1 error of the row marginals at the end (0 for a converged plan).
@@ -86,9 +85,11 @@ pub struct SinkhornResult {
     pub epsilon: f64,
 }
 
-/// The Sinkhorn baseline. As an [`EmdEstimator`] its distance is `⟨P_ε, C⟩`, its pairing the
-/// greedy rounding of `P_ε`, and its gradient `∂/∂a_i = Σ_j P_ij ∇_a c(a_i, b_j)` (the
-/// gradient of the entropic transport cost by the envelope theorem), mirrored for `b`.
+/// The Sinkhorn baseline. As an [`EmdEstimator`] it returns, like every estimator, a matching
+/// and that matching's cost: the greedy rounding of `P_ε` (a bijection, so never below the EMD)
+/// as `distance` and `pairing`, with the matching's gradient when asked. The entropic plan's own
+/// cost `⟨P_ε, C⟩` is kept apart in `transport` (as POT's `value_linear`), with its gradient
+/// `∂/∂a_i = Σ_j P_ij ∇_a c(a_i, b_j)` (the envelope theorem), mirrored for `b`.
 ///
 /// ```
 /// use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
@@ -96,7 +97,9 @@ pub struct SinkhornResult {
 /// let a = PointCloud::from_points(&[[0.0, 0.0], [10.0, 0.0]]).unwrap();
 /// let b = PointCloud::from_points(&[[10.0, 1.0], [0.0, 1.0]]).unwrap();
 /// let emd = Sinkhorn::default().estimate(&a, &b, EmdRequest::new(Cost::Euclidean)).unwrap();
-/// assert!((emd.distance - 1.0).abs() < 1e-6);
+/// assert_eq!(emd.distance, 1.0); // the rounded matching is the optimal one here
+/// let plan = emd.transport.unwrap();
+/// assert!((plan.value - 1.0).abs() < 1e-6); // ⟨P, C⟩, within the entropic blur
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Sinkhorn {
@@ -164,11 +167,13 @@ impl Sinkhorn {
                     .into(),
             ));
         }
-        let rounded = Emd::of_pairing(a, b, in_frame.pairing, cost, false)?;
+        let rounded = Emd::of_pairing(a, b, in_frame.pairing, cost, request.gradient)?;
         Ok(SinkhornResult {
-            transport_cost,
-            rounded: Emd {
-                gradient,
+            emd: Emd {
+                transport: Some(TransportCost {
+                    value: transport_cost,
+                    gradient,
+                }),
                 ..rounded
             },
             iterations: in_frame.iterations,
@@ -371,9 +376,6 @@ impl EmdEstimator for Sinkhorn {
                 ),
             });
         }
-        Ok(Emd {
-            distance: result.transport_cost,
-            ..result.rounded
-        })
+        Ok(result.emd)
     }
 }

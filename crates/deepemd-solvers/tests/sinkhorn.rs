@@ -23,19 +23,16 @@ fn transport_cost_and_rounding_bound_the_exact_emd_from_above() {
                 "did not converge: {}",
                 s.marginal_error
             );
+            let plan = s.emd.transport.as_ref().unwrap().value;
             // A feasible plan costs at least the optimum (up to the marginal error's effect).
-            assert!(
-                s.transport_cost >= exact * (1.0 - 1e-3),
-                "{} < {exact}",
-                s.transport_cost
-            );
-            assert!(s.rounded.distance >= exact * (1.0 - 1e-12));
+            assert!(plan >= exact * (1.0 - 1e-3), "{plan} < {exact}");
+            // The rounded matching is a bijection: never below the optimum, and `distance` is
+            // its cost.
+            assert!(s.emd.distance >= exact * (1.0 - 1e-12));
+            let again = deepemd_core::Emd::of_pairing(&a, &b, s.emd.pairing.clone(), cost, false);
+            assert_eq!(again.unwrap().distance, s.emd.distance);
             // With ε = 1e-3 · max C the estimate is close.
-            assert!(
-                rel_diff(s.transport_cost, exact) < 0.05,
-                "{} vs {exact}",
-                s.transport_cost
-            );
+            assert!(rel_diff(plan, exact) < 0.05, "{plan} vs {exact}");
         }
     }
 }
@@ -52,7 +49,8 @@ fn smaller_epsilon_means_smaller_bias() {
             ..Default::default()
         })
         .unwrap();
-        emd(&s, &a, &b, Cost::Euclidean) - exact
+        let e = s.estimate(&a, &b, EmdRequest::new(Cost::Euclidean)).unwrap();
+        e.transport.unwrap().value - exact
     };
     let (coarse, fine) = (bias(1e-1), bias(1e-3));
     assert!(
@@ -100,7 +98,9 @@ fn gradient_points_from_each_point_toward_its_transported_mass() {
     let e = Sinkhorn::default()
         .estimate(&a, &b, EmdRequest::new(Cost::SqEuclidean).with_gradient())
         .unwrap();
-    let g = e.gradient.unwrap();
+    let g = e.transport.unwrap().gradient.unwrap();
+    // The rounded matching's own gradient is there too.
+    assert!(e.gradient.is_some());
     // b = a + (1, 0, 0): every a_i is pulled toward +x, with total weight 2 · mean shift.
     let total_x: f64 = g.a.chunks(3).map(|p| p[0]).sum();
     assert!((total_x + 2.0).abs() < 1e-3, "{total_x}");
