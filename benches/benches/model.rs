@@ -20,7 +20,7 @@ fn model(c: &mut Criterion) {
     let estimator = DeepEmd::new(weights, device);
     for rounding in [Rounding::RowArgmax, Rounding::REFINED] {
         let estimator = estimator.clone().with_rounding(rounding);
-        let mut group = c.benchmark_group(format!("cpu_model_{}", rounding.name()));
+        let mut group = c.benchmark_group(format!("cpu_model_{rounding}"));
         group.sample_size(10);
         for set in CloudSet::all(None) {
             for n in [256, 1024, 2048] {

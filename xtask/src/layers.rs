@@ -19,6 +19,10 @@ const RULES: &[(&str, &[&str])] = &[
         "deepemd-model",
         &["hdf5", "deepemd-data", "deepemd-solvers"],
     ),
+    (
+        "deepemd-methods",
+        &["hdf5", "deepemd-data", "deepemd-train", "deepemd-eval"],
+    ),
 ];
 
 pub fn check_layers() -> Result<()> {

@@ -5,10 +5,11 @@ use std::time::Instant;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing};
+use clap::Args;
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Method, Pairing};
 use deepemd_data::read_cloud_spec;
-use deepemd_model::{DeepEmd, DeepEmdModel, Rounding, default_model, device_from_name};
+use deepemd_methods::{MethodSpec, ModelSource};
+use deepemd_model::{Rounding, device_from_name};
 
 #[derive(Args, Debug)]
 pub struct EmdArgs {
@@ -18,23 +19,24 @@ pub struct EmdArgs {
     b: String,
     /// Method: `exact` is the certified fast exact solver; `hungarian` the reference (scipy's
     /// algorithm); `sinkhorn` the entropic approximation; `model` the DeepEMD network.
-    #[arg(long, value_enum, default_value_t = Method::Exact)]
+    #[arg(long, default_value = "exact", value_parser = parse_method)]
     method: Method,
     /// With `--method model`: a model folder (config.json, model.safetensors) instead of the
     /// default model built into this binary.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// With `--method model`: how the network's scores become a matching. `argmax` is the
-    /// paper's row argmax (not a bijection; can fall below the EMD); `greedy` and `sinkhorn`
-    /// round to a bijection (never below the EMD); `refined` adds 2-opt on the true costs.
-    #[arg(long, value_enum, default_value_t = RoundingArg::Argmax)]
-    rounding: RoundingArg,
+    /// With `--method model`: how the network's scores become a matching. `argmax` (the
+    /// default) is the paper's row argmax (not a bijection; can fall below the EMD); `greedy`
+    /// and `sinkhorn-greedy` round to a bijection (never below the EMD); `refined` adds 2-opt
+    /// on the true costs.
+    #[arg(long, value_parser = parse_rounding)]
+    rounding: Option<Rounding>,
     /// With `--method model`: `cpu` or `cuda` (a build with `--features cuda`).
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[arg(long)]
+    device: Option<String>,
     /// Ground cost: `euclidean` (mean distance, the default) or `sqeuclidean`.
-    #[arg(long, value_enum, default_value_t = CostArg::Euclidean)]
-    cost: CostArg,
+    #[arg(long, default_value = "euclidean", value_parser = parse_cost)]
+    cost: Cost,
     /// Print one JSON object instead of a line of text.
     #[arg(long)]
     json: bool,
@@ -44,67 +46,40 @@ pub struct EmdArgs {
     matching: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Method {
-    Exact,
-    Hungarian,
-    Sinkhorn,
-    Model,
+fn parse_method(s: &str) -> Result<Method, String> {
+    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum RoundingArg {
-    Argmax,
-    Greedy,
-    Sinkhorn,
-    Refined,
-}
-
-impl From<RoundingArg> for Rounding {
-    fn from(r: RoundingArg) -> Self {
-        match r {
-            RoundingArg::Argmax => Rounding::RowArgmax,
-            RoundingArg::Greedy => Rounding::Greedy,
-            RoundingArg::Sinkhorn => Rounding::SinkhornGreedy { iterations: 10 },
-            RoundingArg::Refined => Rounding::REFINED,
-        }
-    }
+fn parse_rounding(s: &str) -> Result<Rounding, String> {
+    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
 }
 
 impl EmdArgs {
+    /// The method, its rounding and the model's source; options that do not apply to the
+    /// method are errors, not silently ignored.
     fn estimator(&self) -> Result<Box<dyn EmdEstimator>> {
-        let name = match self.method {
-            Method::Exact => "exact",
-            Method::Hungarian => "hungarian",
-            Method::Sinkhorn => "sinkhorn",
-            Method::Model => {
-                let device = device_from_name(&self.device)?;
-                let model = match &self.model {
-                    Some(dir) => DeepEmdModel::load(dir, &device)?,
-                    None => default_model(&device).context("loading the built-in default model")?,
-                };
-                return Ok(Box::new(
-                    DeepEmd::new(model, device).with_rounding(self.rounding.into()),
-                ));
+        let spec = MethodSpec::with_rounding(self.method, self.rounding)?;
+        if self.method != Method::Model {
+            for (given, option) in [
+                (self.model.is_some(), "--model"),
+                (self.device.is_some(), "--device"),
+            ] {
+                if given {
+                    bail!(
+                        "{option} applies only to --method model, not to {}",
+                        self.method
+                    );
+                }
             }
-        };
-        deepemd_solvers::by_name(name).with_context(|| format!("no estimator named {name}"))
-    }
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum CostArg {
-    Euclidean,
-    Sqeuclidean,
-}
-
-impl From<CostArg> for Cost {
-    fn from(c: CostArg) -> Self {
-        match c {
-            CostArg::Euclidean => Cost::Euclidean,
-            CostArg::Sqeuclidean => Cost::SqEuclidean,
         }
+        let device = device_from_name(self.device.as_deref().unwrap_or("cpu"))?;
+        let source = ModelSource::new(self.model.clone(), device);
+        spec.estimator(&source).context("loading the model")
     }
+}
+
+fn parse_cost(s: &str) -> Result<Cost, String> {
+    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
 }
 
 pub fn run(args: &EmdArgs) -> Result<()> {
@@ -119,11 +94,8 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             b.dim()
         );
     }
-    if args.method != Method::Model && args.model.is_some() {
-        bail!("--model needs --method model");
-    }
     let estimator = args.estimator()?;
-    let cost = Cost::from(args.cost);
+    let cost = args.cost;
     let start = Instant::now();
     let emd = estimator
         .estimate(&a, &b, EmdRequest::new(cost))
@@ -150,7 +122,8 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             "seconds": seconds,
         });
         if args.method == Method::Model {
-            obj["rounding"] = serde_json::json!(Rounding::from(args.rounding).name());
+            let rounding = args.rounding.unwrap_or(Rounding::RowArgmax);
+            obj["rounding"] = serde_json::json!(rounding.to_string());
             if let Pairing::Map(m) = &emd.pairing {
                 obj["targets_hit_more_than_once"] =
                     serde_json::json!(m.targets_hit_more_than_once());

@@ -294,12 +294,14 @@ fn wrong_npy_shape_and_dtype_are_errors() {
 fn the_built_in_model_estimates_with_every_rounding() {
     let (a, b) = (fixture("a_binary.ply"), fixture("b.xyz"));
     let exact = expected("a_b", "euclidean");
-    for rounding in ["argmax", "greedy", "sinkhorn", "refined"] {
+    for rounding in ["argmax", "greedy", "sinkhorn-greedy", "refined"] {
         let v = emd_json(&a, &b, &["--method", "model", "--rounding", rounding]);
         let d = v["distance"].as_f64().unwrap();
         assert!(d.is_finite() && d > 0.0, "{rounding}: {d}");
-        assert!(
-            v["rounding"].as_str().unwrap().starts_with(&rounding[..4]),
+        assert_eq!(v["rounding"].as_str().unwrap(), rounding, "{v}");
+        assert_eq!(
+            v["method"].as_str().unwrap(),
+            format!("model/{rounding}"),
             "{v}"
         );
         if rounding == "argmax" {
@@ -308,6 +310,27 @@ fn the_built_in_model_estimates_with_every_rounding() {
             // A bijection never costs less than the optimum.
             assert!(d >= exact * (1.0 - 1e-12), "{rounding}: {d} < {exact}");
         }
+    }
+    // Model options given to another method are errors, not silently ignored.
+    for extra in [
+        ["--rounding", "refined"],
+        ["--device", "cpu"],
+        ["--model", "models/default"],
+    ] {
+        let mut args = vec![
+            "emd",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--method",
+            "exact",
+        ];
+        args.extend(extra);
+        let out = deepemd(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("only to"),
+            "{extra:?}: {err}"
+        );
     }
     // 2-D clouds go through the 3-D model in the z = 0 plane.
     let v = emd_json(

@@ -35,19 +35,14 @@ impl DeepEmd {
             device,
             rounding: Rounding::RowArgmax,
             block_rows: DEFAULT_BLOCK_ROWS,
-            name: "model".into(),
+            name: format!("model/{}", Rounding::RowArgmax),
         }
     }
 
-    /// The same estimator with another rounding; its name becomes `model-<rounding>` unless it
-    /// is the row argmax.
+    /// The same estimator with another rounding; its name is `model/<rounding>`.
     pub fn with_rounding(mut self, rounding: Rounding) -> Self {
         self.rounding = rounding;
-        self.name = if rounding == Rounding::RowArgmax {
-            "model".into()
-        } else {
-            format!("model-{}", rounding.name())
-        };
+        self.name = format!("model/{rounding}");
         self
     }
 

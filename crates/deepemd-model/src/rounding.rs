@@ -1,11 +1,25 @@
 //! From logits to a matching: the paper's row argmax, bijective roundings, and a refinement of
 //! the bijection on the true costs.
 
+use std::fmt;
+use std::str::FromStr;
+
 use deepemd_core::rounding::greedy_bijection;
-use deepemd_core::{Assignment, Cost, Matching, Pairing, PointCloud, Result};
+use deepemd_core::{Assignment, Cost, Error, Matching, Pairing, PointCloud, Result};
 use rayon::prelude::*;
 
-/// How the model's logits become a matching.
+/// How the model's logits become a matching. Spelled `argmax`, `greedy`, `sinkhorn-greedy` and
+/// `refined` everywhere ([`Display`](fmt::Display) and [`FromStr`]); non-default settings add
+/// their numbers (`sinkhorn-greedy-20`, `refined-10-8-10`).
+///
+/// ```
+/// use deepemd_model::Rounding;
+/// assert_eq!("refined".parse::<Rounding>().unwrap(), Rounding::REFINED);
+/// assert_eq!(Rounding::SinkhornGreedy { iterations: 10 }.to_string(), "sinkhorn-greedy");
+/// for r in Rounding::ALL {
+///     assert_eq!(r.to_string().parse::<Rounding>().unwrap(), r);
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rounding {
     /// The paper's estimate: each `a_i` takes its best-scoring `b_j`. Not a bijection (a target
@@ -45,16 +59,6 @@ impl Rounding {
         Rounding::SinkhornGreedy { iterations: 10 },
         Rounding::REFINED,
     ];
-
-    /// A short name for tables and the CLI.
-    pub fn name(&self) -> String {
-        match self {
-            Rounding::RowArgmax => "argmax".into(),
-            Rounding::Greedy => "greedy".into(),
-            Rounding::SinkhornGreedy { iterations } => format!("sinkhorn{iterations}+greedy"),
-            Rounding::Refined { .. } => "refined".into(),
-        }
-    }
 
     /// The matching these logits give for `a` and `b`. `logits` is `n × n`, row-major.
     pub fn apply(
@@ -200,4 +204,62 @@ pub fn two_opt(
         }
     }
     Matching::new(target)
+}
+
+impl fmt::Display for Rounding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Rounding::RowArgmax => f.write_str("argmax"),
+            Rounding::Greedy => f.write_str("greedy"),
+            Rounding::SinkhornGreedy { iterations: 10 } => f.write_str("sinkhorn-greedy"),
+            Rounding::SinkhornGreedy { iterations } => write!(f, "sinkhorn-greedy-{iterations}"),
+            r if r == Rounding::REFINED => f.write_str("refined"),
+            Rounding::Refined {
+                iterations,
+                candidates,
+                passes,
+            } => write!(f, "refined-{iterations}-{candidates}-{passes}"),
+        }
+    }
+}
+
+impl FromStr for Rounding {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::InvalidParameter(format!(
+                "unknown rounding '{s}' (expected argmax, greedy, sinkhorn-greedy or refined)"
+            ))
+        };
+        let numbers = |rest: &str| -> Result<Vec<usize>> {
+            rest.split('-')
+                .map(|x| x.parse::<usize>().map_err(|_| bad()))
+                .collect()
+        };
+        match s {
+            "argmax" => Ok(Rounding::RowArgmax),
+            "greedy" => Ok(Rounding::Greedy),
+            "sinkhorn-greedy" => Ok(Rounding::SinkhornGreedy { iterations: 10 }),
+            "refined" => Ok(Rounding::REFINED),
+            _ => {
+                if let Some(rest) = s.strip_prefix("sinkhorn-greedy-") {
+                    match numbers(rest)?[..] {
+                        [iterations] => Ok(Rounding::SinkhornGreedy { iterations }),
+                        _ => Err(bad()),
+                    }
+                } else if let Some(rest) = s.strip_prefix("refined-") {
+                    match numbers(rest)?[..] {
+                        [iterations, candidates, passes] => Ok(Rounding::Refined {
+                            iterations,
+                            candidates,
+                            passes,
+                        }),
+                        _ => Err(bad()),
+                    }
+                } else {
+                    Err(bad())
+                }
+            }
+        }
+    }
 }

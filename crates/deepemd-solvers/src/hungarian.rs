@@ -3,7 +3,7 @@
 //! through the `lsap` crate, a line-by-line port of scipy's C++ code. O(n³) time, O(n·m) memory.
 
 use deepemd_core::{
-    Cost, Emd, EmdEstimator, EmdRequest, Error, Pairing, PointCloud, Result, WorkingFrame,
+    Cost, Emd, EmdEstimator, EmdRequest, Error, Method, Pairing, PointCloud, Result, WorkingFrame,
     check_same_dim,
 };
 
@@ -51,7 +51,7 @@ impl Hungarian {
 
 impl EmdEstimator for Hungarian {
     fn name(&self) -> &str {
-        "hungarian"
+        Method::Hungarian.name()
     }
 
     fn is_exact(&self) -> bool {

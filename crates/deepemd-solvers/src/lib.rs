@@ -34,15 +34,3 @@ pub use exact::{
 };
 pub use hungarian::{Hungarian, hungarian_emd};
 pub use sinkhorn::{Sinkhorn, SinkhornParams, SinkhornResult};
-
-use deepemd_core::EmdEstimator;
-
-/// The estimator called `name` on the command line: `exact`, `hungarian` or `sinkhorn`.
-pub fn by_name(name: &str) -> Option<Box<dyn EmdEstimator>> {
-    match name {
-        "exact" => Some(Box::new(Exact::default())),
-        "hungarian" => Some(Box::new(Hungarian)),
-        "sinkhorn" => Some(Box::new(Sinkhorn::default())),
-        _ => None,
-    }
-}

@@ -11,7 +11,7 @@
 
 use deepemd_core::rounding::greedy_bijection;
 use deepemd_core::{
-    Cost, Emd, EmdEstimator, EmdRequest, Error, Gradient, Pairing, PointCloud, Result,
+    Cost, Emd, EmdEstimator, EmdRequest, Error, Gradient, Method, Pairing, PointCloud, Result,
     TransportCost, WorkingFrame, check_representable, check_same_dim,
 };
 use rayon::prelude::*;
@@ -355,7 +355,7 @@ fn transpose(m: &[f32], n: usize) -> Vec<f32> {
 
 impl EmdEstimator for Sinkhorn {
     fn name(&self) -> &str {
-        "sinkhorn"
+        Method::Sinkhorn.name()
     }
 
     fn is_exact(&self) -> bool {

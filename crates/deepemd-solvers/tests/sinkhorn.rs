@@ -49,7 +49,9 @@ fn smaller_epsilon_means_smaller_bias() {
             ..Default::default()
         })
         .unwrap();
-        let e = s.estimate(&a, &b, EmdRequest::new(Cost::Euclidean)).unwrap();
+        let e = s
+            .estimate(&a, &b, EmdRequest::new(Cost::Euclidean))
+            .unwrap();
         e.transport.unwrap().value - exact
     };
     let (coarse, fine) = (bias(1e-1), bias(1e-3));

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Parser;
-use deepemd_core::{Cost, EmdEstimator, EmdRequest};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Method};
 use deepemd_eval::clouds::CloudSet;
 use deepemd_eval::peers::Peers;
 use deepemd_eval::report::{Table, seconds, update_section};
 use deepemd_eval::timing::{hardware_line, median_seconds};
+use deepemd_methods::{MethodSpec, ModelSource};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -23,9 +24,13 @@ struct Args {
     /// Also n = 8192 (scipy takes ~30 s there).
     #[arg(long)]
     with_8192: bool,
-    /// Our methods to time.
-    #[arg(long, value_delimiter = ',', default_values_t = ["hungarian".to_string(), "exact".to_string(), "sinkhorn".to_string()])]
-    methods: Vec<String>,
+    /// Our methods to time (any method name `deepemd emd --method` takes, e.g. `model/refined`).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "hungarian,exact,sinkhorn"
+    )]
+    methods: Vec<MethodSpec>,
     /// Largest n at which Sinkhorn is timed (it takes ~40–90 s per pair at 4096 here).
     #[arg(long, default_value_t = 2048)]
     sinkhorn_max_n: usize,
@@ -61,11 +66,11 @@ fn main() -> Result<()> {
     let estimators: Vec<Box<dyn EmdEstimator>> = args
         .methods
         .iter()
-        .map(|m| deepemd_solvers::by_name(m).ok_or_else(|| anyhow::anyhow!("unknown method {m}")))
-        .collect::<Result<_>>()?;
+        .map(|m| m.estimator(&ModelSource::Default))
+        .collect::<Result<_, _>>()?;
     let reference = estimators
         .iter()
-        .position(|e| e.name() == "exact")
+        .position(|e| e.name() == Method::Exact.name())
         .or_else(|| estimators.iter().position(|e| e.is_exact()));
     let Some(reference) = reference else {
         bail!("--methods needs an exact method to compute ratios against");
@@ -102,7 +107,7 @@ fn main() -> Result<()> {
             let mut times = Vec::new();
             let mut values = Vec::new();
             for e in &estimators {
-                if e.name() == "sinkhorn" && n > args.sinkhorn_max_n {
+                if e.name() == Method::Sinkhorn.name() && n > args.sinkhorn_max_n {
                     times.push(f64::NAN);
                     values.push(f64::NAN);
                     continue;
@@ -142,7 +147,7 @@ fn main() -> Result<()> {
             row.push(format!("{:.1e}", diffs.iter().copied().fold(0.0, f64::max)));
             let sinkhorn = estimators
                 .iter()
-                .position(|e| e.name() == "sinkhorn")
+                .position(|e| e.name() == Method::Sinkhorn.name())
                 .filter(|&k| !values[k].is_nan())
                 .map(|k| format!("{:+.2}%", 100.0 * (values[k] / peer.scipy_value - 1.0)));
             row.push(sinkhorn.unwrap_or_else(|| "–".into()));

@@ -40,7 +40,7 @@ mod total;
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
 use deepemd_core::{
-    Emd, EmdEstimator, EmdRequest, Error, Matching, PointCloud, Result, WorkingFrame,
+    Emd, EmdEstimator, EmdRequest, Error, Matching, Method, PointCloud, Result, WorkingFrame,
     check_same_dim,
 };
 
@@ -247,7 +247,7 @@ impl Exact {
 
 impl EmdEstimator for Exact {
     fn name(&self) -> &str {
-        "exact"
+        Method::Exact.name()
     }
 
     fn is_exact(&self) -> bool {

@@ -1,0 +1,78 @@
+//! Table 2: the model trained at one size, tested over sizes.
+
+use std::path::Path;
+
+use anyhow::Result;
+use deepemd_data::datasets::{MeshDatasetOptions, read_manifest, sample_split};
+use deepemd_data::hdf5::{ShapeFile, load_modelnet40};
+use deepemd_data::pairs::{PairMix, generate_labeled_pairs};
+use deepemd_eval::methods::model_estimates;
+use deepemd_eval::stats::{MethodStats, method_stats};
+use deepemd_model::{DeepEmd, Rounding};
+
+use crate::{RunArgs, bar};
+
+/// One row of Table 2.
+pub struct Table2Row {
+    pub n: usize,
+    pub pairs: usize,
+    pub argmax: MethodStats,
+    pub refined: MethodStats,
+}
+
+/// Runs Table 2 on the held-out meshes; sizes beyond the prepared shapes are sampled from the
+/// meshes, or skipped with a note when there are none.
+pub fn table2(
+    args: &RunArgs,
+    model: &DeepEmd,
+    cgal: &Path,
+    sizes: &[(usize, usize)],
+    notes: &mut Vec<String>,
+) -> Result<Vec<Table2Row>> {
+    let stored = load_modelnet40(cgal, "test")?.shapes;
+    let mut rows = Vec::new();
+    for &(n, count) in sizes {
+        let pool: ShapeFile = if n <= stored.n_points {
+            stored.clone()
+        } else if let Some(meshes) = &args.meshes {
+            let manifest = read_manifest(&args.manifest)?;
+            let options = MeshDatasetOptions {
+                points: n,
+                samples_train: 1,
+                samples_eval: 2,
+                seed: args.seed,
+            };
+            sample_split(meshes, &manifest, "test", options)?
+        } else {
+            notes.push(format!(
+                "n = {n} skipped: the prepared shapes have {} points and no --meshes was given",
+                stored.n_points
+            ));
+            continue;
+        };
+        let b = bar(count, &format!("Table 2: n = {n}"));
+        let pairs = generate_labeled_pairs(
+            &pool,
+            n,
+            PairMix::default(),
+            args.seed,
+            2000 + n as u64,
+            count,
+        )?;
+        let est = model_estimates(
+            model,
+            &pairs,
+            &[Rounding::RowArgmax, Rounding::REFINED],
+            &|d| b.inc(d as u64),
+        )?;
+        b.finish_and_clear();
+        eprintln!("Table 2: n = {n} done");
+        rows.push(Table2Row {
+            n,
+            pairs: pairs.len(),
+            argmax: method_stats(&pairs, &est[0]),
+            refined: method_stats(&pairs, &est[1]),
+        });
+    }
+    Ok(rows)
+}
