@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use deepemd_model::device_from_name;
 use deepemd_train::{
-    Outcome, PairSource, RunOptions, TrainConfig, find_checkpoint, read_state, train,
+    Outcome, PairSource, TrainConfig, TrainEvent, TrainObserver, find_checkpoint, read_state, train,
 };
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -103,19 +104,10 @@ impl TrainArgs {
 pub fn run(args: &TrainArgs) -> Result<()> {
     let device = device_from_name(&args.device)?;
     let config = if args.resume {
+        // The checkpoint's settings with this command's changes; `train` refuses any change.
         let dir = find_checkpoint(&args.run)
             .with_context(|| format!("{}: no checkpoint to resume", args.run.display()))?;
-        let saved = read_state(&dir)?.config;
-        let wanted = args.apply(saved.clone());
-        if wanted != saved {
-            bail!(
-                "{}: the checkpoint was made with other settings; resume without changing them\n  checkpoint: {}\n  asked:      {}",
-                dir.display(),
-                serde_json::to_string(&saved)?,
-                serde_json::to_string(&wanted)?
-            );
-        }
-        saved
+        args.apply(read_state(&dir)?.config)
     } else {
         args.apply(TrainConfig::recipe(
             PathBuf::from("datasets/generated/cgal"),
@@ -127,11 +119,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     // Ctrl-C asks the loop to write a final checkpoint and stop.
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
         .context("installing the Ctrl-C handler")?;
-    let options = RunOptions {
-        progress: !args.quiet,
-        log_evals: true,
-    };
-    let (outcome, state) = train(&config, &args.run, args.resume, &device, &stop, options)?;
+    let mut progress = Progress::new(!args.quiet);
+    let (outcome, state) = train(
+        &config,
+        &args.run,
+        args.resume,
+        &device,
+        &stop,
+        &mut progress,
+    )?;
     let last = state.history.last();
     match outcome {
         Outcome::Finished => eprintln!(
@@ -149,4 +145,69 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Draws a training run's events: a progress bar (unless quiet) and a line per evaluation.
+struct Progress {
+    bar: ProgressBar,
+    visible: bool,
+}
+
+impl Progress {
+    fn new(visible: bool) -> Self {
+        let bar = if visible {
+            ProgressBar::new(0)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:25}] {msg} (ETA {eta})")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        Self { bar, visible }
+    }
+}
+
+impl TrainObserver for Progress {
+    fn event(&mut self, event: TrainEvent<'_>) {
+        match event {
+            TrainEvent::Started { step, steps } => {
+                self.bar.set_length(steps as u64);
+                self.bar.set_position(step as u64);
+            }
+            TrainEvent::Step {
+                record,
+                pairs_per_second,
+            } => {
+                self.bar.set_message(format!(
+                    "loss {:.3} row acc {:.3} {pairs_per_second:.0} pairs/s",
+                    record.loss, record.row_accuracy
+                ));
+                self.bar.set_position(record.step as u64 + 1);
+            }
+            TrainEvent::Eval(r) => {
+                let line = format!(
+                    "step {}: held-out r {:.4} ρ {:.4} τ {:.4} mean rel err {:+.2}% row acc {:.3}",
+                    r.step,
+                    r.pearson,
+                    r.spearman,
+                    r.kendall,
+                    100.0 * r.mean_relative_error,
+                    r.row_accuracy
+                );
+                // A hidden bar swallows println, so print directly when there is no bar.
+                if self.visible {
+                    self.bar.println(line)
+                } else {
+                    eprintln!("{line}")
+                }
+            }
+            TrainEvent::Checkpoint { .. } => {}
+            TrainEvent::Stopped { step } => self
+                .bar
+                .abandon_with_message(format!("stopped at step {step}; checkpoint written")),
+            TrainEvent::Finished => self.bar.finish_and_clear(),
+        }
+    }
 }

@@ -20,6 +20,17 @@ pub enum Error {
     /// A setting outside its range.
     #[error("invalid training config: {0}")]
     Config(String),
+    /// The loss became NaN or infinite: a runtime failure of this run, not a bad setting.
+    #[error(
+        "training diverged: the loss became {loss} at step {step}; start a new run with a lower \
+         learning rate (--lr)"
+    )]
+    Diverged {
+        /// The step whose loss was not finite.
+        step: usize,
+        /// That loss.
+        loss: f32,
+    },
     /// A checkpoint that cannot be used.
     #[error("{}: {message}", path.display())]
     Checkpoint {

@@ -7,15 +7,16 @@ use std::time::Instant;
 
 use candle_core::Device;
 use deepemd_model::{DeepEmd, DeepEmdModel};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::checkpoint::{
-    StepRecord, TrainState, find_checkpoint, load_weights, read_state, save_checkpoint,
+    StepRecord, TrainState, checkpoint_dir, find_checkpoint, load_weights, read_state,
+    save_checkpoint,
 };
 use crate::config::{PairSource, TrainConfig};
 use crate::data::{BatchSource, to_batch};
 use crate::error::{Error, Result};
 use crate::eval::evaluate;
+use crate::events::{TrainEvent, TrainObserver};
 use crate::init::init_weights;
 use crate::loss::matching_loss;
 use crate::optimizer::AdamW;
@@ -29,15 +30,6 @@ pub enum Outcome {
     Finished,
     /// Stopped on request; a checkpoint holds the progress.
     Stopped,
-}
-
-/// Options that do not change the run's results.
-#[derive(Clone, Copy, Debug)]
-pub struct RunOptions {
-    /// Draw a progress bar on stderr.
-    pub progress: bool,
-    /// Print a line per evaluation on stderr.
-    pub log_evals: bool,
 }
 
 /// The held-out pairs evaluated during training.
@@ -62,14 +54,15 @@ fn eval_set(config: &TrainConfig) -> Result<Vec<LabeledPair>> {
 }
 
 /// Trains (or resumes, when `resume`) the run in `run`. `stop` is polled every step; when set,
-/// a checkpoint is written and the call returns [`Outcome::Stopped`].
+/// a checkpoint is written and the call returns [`Outcome::Stopped`]. Progress goes to
+/// `observer` ([`crate::Silent`] ignores it).
 pub fn train(
     config: &TrainConfig,
     run: &Path,
     resume: bool,
     device: &Device,
     stop: &AtomicBool,
-    options: RunOptions,
+    observer: &mut dyn TrainObserver,
 ) -> Result<(Outcome, TrainState)> {
     config.check()?;
     let existing = find_checkpoint(run);
@@ -81,9 +74,11 @@ pub fn train(
             if &state.config != config {
                 return Err(Error::Checkpoint {
                     path: dir.join("state.json"),
-                    message:
-                        "the checkpoint was made with other settings; resume without changing them"
-                            .into(),
+                    message: format!(
+                        "the checkpoint was made with other settings ({}); resume without \
+                         changing them",
+                        config_differences(&state.config, config)
+                    ),
                 });
             }
             load_weights(dir, &config.model, &mut varmap, &mut optimizer)?;
@@ -124,17 +119,10 @@ pub fn train(
     let held_out = eval_set(config)?;
     let estimator = DeepEmd::new(model.clone(), device.clone());
 
-    let bar = if options.progress {
-        ProgressBar::new(config.steps as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:25}] {msg} (ETA {eta})")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    bar.set_position(state.step as u64);
+    observer.event(TrainEvent::Started {
+        step: state.step,
+        steps: config.steps,
+    });
     let session = Instant::now();
     let wall_before = state.wall_seconds;
     let mut last_checkpoint = Instant::now();
@@ -161,9 +149,7 @@ pub fn train(
         optimizer.step(&grads, lr, scale)?;
         let loss = loss.to_scalar::<f32>()?;
         if !loss.is_finite() {
-            return Err(Error::Config(format!(
-                "the loss became {loss} at step {step}; lower the learning rate"
-            )));
+            return Err(Error::Diverged { step, loss });
         }
         state.history.push(StepRecord {
             step,
@@ -174,31 +160,15 @@ pub fn train(
         state.step += 1;
         pairs_done += config.batch;
         let rate = pairs_done as f64 / session.elapsed().as_secs_f64().max(1e-9);
-        bar.set_message(format!(
-            "loss {loss:.3} row acc {row_accuracy:.3} {rate:.0} pairs/s"
-        ));
-        bar.set_position(state.step as u64);
+        observer.event(TrainEvent::Step {
+            record: state.history.last().expect("just pushed"),
+            pairs_per_second: rate,
+        });
 
         let eval_due = config.eval_every > 0 && state.step % config.eval_every == 0;
         if (eval_due || state.step == config.steps) && !held_out.is_empty() {
             let record = evaluate(&estimator, &held_out, state.step)?;
-            if options.log_evals {
-                let line = format!(
-                    "step {}: held-out r {:.4} ρ {:.4} τ {:.4} mean rel err {:+.2}% row acc {:.3}",
-                    record.step,
-                    record.pearson,
-                    record.spearman,
-                    record.kendall,
-                    100.0 * record.mean_relative_error,
-                    record.row_accuracy
-                );
-                // A hidden bar swallows println, so print directly when there is no bar.
-                if options.progress {
-                    bar.println(line)
-                } else {
-                    eprintln!("{line}")
-                }
-            }
+            observer.event(TrainEvent::Eval(&record));
             state.evals.push(record);
         }
         let stopping = stop.load(Ordering::SeqCst);
@@ -208,18 +178,56 @@ pub fn train(
             state.wall_seconds = wall_before + session.elapsed().as_secs_f64();
             save_checkpoint(run, &varmap, &optimizer, &state)?;
             last_checkpoint = Instant::now();
+            observer.event(TrainEvent::Checkpoint {
+                step: state.step,
+                dir: &checkpoint_dir(run),
+            });
         }
         if stopping && state.step < config.steps {
-            bar.abandon_with_message(format!(
-                "stopped at step {}; checkpoint written",
-                state.step
-            ));
+            observer.event(TrainEvent::Stopped { step: state.step });
             return Ok((Outcome::Stopped, state));
         }
     }
-    bar.finish_and_clear();
     export_model(run, &varmap, config)?;
+    observer.event(TrainEvent::Finished);
     Ok((Outcome::Finished, state))
+}
+
+/// The settings that differ between a checkpoint's config and the one asked for, as
+/// `name: checkpoint → asked` (one line).
+pub fn config_differences(saved: &TrainConfig, asked: &TrainConfig) -> String {
+    let (a, b) = (
+        serde_json::to_value(saved).expect("configs serialize"),
+        serde_json::to_value(asked).expect("configs serialize"),
+    );
+    let mut out = Vec::new();
+    collect_differences("", &a, &b, &mut out);
+    out.join(", ")
+}
+
+fn collect_differences(
+    prefix: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            for (k, va) in x {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match y.get(k) {
+                    Some(vb) => collect_differences(&name, va, vb, out),
+                    None => out.push(format!("{name}: {va} → (none)")),
+                }
+            }
+        }
+        _ if a != b => out.push(format!("{prefix}: {a} → {b}")),
+        _ => {}
+    }
 }
 
 /// Writes the trained network as `RUN/model/{config.json, model.safetensors}`.

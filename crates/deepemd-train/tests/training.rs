@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
 use deepemd_model::ModelConfig;
-use deepemd_train::{Outcome, RunOptions, TrainConfig, train};
+use deepemd_train::{Outcome, Silent, TrainConfig, TrainEvent, train};
 
 fn dataset() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/fixtures/cgal-mini")
@@ -32,17 +32,19 @@ fn tiny(steps: usize) -> TrainConfig {
     c
 }
 
-const QUIET: RunOptions = RunOptions {
-    progress: false,
-    log_evals: false,
-};
-
 #[test]
 fn the_loss_falls_and_a_model_is_exported() {
     let dir = tempfile::tempdir().unwrap();
     let never = AtomicBool::new(false);
-    let (outcome, state) =
-        train(&tiny(60), dir.path(), false, &Device::Cpu, &never, QUIET).unwrap();
+    let (outcome, state) = train(
+        &tiny(60),
+        dir.path(),
+        false,
+        &Device::Cpu,
+        &never,
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::Finished);
     let first: f32 = state.history[..10].iter().map(|r| r.loss).sum::<f32>() / 10.0;
     let last: f32 = state.history[50..].iter().map(|r| r.loss).sum::<f32>() / 10.0;
@@ -51,9 +53,16 @@ fn the_loss_falls_and_a_model_is_exported() {
     assert!(dir.path().join("model/model.safetensors").exists());
     assert!(dir.path().join("model/config.json").exists());
     // The run folder now holds a checkpoint: a fresh run there is refused.
-    let err = train(&tiny(60), dir.path(), false, &Device::Cpu, &never, QUIET)
-        .unwrap_err()
-        .to_string();
+    let err = train(
+        &tiny(60),
+        dir.path(),
+        false,
+        &Device::Cpu,
+        &never,
+        &mut Silent,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("already holds a checkpoint"), "{err}");
 }
 
@@ -61,30 +70,69 @@ fn the_loss_falls_and_a_model_is_exported() {
 fn a_stopped_run_resumes_to_the_uninterrupted_history() {
     let never = AtomicBool::new(false);
     let clean = tempfile::tempdir().unwrap();
-    let (_, full) = train(&tiny(30), clean.path(), false, &Device::Cpu, &never, QUIET).unwrap();
+    let (_, full) = train(
+        &tiny(30),
+        clean.path(),
+        false,
+        &Device::Cpu,
+        &never,
+        &mut Silent,
+    )
+    .unwrap();
 
     let resumed = tempfile::tempdir().unwrap();
     // Asked to stop from the start: it does one step, checkpoints and returns.
     let stop = AtomicBool::new(true);
-    let (outcome, partial) =
-        train(&tiny(30), resumed.path(), false, &Device::Cpu, &stop, QUIET).unwrap();
+    let (outcome, partial) = train(
+        &tiny(30),
+        resumed.path(),
+        false,
+        &Device::Cpu,
+        &stop,
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!((outcome, partial.step), (Outcome::Stopped, 1));
-    let (outcome, state) =
-        train(&tiny(30), resumed.path(), true, &Device::Cpu, &never, QUIET).unwrap();
+    let (outcome, state) = train(
+        &tiny(30),
+        resumed.path(),
+        true,
+        &Device::Cpu,
+        &never,
+        &mut Silent,
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::Finished);
     assert_eq!(state.history, full.history, "the same loss curve");
     assert_eq!(state.evals, full.evals);
 
     let mut other = tiny(30);
     other.lr = 1e-3;
-    let err = train(&other, resumed.path(), true, &Device::Cpu, &never, QUIET)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("other settings"), "{err}");
+    let err = train(
+        &other,
+        resumed.path(),
+        true,
+        &Device::Cpu,
+        &never,
+        &mut Silent,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("other settings") && err.contains("lr: 0.003 → 0.001"),
+        "{err}"
+    );
     let empty = tempfile::tempdir().unwrap();
-    let err = train(&tiny(30), empty.path(), true, &Device::Cpu, &never, QUIET)
-        .unwrap_err()
-        .to_string();
+    let err = train(
+        &tiny(30),
+        empty.path(),
+        true,
+        &Device::Cpu,
+        &never,
+        &mut Silent,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("no checkpoint"), "{err}");
 }
 
@@ -92,14 +140,29 @@ fn a_stopped_run_resumes_to_the_uninterrupted_history() {
 fn a_truncated_checkpoint_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(true);
-    train(&tiny(30), dir.path(), false, &Device::Cpu, &stop, QUIET).unwrap();
+    train(
+        &tiny(30),
+        dir.path(),
+        false,
+        &Device::Cpu,
+        &stop,
+        &mut Silent,
+    )
+    .unwrap();
     let weights = dir.path().join("checkpoint/model.safetensors");
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() - 100]).unwrap();
     let never = AtomicBool::new(false);
-    let err = train(&tiny(30), dir.path(), true, &Device::Cpu, &never, QUIET)
-        .unwrap_err()
-        .to_string();
+    let err = train(
+        &tiny(30),
+        dir.path(),
+        true,
+        &Device::Cpu,
+        &never,
+        &mut Silent,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("model.safetensors") && err.contains("cannot load the weights"),
         "{err}"
@@ -112,7 +175,15 @@ fn a_truncated_checkpoint_is_a_clear_error() {
 fn nan_weights_in_a_checkpoint_are_refused_at_resume() {
     let dir = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(true);
-    train(&tiny(30), dir.path(), false, &Device::Cpu, &stop, QUIET).unwrap();
+    train(
+        &tiny(30),
+        dir.path(),
+        false,
+        &Device::Cpu,
+        &stop,
+        &mut Silent,
+    )
+    .unwrap();
     let weights = dir.path().join("checkpoint/model.safetensors");
     let mut tensors = candle_core::safetensors::load(&weights, &Device::Cpu).unwrap();
     let name = tensors.keys().max().unwrap().clone();
@@ -123,9 +194,16 @@ fn nan_weights_in_a_checkpoint_are_refused_at_resume() {
     tensors.insert(name, poisoned);
     candle_core::safetensors::save(&tensors, &weights).unwrap();
     let never = AtomicBool::new(false);
-    let err = train(&tiny(30), dir.path(), true, &Device::Cpu, &never, QUIET)
-        .unwrap_err()
-        .to_string();
+    let err = train(
+        &tiny(30),
+        dir.path(),
+        true,
+        &Device::Cpu,
+        &never,
+        &mut Silent,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.contains("model.safetensors") && err.contains("non-finite"),
         "{err}"
@@ -141,7 +219,15 @@ fn temporary_folders_of_killed_runs_are_removed() {
     std::fs::create_dir_all(&stale).unwrap();
     std::fs::write(stale.join("model.safetensors"), b"half a file").unwrap();
     let stop = AtomicBool::new(true);
-    train(&tiny(30), dir.path(), false, &Device::Cpu, &stop, QUIET).unwrap();
+    train(
+        &tiny(30),
+        dir.path(),
+        false,
+        &Device::Cpu,
+        &stop,
+        &mut Silent,
+    )
+    .unwrap();
     assert!(!stale.exists(), "the stale temporary folder is still there");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -150,4 +236,39 @@ fn temporary_folders_of_killed_runs_are_removed() {
         .filter(|n| n.contains(".tmp"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// The loop reports its progress as events, in order, and draws nothing itself.
+#[test]
+fn the_loop_reports_steps_evaluations_and_checkpoints_as_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let never = AtomicBool::new(false);
+    let mut seen: Vec<String> = Vec::new();
+    let mut observer = |e: TrainEvent<'_>| {
+        seen.push(match e {
+            TrainEvent::Started { step, steps } => format!("start {step}/{steps}"),
+            TrainEvent::Step { record, .. } => format!("step {}", record.step),
+            TrainEvent::Eval(r) => format!("eval {}", r.step),
+            TrainEvent::Checkpoint { step, dir } => {
+                assert!(dir.join("state.json").exists());
+                format!("checkpoint {step}")
+            }
+            TrainEvent::Stopped { step } => format!("stopped {step}"),
+            TrainEvent::Finished => "finished".into(),
+        })
+    };
+    train(
+        &tiny(20),
+        dir.path(),
+        false,
+        &Device::Cpu,
+        &never,
+        &mut observer,
+    )
+    .unwrap();
+    assert_eq!(seen.first().unwrap(), "start 0/20");
+    assert_eq!(seen.iter().filter(|s| s.starts_with("step ")).count(), 20);
+    assert!(seen.contains(&"checkpoint 10".to_string()), "{seen:?}");
+    assert!(seen.contains(&"eval 20".to_string()), "{seen:?}");
+    assert_eq!(seen.last().unwrap(), "finished");
 }
