@@ -49,6 +49,7 @@ pub fn check_layers() -> Result<()> {
             );
         }
         let tree = String::from_utf8_lossy(&out.stdout);
+        let before = violations.len();
         for dep in tree
             .lines()
             .skip(1)
@@ -58,7 +59,11 @@ pub fn check_layers() -> Result<()> {
                 violations.push(format!("{krate} depends on {dep}"));
             }
         }
-        println!("check-layers: {krate}: ok");
+        if violations.len() == before {
+            println!("check-layers: {krate}: ok");
+        } else {
+            println!("check-layers: {krate}: VIOLATED");
+        }
     }
     violations.sort();
     violations.dedup();

@@ -39,8 +39,6 @@ pub struct MethodStats {
     pub hit_twice: Option<f64>,
     /// Median and 10th percentile of the gradient cosine.
     pub grad_cosine: Option<(f64, f64)>,
-    /// Every gradient cosine, for the CDF figure.
-    pub grad_cosines: Vec<f64>,
 }
 
 /// Statistics of `estimates` against the pairs' exact values (undefined ones are NaN).
@@ -81,7 +79,6 @@ pub fn method_stats(pairs: &[LabeledPair], estimates: &[Estimate]) -> MethodStat
         row_accuracy: row,
         hit_twice: hit,
         grad_cosine: (!cos.is_empty()).then(|| (median(&cos), quantile(&cos, 0.1))),
-        grad_cosines: cos,
     }
 }
 

@@ -9,12 +9,16 @@ use crate::error::{Error, Result};
 pub fn device_from_name(name: &str) -> Result<Device> {
     match name {
         "cpu" => Ok(Device::Cpu),
-        "cuda" if cfg!(feature = "cuda") => Device::new_cuda(0).map_err(|e| Error::Device(format!("cannot open CUDA device 0: {e}"))),
+        "cuda" if cfg!(feature = "cuda") => Device::new_cuda(0)
+            .map_err(|e| Error::Device(format!("cannot open CUDA device 0: {e}"))),
         "cuda" => Err(Error::Device(
             "this build has no CUDA support; rebuild with `cargo build --release --features cuda` \
-             (needs the CUDA toolkit: see ../shared/tools/cuda-toolkit.sh or your distribution's nvcc)"
+             (needs the CUDA toolkit: nvcc on PATH and the cuBLAS libraries, from your \
+             distribution or NVIDIA)"
                 .into(),
         )),
-        other => Err(Error::Device(format!("unknown device '{other}' (expected cpu or cuda)"))),
+        other => Err(Error::Device(format!(
+            "unknown device '{other}' (expected cpu or cuda)"
+        ))),
     }
 }
