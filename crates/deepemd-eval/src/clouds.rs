@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::Result;
 use deepemd_core::PointCloud;
 use deepemd_core::synthetic::{jitter, sphere, uniform_cube};
 use deepemd_data::Mesh;
@@ -48,7 +49,7 @@ impl CloudSet {
     }
 
     /// The pair of `n`-point clouds of this set for `seed`.
-    pub fn pair(&self, n: usize, seed: u64) -> anyhow::Result<(PointCloud, PointCloud)> {
+    pub fn pair(&self, n: usize, seed: u64) -> Result<(PointCloud, PointCloud)> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (n as u64) << 20);
         Ok(match self {
             CloudSet::UniformCube => (uniform_cube(n, 3, &mut rng), uniform_cube(n, 3, &mut rng)),
@@ -58,7 +59,7 @@ impl CloudSet {
                 (a, b)
             }
             CloudSet::RealShapes { meshes } => {
-                let mut sample = |name: &str| -> anyhow::Result<PointCloud> {
+                let mut sample = |name: &str| -> Result<PointCloud> {
                     let mesh = Mesh::read(&meshes.join(name))?;
                     Ok(normalize_unit_sphere(&mesh.sample_surface(n, &mut rng)?))
                 };

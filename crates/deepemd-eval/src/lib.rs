@@ -6,6 +6,7 @@
 //! the results document writer.
 
 pub mod clouds;
+mod error;
 pub mod methods;
 pub mod peers;
 pub mod plot;
@@ -13,3 +14,5 @@ pub mod report;
 pub mod speed;
 pub mod stats;
 pub mod timing;
+
+pub use error::{Error, Result};

@@ -1,13 +1,14 @@
 //! The methods compared in the tables, run on labeled pairs: the model with each rounding,
 //! the Sinkhorn baseline, and the Chamfer distance as a scaled proxy.
 
-use anyhow::Result;
 use deepemd_core::metrics::cosine_similarity;
 use deepemd_core::{Cost, Emd, EmdRequest, Matching, Pairing, PointCloud};
 use deepemd_data::pairs::LabeledPair;
 use deepemd_model::{DeepEmd, Rounding};
 use deepemd_solvers::Sinkhorn;
 use rayon::prelude::*;
+
+use crate::error::Result;
 
 /// One method's answer on one pair.
 #[derive(Clone, Debug)]

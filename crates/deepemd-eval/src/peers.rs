@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
 use deepemd_core::{Cost, PointCloud};
 use deepemd_data::formats::write_npy_f64;
+
+use crate::error::{Error, Result, io};
 
 /// Median time and value of each peer on one pair.
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -42,7 +43,7 @@ impl Peers {
         cost: Cost,
         repeats: usize,
     ) -> Result<Vec<PeerTiming>> {
-        let dir = tempfile::tempdir()?;
+        let dir = tempfile::tempdir().map_err(io(std::env::temp_dir()))?;
         let mut files = Vec::new();
         for (k, (a, b)) in pairs.iter().enumerate() {
             let (pa, pb) = (
@@ -60,23 +61,31 @@ impl Peers {
             "pairs": files,
         });
         let spec_path = dir.path().join("spec.json");
-        std::fs::write(&spec_path, spec.to_string())?;
+        std::fs::write(&spec_path, spec.to_string()).map_err(io(&spec_path))?;
+        let fail = |message: String| Error::Child {
+            program: "peers.py".into(),
+            message,
+        };
         let out = Command::new(&self.python)
             .arg(Self::script())
             .arg(&spec_path)
             .output()
-            .with_context(|| format!("could not run {}", self.python.display()))?;
+            .map_err(io(&self.python))?;
         if !out.status.success() {
-            bail!("peers.py failed: {}", String::from_utf8_lossy(&out.stderr));
+            return Err(fail(String::from_utf8_lossy(&out.stderr).into_owned()));
         }
-        let text = String::from_utf8(out.stdout)?;
+        let text = String::from_utf8_lossy(&out.stdout);
         let timings = text
             .lines()
             .map(serde_json::from_str)
             .collect::<Result<Vec<PeerTiming>, _>>()
-            .context("peers.py printed something other than JSON lines")?;
+            .map_err(|e| fail(format!("printed something other than JSON lines ({e})")))?;
         if timings.len() != pairs.len() {
-            bail!("peers.py timed {} pairs of {}", timings.len(), pairs.len());
+            return Err(fail(format!(
+                "timed {} pairs of {}",
+                timings.len(),
+                pairs.len()
+            )));
         }
         Ok(timings)
     }

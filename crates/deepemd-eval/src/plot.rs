@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Error, Result, io};
 use plotters::prelude::*;
 
 const FONTS: [&str; 3] = [
@@ -14,14 +14,32 @@ const FONTS: [&str; 3] = [
 
 /// Registers DejaVu Sans as plotters' "sans-serif" font; call once before drawing.
 pub fn register_font() -> Result<()> {
-    let path = FONTS.iter().find(|p| Path::new(p).exists()).context(
-        "no DejaVu Sans font found for the figures; install it (Debian: apt-get install fonts-dejavu-core)",
-    )?;
-    let bytes: &'static [u8] = Box::leak(std::fs::read(path)?.into_boxed_slice());
+    let path = FONTS
+        .iter()
+        .find(|p| Path::new(p).exists())
+        .ok_or_else(|| {
+            Error::Font(
+                "no DejaVu Sans font found for the figures; install it (Debian: apt-get install \
+             fonts-dejavu-core)"
+                    .into(),
+            )
+        })?;
+    let bytes: &'static [u8] =
+        Box::leak(std::fs::read(path).map_err(io(*path))?.into_boxed_slice());
     if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_err() {
-        bail!("{path} is not a usable TrueType font");
+        return Err(Error::Font(format!("{path} is not a usable TrueType font")));
     }
     Ok(())
+}
+
+/// What plotters' drawing calls return; turned into [`Error::Figure`] naming the file.
+type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+fn figure(path: &Path, drawn: DrawResult) -> Result<()> {
+    drawn.map_err(|e| Error::Figure {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// A named series of points.
@@ -65,7 +83,7 @@ fn bounds(series: &[Series]) -> (f64, f64, f64, f64) {
 fn draw_legend<'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
     position: SeriesLabelPosition,
-) -> Result<()> {
+) -> DrawResult {
     chart
         .configure_series_labels()
         .position(position)
@@ -78,6 +96,10 @@ fn draw_legend<'a, CT: CoordTranslate>(
 
 /// Estimate vs exact scatter with the y = x line.
 pub fn scatter_vs_exact(path: &Path, title: &str, series: &[Series]) -> Result<()> {
+    figure(path, draw_scatter(path, title, series))
+}
+
+fn draw_scatter(path: &Path, title: &str, series: &[Series]) -> DrawResult {
     let root = BitMapBackend::new(path, (800, 700)).into_drawing_area();
     root.fill(&WHITE)?;
     let (x0, x1, y0, y1) = bounds(series);
@@ -122,6 +144,16 @@ pub fn cdf(
     series: &[Series],
     x_range: (f64, f64),
 ) -> Result<()> {
+    figure(path, draw_cdf(path, title, x_desc, series, x_range))
+}
+
+fn draw_cdf(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    series: &[Series],
+    x_range: (f64, f64),
+) -> DrawResult {
     let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -169,6 +201,16 @@ pub fn loglog(
     y_desc: &str,
     series: &[Series],
 ) -> Result<()> {
+    figure(path, draw_loglog(path, title, x_desc, y_desc, series))
+}
+
+fn draw_loglog(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> DrawResult {
     let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let (x0, x1, y0, y1) = bounds(series);

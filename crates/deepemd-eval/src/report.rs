@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use crate::error::Result;
 
 /// A table with a header row, printed as Markdown.
 #[derive(Clone, Debug, Default)]
@@ -53,8 +53,7 @@ pub fn update_section(path: &Path, name: &str, body: &str) -> Result<()> {
         (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], &old[e + end.len()..]),
         _ => format!("{}\n\n{block}\n", old.trim_end()),
     };
-    deepemd_data::write_atomic(path, new.as_bytes())
-        .with_context(|| format!("updating {}", path.display()))
+    Ok(deepemd_data::write_atomic(path, new.as_bytes())?)
 }
 
 /// Formats seconds with three significant digits.

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Error, Result, io};
 
 /// What one child measured.
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
@@ -27,15 +27,18 @@ pub fn measure_in_child(exe: &Path, args: &[String]) -> Result<Measurement> {
         .arg("measure")
         .args(args)
         .output()
-        .with_context(|| format!("running {}", exe.display()))?;
+        .map_err(io(exe))?;
+    let fail = |message: String| Error::Child {
+        program: format!("{} measure {}", exe.display(), args.join(" ")),
+        message,
+    };
     if !out.status.success() {
-        bail!(
-            "measure {:?} failed: {}",
-            args,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        return Err(fail(String::from_utf8_lossy(&out.stderr).into_owned()));
     }
-    let text = String::from_utf8(out.stdout)?;
-    let line = text.lines().last().context("the child printed nothing")?;
-    Ok(serde_json::from_str(line)?)
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .last()
+        .ok_or_else(|| fail("printed nothing".into()))?;
+    serde_json::from_str(line).map_err(|e| fail(format!("printed '{line}' ({e})")))
 }

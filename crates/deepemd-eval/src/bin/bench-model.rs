@@ -48,7 +48,7 @@ fn main() -> Result<()> {
     for &n in &args.sizes {
         let pairs: Vec<_> = (0..args.batch)
             .map(|k| CloudSet::SphereVsNoisySphere.pair(n, k as u64))
-            .collect::<Result<_>>()?;
+            .collect::<Result<_, _>>()?;
         let run = || -> Result<()> {
             for r in estimator.estimate_batch(&pairs, EmdRequest::new(Cost::Euclidean)) {
                 r?;

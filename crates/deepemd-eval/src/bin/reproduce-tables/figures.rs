@@ -79,5 +79,6 @@ pub fn draw(dir: &Path, split_name: &str, first: &SplitResults, speed: &[SpeedRo
         "points per cloud",
         "seconds",
         &times,
-    )
+    )?;
+    Ok(())
 }
