@@ -14,7 +14,10 @@ const RULES: &[(&str, &[&str])] = &[
         "deepemd-solvers",
         &["candle", "hdf5", "deepemd-data", "deepemd-model"],
     ),
-    ("deepemd-data", &["candle", "deepemd-model"]),
+    (
+        "deepemd-data",
+        &["candle", "deepemd-model", "deepemd-solvers"],
+    ),
     (
         "deepemd-model",
         &["hdf5", "deepemd-data", "deepemd-solvers"],

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use deepemd_data::hdf5::load_modelnet40;
 use deepemd_data::pairs::{PairMix, PairsConfig, prepare_pairs};
+use deepemd_solvers::Exact;
 
 use crate::progress::bar;
 
@@ -46,7 +47,8 @@ pub fn run(args: &PreparePairsArgs) -> Result<()> {
     };
     let progress = bar(args.pairs as u64, "pairs");
     progress.set_message("exact matchings");
-    let report = prepare_pairs(&split.shapes, &config, &args.out, &|done, _| {
+    let solver = Exact::default();
+    let report = prepare_pairs(&split.shapes, &config, &args.out, &solver, &|done, _| {
         progress.set_position(done as u64)
     })
     .with_context(|| format!("preparing pairs in {}", args.out.display()))?;

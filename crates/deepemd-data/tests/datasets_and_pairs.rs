@@ -11,7 +11,7 @@ use deepemd_data::hdf5::load_modelnet40;
 use deepemd_data::pairs::{
     PairGenerator, PairKind, PairMix, PairShard, PairsConfig, prepare_pairs, read_pair_set,
 };
-use deepemd_solvers::Hungarian;
+use deepemd_solvers::{Exact, Hungarian, Sinkhorn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
@@ -209,7 +209,7 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
         mix: PairMix::default(),
     };
     let full = dir.path().join("full");
-    let report = prepare_pairs(&pool, &config, &full, &|_, _| {}).unwrap();
+    let report = prepare_pairs(&pool, &config, &full, &Exact::default(), &|_, _| {}).unwrap();
     assert_eq!(
         (report.shards, report.skipped, report.pairs_made),
         (3, 0, 25)
@@ -250,18 +250,47 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
     std::fs::copy(full.join("pairs.json"), partial.join("pairs.json")).unwrap();
     std::fs::copy(full.join("pairs-00000.h5"), partial.join("pairs-00000.h5")).unwrap();
     std::fs::write(partial.join(".pairs-00001.h5.999.tmp"), b"half").unwrap();
-    let report = prepare_pairs(&pool, &config, &partial, &|_, _| {}).unwrap();
+    let report = prepare_pairs(&pool, &config, &partial, &Exact::default(), &|_, _| {}).unwrap();
     assert_eq!((report.skipped, report.pairs_made), (1, 15));
     assert_eq!(read_pair_set(&partial).unwrap(), shards);
     // A corrupt shard is remade, not trusted.
     std::fs::write(partial.join("pairs-00002.h5"), b"garbage").unwrap();
-    let report = prepare_pairs(&pool, &config, &partial, &|_, _| {}).unwrap();
+    let report = prepare_pairs(&pool, &config, &partial, &Exact::default(), &|_, _| {}).unwrap();
     assert_eq!((report.skipped, report.pairs_made), (2, 5));
     assert_eq!(read_pair_set(&partial).unwrap(), shards);
     // Other settings in the same folder are refused.
     let other = PairsConfig { seed: 5, ..config };
-    let err = prepare_pairs(&pool, &other, &partial, &|_, _| {})
+    let err = prepare_pairs(&pool, &other, &partial, &Exact::default(), &|_, _| {})
         .unwrap_err()
         .to_string();
     assert!(err.contains("other settings"), "{err}");
+}
+
+/// Pairs are labeled only by an exact solver: an approximate one is refused by name.
+#[test]
+fn labeling_refuses_an_approximate_solver() {
+    let pool = load_modelnet40(&mini(), "test").unwrap().shapes;
+    let err = deepemd_data::pairs::generate_labeled_pairs(
+        &pool,
+        32,
+        PairMix::default(),
+        1,
+        0,
+        2,
+        &Sinkhorn::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("sinkhorn is not an exact solver"), "{err}");
+    let ok = deepemd_data::pairs::generate_labeled_pairs(
+        &pool,
+        32,
+        PairMix::default(),
+        1,
+        0,
+        2,
+        &Exact::default(),
+    )
+    .unwrap();
+    assert_eq!(ok.len(), 2);
 }

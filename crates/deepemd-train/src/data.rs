@@ -4,6 +4,7 @@
 use candle_core::{Device, Tensor};
 use deepemd_data::hdf5::{ShapeFile, load_modelnet40};
 use deepemd_data::pairs::{LabeledPair, PairMix, PairShard, generate_labeled_pairs, read_pair_set};
+use deepemd_solvers::Exact;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -86,6 +87,7 @@ impl BatchSource {
                 config.seed,
                 step as u64,
                 config.batch,
+                &Exact::default(),
             )?),
             Self::Shards(shards) => {
                 let total: usize = shards.iter().map(PairShard::len).sum();

@@ -22,6 +22,7 @@ use crate::loss::matching_loss;
 use crate::optimizer::AdamW;
 use crate::schedule::learning_rate;
 use deepemd_data::pairs::{LabeledPair, generate_labeled_pairs};
+use deepemd_solvers::Exact;
 
 /// How a call to [`train`] ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +51,7 @@ fn eval_set(config: &TrainConfig) -> Result<Vec<LabeledPair>> {
         config.seed ^ 0xe7a1,
         u64::MAX,
         config.eval_pairs,
+        &Exact::default(),
     )?)
 }
 

@@ -1,13 +1,13 @@
-//! Pairs with their exact solutions, drawn from a seeded stream: the unit of training batches
-//! and of every evaluation.
+//! Pairs with their exact solutions, drawn from a seeded stream: the unit of training batches,
+//! of every evaluation and of `prepare-pairs` shards. The solver is the caller's (this crate
+//! depends on no solver); it must be exact.
 
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Matching, PointCloud};
-use deepemd_solvers::Exact;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::generator::{PairGenerator, PairKind, PairMix};
+use super::generator::{Pair, PairGenerator, PairKind, PairMix};
 use crate::error::{Error, Result};
 use crate::hdf5::ShapeFile;
 
@@ -26,28 +26,38 @@ pub struct LabeledPair {
     pub kind: PairKind,
 }
 
-/// Draws `count` pairs of `points`-point clouds from `pool` with stream `stream` of `seed`,
-/// and solves each exactly (in parallel). The same arguments always give the same pairs.
-pub fn generate_labeled_pairs(
-    pool: &ShapeFile,
-    points: usize,
-    mix: PairMix,
+/// `count` pairs from stream `stream` of `seed`: the same arguments always give the same pairs.
+pub(crate) fn draw_pairs(
+    generator: &PairGenerator,
     seed: u64,
     stream: u64,
     count: usize,
-) -> Result<Vec<LabeledPair>> {
-    let generator = PairGenerator::new(pool, points, mix)?;
+) -> Result<Vec<Pair>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(stream);
-    let pairs = (0..count)
-        .map(|_| generator.pair(&mut rng))
-        .collect::<Result<Vec<_>>>()?;
+    (0..count).map(|_| generator.pair(&mut rng)).collect()
+}
+
+/// Solves every pair with `solver` (in parallel), calling `progress()` once per solved pair.
+/// A solver that is not exact is refused: labels must be optimal matchings.
+pub fn label_pairs(
+    pairs: Vec<Pair>,
+    solver: &dyn EmdEstimator,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Vec<LabeledPair>> {
+    if !solver.is_exact() {
+        return Err(Error::InvalidParameter(format!(
+            "pairs are labeled with exact matchings; {} is not an exact solver",
+            solver.name()
+        )));
+    }
     pairs
         .into_par_iter()
         .map(|p| {
-            let emd = Exact::default().estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))?;
+            let emd = solver.estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))?;
+            progress();
             let matching = emd.pairing.as_bijection().cloned().ok_or_else(|| {
-                Error::InvalidParameter("the exact solver returned no bijection".into())
+                Error::InvalidParameter(format!("{} returned no bijection", solver.name()))
             })?;
             Ok(LabeledPair {
                 a: p.a,
@@ -58,4 +68,20 @@ pub fn generate_labeled_pairs(
             })
         })
         .collect()
+}
+
+/// Draws `count` pairs of `points`-point clouds from `pool` with stream `stream` of `seed`,
+/// and solves each with the exact `solver` (in parallel). The same arguments always give the
+/// same pairs.
+pub fn generate_labeled_pairs(
+    pool: &ShapeFile,
+    points: usize,
+    mix: PairMix,
+    seed: u64,
+    stream: u64,
+    count: usize,
+    solver: &dyn EmdEstimator,
+) -> Result<Vec<LabeledPair>> {
+    let generator = PairGenerator::new(pool, points, mix)?;
+    label_pairs(draw_pairs(&generator, seed, stream, count)?, solver, &|| {})
 }

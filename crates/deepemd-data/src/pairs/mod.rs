@@ -8,6 +8,6 @@ mod prepare;
 mod shard;
 
 pub use generator::{Pair, PairGenerator, PairKind, PairMix};
-pub use labeled::{LabeledPair, generate_labeled_pairs};
+pub use labeled::{LabeledPair, generate_labeled_pairs, label_pairs};
 pub use prepare::{PairsConfig, PrepareReport, prepare_pairs, read_pair_set};
 pub use shard::PairShard;

@@ -9,13 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, Error as CoreError};
-use deepemd_solvers::Exact;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
+use deepemd_core::EmdEstimator;
 
 use super::generator::{PairGenerator, PairMix};
+use super::labeled::{draw_pairs, label_pairs};
 use super::shard::PairShard;
 use crate::error::{Error, Result};
 use crate::formats::{read_text, write_atomic};
@@ -73,12 +70,13 @@ pub struct PrepareReport {
     pub seconds: f64,
 }
 
-/// Makes (or completes) the pair set under `out`. `progress(done, total)` counts pairs,
-/// skipped shards included.
+/// Makes (or completes) the pair set under `out`, labeling pairs with the exact `solver`.
+/// `progress(done, total)` counts pairs, skipped shards included.
 pub fn prepare_pairs(
     pool: &ShapeFile,
     config: &PairsConfig,
     out: &Path,
+    solver: &dyn EmdEstimator,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PrepareReport> {
     config.check()?;
@@ -114,25 +112,13 @@ pub fn prepare_pairs(
             progress(done.fetch_add(size, Ordering::Relaxed) + size, config.pairs);
             continue;
         }
-        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-        rng.set_stream(k as u64);
-        let pairs = (0..size)
-            .map(|_| generator.pair(&mut rng))
-            .collect::<Result<Vec<_>>>()?;
-        let solved: Vec<_> = pairs
-            .par_iter()
-            .map(|p| {
-                let emd = Exact::default().estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean));
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, config.pairs);
-                emd
-            })
-            .collect::<Result<_, CoreError>>()?;
+        let pairs = draw_pairs(&generator, config.seed, k as u64, size)?;
+        let labeled = label_pairs(pairs, solver, &|| {
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, config.pairs);
+        })?;
         let mut shard = PairShard::new(config.points, pool.dim);
-        for (p, emd) in pairs.iter().zip(solved) {
-            let matching = emd.pairing.as_bijection().ok_or_else(|| {
-                Error::InvalidParameter("the exact solver returned no bijection".into())
-            })?;
-            shard.push(&p.a, &p.b, matching, emd.distance, p.kind);
+        for p in &labeled {
+            shard.push(&p.a, &p.b, &p.matching, p.emd, p.kind);
         }
         shard.write(&path)?;
         report.pairs_made += size;

@@ -9,6 +9,7 @@ use deepemd_eval::methods::{Estimate, chamfer_estimates, model_estimates, sinkho
 use deepemd_eval::stats::{MethodStats, method_stats};
 use deepemd_methods::MethodSpec;
 use deepemd_model::{DeepEmd, Rounding};
+use deepemd_solvers::Exact;
 
 use crate::{TRAIN_POINTS, bar};
 
@@ -144,6 +145,7 @@ pub fn table1(
             seed,
             1000 + k as u64,
             count,
+            &Exact::default(),
         )?;
         b.inc(count as u64 / 2);
         let roundings: Vec<Rounding> = Table1Method::ALL

@@ -9,6 +9,7 @@ use deepemd_data::pairs::{PairMix, generate_labeled_pairs};
 use deepemd_eval::methods::model_estimates;
 use deepemd_eval::stats::{MethodStats, method_stats};
 use deepemd_model::{DeepEmd, Rounding};
+use deepemd_solvers::Exact;
 
 use crate::{RunArgs, bar};
 
@@ -58,6 +59,7 @@ pub fn table2(
             args.seed,
             2000 + n as u64,
             count,
+            &Exact::default(),
         )?;
         let est = model_estimates(
             model,
