@@ -253,6 +253,16 @@ impl Pairing {
         }
     }
 
+    /// The target of every point of A, for a bijection or a map (`None` for a partial
+    /// matching, where some points of the larger cloud have none).
+    pub fn targets(&self) -> Option<&[usize]> {
+        match self {
+            Pairing::Bijection(m) => Some(m.targets()),
+            Pairing::Map(a) => Some(a.targets()),
+            Pairing::Partial(_) => None,
+        }
+    }
+
     /// The bijection, when this is one.
     pub fn as_bijection(&self) -> Option<&Matching> {
         match self {

@@ -301,3 +301,44 @@ mod tests {
         assert_eq!(quantile(&[0.0, 10.0], 0.1), 1.0);
     }
 }
+
+/// Share of rows whose predicted target is the optimal one.
+///
+/// ```
+/// use deepemd_core::metrics::row_accuracy;
+/// assert_eq!(row_accuracy(&[0, 2, 1, 3], &[0, 1, 2, 3]), 0.5);
+/// ```
+pub fn row_accuracy(predicted: &[usize], optimal: &[usize]) -> f64 {
+    let hits = predicted
+        .iter()
+        .zip(optimal)
+        .filter(|(x, y)| x == y)
+        .count();
+    hits as f64 / predicted.len().max(1) as f64
+}
+
+/// How well estimates track exact values: the correlations and the mean relative error (NaN
+/// where a statistic is undefined, e.g. constant input).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Agreement {
+    /// Pearson r.
+    pub pearson: f64,
+    /// Spearman ρ.
+    pub spearman: f64,
+    /// Kendall τ-b.
+    pub kendall: f64,
+    /// Mean of (estimate − exact) / exact.
+    pub mean_relative_error: f64,
+}
+
+/// The [`Agreement`] of `estimates` with `exact`.
+pub fn agreement(estimates: &[f64], exact: &[f64]) -> Agreement {
+    Agreement {
+        pearson: pearson(estimates, exact).unwrap_or(f64::NAN),
+        spearman: spearman(estimates, exact).unwrap_or(f64::NAN),
+        kendall: kendall_tau_b(estimates, exact).unwrap_or(f64::NAN),
+        mean_relative_error: relative_errors(estimates, exact)
+            .map(|r| mean(&r))
+            .unwrap_or(f64::NAN),
+    }
+}

@@ -1,8 +1,8 @@
 //! The methods compared in the tables, run on labeled pairs: the model with each rounding,
 //! the Sinkhorn baseline, and the Chamfer distance as a scaled proxy.
 
-use deepemd_core::metrics::cosine_similarity;
-use deepemd_core::{Cost, Emd, EmdRequest, Matching, Pairing, PointCloud};
+use deepemd_core::metrics::{cosine_similarity, row_accuracy};
+use deepemd_core::{Cost, Emd, EmdRequest, Pairing, PointCloud};
 use deepemd_data::pairs::LabeledPair;
 use deepemd_model::{DeepEmd, Rounding};
 use deepemd_solvers::Sinkhorn;
@@ -35,22 +35,11 @@ pub fn exact_gradient(p: &LabeledPair) -> Result<Vec<f64>> {
     Ok(e.gradient.expect("asked for").concatenated())
 }
 
-/// Share of rows whose target is the optimal one.
-fn row_accuracy(targets: &[usize], optimal: &Matching) -> f64 {
-    let hits = targets
-        .iter()
-        .zip(optimal.targets())
-        .filter(|(x, y)| x == y)
-        .count();
-    hits as f64 / targets.len() as f64
-}
-
 fn from_pairing(p: &LabeledPair, pairing: Pairing, exact_grad: &[f64]) -> Result<Estimate> {
-    let targets: Vec<usize> = match &pairing {
-        Pairing::Bijection(m) => m.targets().to_vec(),
-        Pairing::Map(m) => m.targets().to_vec(),
-        Pairing::Partial(_) => unreachable!("equal sizes"),
-    };
+    let targets: Vec<usize> = pairing
+        .targets()
+        .expect("equal sizes: a bijection or a map")
+        .to_vec();
     let hit_twice = match &pairing {
         Pairing::Map(m) => Some(m.targets_hit_more_than_once()),
         _ => None,
@@ -59,35 +48,31 @@ fn from_pairing(p: &LabeledPair, pairing: Pairing, exact_grad: &[f64]) -> Result
     let grad = emd.gradient.as_ref().expect("asked for").concatenated();
     Ok(Estimate {
         value: emd.distance,
-        row_accuracy: Some(row_accuracy(&targets, &p.matching)),
+        row_accuracy: Some(row_accuracy(&targets, p.matching.targets())),
         hit_twice,
         grad_cosine: cosine_similarity(&grad, exact_grad).ok(),
     })
 }
 
-/// The model's estimates for every pair and rounding (`out[rounding][pair]`), batching pairs
-/// through the network 16 at a time.
+/// The model's estimates for every pair and rounding (`out[rounding][pair]`), the pairs going
+/// through the network `deepemd_model::MAX_BATCH` at a time.
 pub fn model_estimates(
     model: &DeepEmd,
     pairs: &[LabeledPair],
     roundings: &[Rounding],
     progress: &dyn Fn(usize),
 ) -> Result<Vec<Vec<Estimate>>> {
+    let refs: Vec<(&PointCloud, &PointCloud)> = pairs.iter().map(|p| (&p.a, &p.b)).collect();
+    let pairings = model.matchings_batch(&refs, roundings, Cost::Euclidean, progress)?;
     let mut out: Vec<Vec<Estimate>> = roundings
         .iter()
         .map(|_| Vec::with_capacity(pairs.len()))
         .collect();
-    for chunk in pairs.chunks(16) {
-        let refs: Vec<(&PointCloud, &PointCloud)> = chunk.iter().map(|p| (&p.a, &p.b)).collect();
-        let logits = model.logits_batch(&refs)?;
-        for (p, s) in chunk.iter().zip(&logits) {
-            let exact_grad = exact_gradient(p)?;
-            for (k, r) in roundings.iter().enumerate() {
-                let pairing = r.apply(s, &p.a, &p.b, Cost::Euclidean)?;
-                out[k].push(from_pairing(p, pairing, &exact_grad)?);
-            }
+    for (p, by_rounding) in pairs.iter().zip(pairings) {
+        let exact_grad = exact_gradient(p)?;
+        for (k, pairing) in by_rounding.into_iter().enumerate() {
+            out[k].push(from_pairing(p, pairing, &exact_grad)?);
         }
-        progress(chunk.len());
     }
     Ok(out)
 }
@@ -109,7 +94,7 @@ pub fn sinkhorn_estimates(
             progress(1);
             Ok(Estimate {
                 value: plan.value,
-                row_accuracy: Some(row_accuracy(rounded, &p.matching)),
+                row_accuracy: Some(row_accuracy(rounded, p.matching.targets())),
                 hit_twice: None,
                 grad_cosine: cosine_similarity(&grad, &exact_grad).ok(),
             })

@@ -1,8 +1,6 @@
 //! Summary statistics of one method on one set of labeled pairs.
 
-use deepemd_core::metrics::{
-    kendall_tau_b, mean, median, pearson, quantile, relative_errors, spearman,
-};
+use deepemd_core::metrics::{agreement, mean, median, quantile, relative_errors, spearman};
 use deepemd_data::pairs::{LabeledPair, PairKind};
 
 use crate::methods::Estimate;
@@ -45,6 +43,7 @@ pub struct MethodStats {
 pub fn method_stats(pairs: &[LabeledPair], estimates: &[Estimate]) -> MethodStats {
     let est: Vec<f64> = estimates.iter().map(|e| e.value).collect();
     let exact: Vec<f64> = pairs.iter().map(|p| p.emd).collect();
+    let overall = agreement(&est, &exact);
     let rel = relative_errors(&est, &exact).unwrap_or_default();
     let abs_rel: Vec<f64> = rel.iter().map(|r| r.abs()).collect();
     let within = |kind: PairKind| -> (f64, f64) {
@@ -68,9 +67,9 @@ pub fn method_stats(pairs: &[LabeledPair], estimates: &[Estimate]) -> MethodStat
     let hit = collect(&|e| e.hit_twice.map(|h| h as f64 / n_points)).map(|v| mean(&v));
     let cos = collect(&|e| e.grad_cosine).unwrap_or_default();
     MethodStats {
-        pearson: pearson(&est, &exact).unwrap_or(f64::NAN),
-        spearman: spearman(&est, &exact).unwrap_or(f64::NAN),
-        kendall: kendall_tau_b(&est, &exact).unwrap_or(f64::NAN),
+        pearson: overall.pearson,
+        spearman: overall.spearman,
+        kendall: overall.kendall,
         mean_rel: mean(&rel),
         mean_abs_rel: mean(&abs_rel),
         median_rel: median(&rel),

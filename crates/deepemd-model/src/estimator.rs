@@ -12,7 +12,9 @@ use crate::model::{DEFAULT_BLOCK_ROWS, DeepEmdModel};
 use crate::rounding::Rounding;
 
 /// Most pairs of equal size sent through the network at once by `estimate_batch`.
-const MAX_BATCH: usize = 16;
+/// Pairs per forward pass in the batched calls: enough to fill the matmuls, small enough that
+/// 16 pairs of 2048 points fit in memory.
+pub const MAX_BATCH: usize = 16;
 
 /// The DeepEMD estimator.
 ///
@@ -143,6 +145,31 @@ impl DeepEmd {
             .iter()
             .map(|r| Ok(r.apply(&logits, a, b, cost)?))
             .collect()
+    }
+
+    /// The matchings of every rounding for many pairs of one size (`out[pair][rounding]`), the
+    /// pairs going through the network [`MAX_BATCH`] at a time; `progress(k)` after each batch
+    /// of `k` pairs.
+    pub fn matchings_batch(
+        &self,
+        pairs: &[(&PointCloud, &PointCloud)],
+        roundings: &[Rounding],
+        cost: Cost,
+        progress: &dyn Fn(usize),
+    ) -> Result<Vec<Vec<Pairing>>> {
+        let mut out = Vec::with_capacity(pairs.len());
+        for chunk in pairs.chunks(MAX_BATCH) {
+            let logits = self.logits_batch(chunk)?;
+            for (&(a, b), s) in chunk.iter().zip(&logits) {
+                let pairings = roundings
+                    .iter()
+                    .map(|r| r.apply(s, a, b, cost))
+                    .collect::<deepemd_core::Result<Vec<_>>>()?;
+                out.push(pairings);
+            }
+            progress(chunk.len());
+        }
+        Ok(out)
     }
 
     fn finish(

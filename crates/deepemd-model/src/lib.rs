@@ -30,7 +30,7 @@ pub use config::ModelConfig;
 pub use default_model::{default_config, default_model};
 pub use device::device_from_name;
 pub use error::{Error, Result};
-pub use estimator::DeepEmd;
+pub use estimator::{DeepEmd, MAX_BATCH};
 pub use layers::{EncoderBlock, LayerNorm, MultiHeadAttention};
 pub use loss::emd_loss;
 pub use model::{DEFAULT_BLOCK_ROWS, DeepEmdModel};

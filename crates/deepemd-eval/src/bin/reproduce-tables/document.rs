@@ -7,6 +7,7 @@ use deepemd_core::Method;
 use deepemd_eval::report::{Table, seconds};
 use deepemd_eval::stats::{KINDS, MethodStats, f4, opt, pct};
 use deepemd_methods::MethodSpec;
+use deepemd_model::MAX_BATCH;
 
 use crate::TRAIN_POINTS;
 use crate::speed::{SpeedRow, speed_methods};
@@ -74,7 +75,7 @@ pub fn section(
     ));
     md.push_str(&format!(
         "\n### Speed — per pair, {}, one run\n\n{SPEED_BEFORE} Model batched throughput at n = \
-         1024 (16 pairs per forward pass, row argmax): {:.2} pairs/s.\n\n{}",
+         1024 ({MAX_BATCH} pairs per forward pass, row argmax): {:.2} pairs/s.\n\n{}",
         facts.speed_set,
         facts.throughput,
         speed_table(speed).to_markdown()

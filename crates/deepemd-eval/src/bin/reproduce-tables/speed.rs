@@ -11,7 +11,7 @@ use deepemd_eval::clouds::CloudSet;
 use deepemd_eval::speed::{Measurement, measure_in_child, peak_rss_mib};
 use deepemd_eval::timing::median_seconds;
 use deepemd_methods::{MethodSpec, ModelSource};
-use deepemd_model::{DeepEmd, Rounding, device_from_name};
+use deepemd_model::{DeepEmd, MAX_BATCH, Rounding, device_from_name};
 
 use crate::{RunArgs, bar};
 
@@ -150,9 +150,10 @@ pub fn speed(args: &RunArgs, sizes: &[usize], sinkhorn_max: usize) -> Result<Vec
     Ok(rows)
 }
 
-/// Pairs per second of the model's forward pass and row argmax with batches of 16.
+/// Pairs per second of the model's forward pass and row argmax, one full batch of
+/// [`MAX_BATCH`] pairs.
 pub fn batched_throughput(model: &DeepEmd, args: &RunArgs, n: usize) -> Result<f64> {
-    let pairs: Vec<(PointCloud, PointCloud)> = (0..16)
+    let pairs: Vec<(PointCloud, PointCloud)> = (0..MAX_BATCH as u64)
         .map(|k| speed_pair(&args.meshes, n, args.seed + k).map(|(_, a, b)| (a, b)))
         .collect::<Result<_>>()?;
     let start = Instant::now();
