@@ -14,6 +14,7 @@ fn cloud(n: usize, dim: usize) -> PointCloud {
         dim,
         &mut rand_chacha::ChaCha8Rng::seed_from_u64(n as u64),
     )
+    .unwrap()
 }
 
 fn f32_rounded(c: &PointCloud) -> PointCloud {

@@ -52,10 +52,10 @@ impl CloudSet {
     pub fn pair(&self, n: usize, seed: u64) -> Result<(PointCloud, PointCloud)> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (n as u64) << 20);
         Ok(match self {
-            CloudSet::UniformCube => (uniform_cube(n, 3, &mut rng), uniform_cube(n, 3, &mut rng)),
+            CloudSet::UniformCube => (uniform_cube(n, 3, &mut rng)?, uniform_cube(n, 3, &mut rng)?),
             CloudSet::SphereVsNoisySphere => {
-                let a = sphere(n, 3, &mut rng);
-                let b = jitter(&sphere(n, 3, &mut rng), 0.05, &mut rng);
+                let a = sphere(n, 3, &mut rng)?;
+                let b = jitter(&sphere(n, 3, &mut rng)?, 0.05, &mut rng)?;
                 (a, b)
             }
             CloudSet::RealShapes { meshes } => {

@@ -25,8 +25,8 @@ fn tiny() -> ModelConfig {
 
 fn clouds(n: usize, seed: u64) -> (PointCloud, PointCloud) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let a = uniform_cube(n, 3, &mut rng);
-    let b = jitter(&a, 0.05, &mut rng);
+    let a = uniform_cube(n, 3, &mut rng).unwrap();
+    let b = jitter(&a, 0.05, &mut rng).unwrap();
     (a, b)
 }
 

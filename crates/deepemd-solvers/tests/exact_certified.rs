@@ -16,9 +16,9 @@ use rand::Rng;
 /// A cloud of `n` points from one of several distributions, some with ties and duplicates.
 fn cloud(kind: usize, n: usize, dim: usize, r: &mut impl Rng) -> PointCloud {
     match kind % 6 {
-        0 => uniform_cube(n, dim, r),
-        1 => gaussian(n, dim, r),
-        2 => sphere(n, dim, r),
+        0 => uniform_cube(n, dim, r).unwrap(),
+        1 => gaussian(n, dim, r).unwrap(),
+        2 => sphere(n, dim, r).unwrap(),
         // Integer grid coordinates: many equal costs.
         3 => PointCloud::from_flat(
             dim,
@@ -27,7 +27,7 @@ fn cloud(kind: usize, n: usize, dim: usize, r: &mut impl Rng) -> PointCloud {
         .unwrap(),
         // Duplicated points.
         4 => {
-            let base = uniform_cube(n.div_ceil(3), dim, r);
+            let base = uniform_cube(n.div_ceil(3), dim, r).unwrap();
             let coords: Vec<f64> = (0..n)
                 .flat_map(|i| base.point(i % base.len()).to_vec())
                 .collect();
@@ -35,7 +35,7 @@ fn cloud(kind: usize, n: usize, dim: usize, r: &mut impl Rng) -> PointCloud {
         }
         // Two far-apart clusters: the optimum needs long edges.
         _ => {
-            let c = uniform_cube(n, dim, r);
+            let c = uniform_cube(n, dim, r).unwrap();
             let coords = c
                 .points()
                 .enumerate()
@@ -73,7 +73,7 @@ fn equals_hungarian_on_two_hundred_instances() {
         let cost = Cost::ALL[(t / 2) % 2];
         let a = cloud(t, n, dim, &mut r);
         let b = if t % 3 == 0 {
-            jitter(&cloud(t + 1, m, dim, &mut r), 0.05, &mut r)
+            jitter(&cloud(t + 1, m, dim, &mut r), 0.05, &mut r).unwrap()
         } else {
             cloud(t / 3, m, dim, &mut r)
         };
@@ -104,8 +104,8 @@ fn equals_hungarian_on_two_hundred_instances() {
 #[test]
 fn the_certificate_rejects_a_wrong_matching() {
     let mut r = rng(101);
-    let a = sphere(300, 3, &mut r);
-    let b = jitter(&sphere(300, 3, &mut r), 0.05, &mut r);
+    let a = sphere(300, 3, &mut r).unwrap();
+    let b = jitter(&sphere(300, 3, &mut r).unwrap(), 0.05, &mut r).unwrap();
     let s = Exact::default()
         .solve(&a, &b, EmdRequest::default())
         .unwrap();
@@ -129,8 +129,8 @@ fn the_certificate_rejects_a_wrong_matching() {
 #[test]
 fn warm_starts_reach_the_same_optimum() {
     let mut r = rng(102);
-    let a = uniform_cube(400, 3, &mut r);
-    let b = jitter(&uniform_cube(400, 3, &mut r), 0.02, &mut r);
+    let a = uniform_cube(400, 3, &mut r).unwrap();
+    let b = jitter(&uniform_cube(400, 3, &mut r).unwrap(), 0.02, &mut r).unwrap();
     let exact = Exact::default();
     let cold = exact.solve(&a, &b, EmdRequest::default()).unwrap();
     let order: Vec<usize> = (0..400).rev().collect();

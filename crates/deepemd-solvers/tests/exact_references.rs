@@ -20,8 +20,8 @@ fn brute_force_for_tiny_clouds() {
             let dim = 2 + trial % 2;
             let n = 1 + trial % 7;
             let m = if trial % 3 == 0 { n + trial % 3 + 1 } else { n };
-            let a = uniform_cube(n, dim, &mut r);
-            let b = gaussian(m, dim, &mut r);
+            let a = uniform_cube(n, dim, &mut r).unwrap();
+            let b = gaussian(m, dim, &mut r).unwrap();
             for cost in Cost::ALL {
                 let (x, y) = if trial % 2 == 0 { (&a, &b) } else { (&b, &a) };
                 let got = emd(solver.as_ref(), x, y, cost);
@@ -71,7 +71,7 @@ fn sorted_matching_is_optimal_in_one_dimension() {
 #[test]
 fn a_cloud_against_itself_is_zero_with_the_identity() {
     let mut r = rng(3);
-    let a = sphere(150, 3, &mut r);
+    let a = sphere(150, 3, &mut r).unwrap();
     for solver in exact_solvers() {
         for cost in Cost::ALL {
             let e = solver.estimate(&a, &a, EmdRequest::new(cost)).unwrap();
@@ -86,8 +86,8 @@ fn symmetric_and_invariant_to_permutation() {
     let mut r = rng(4);
     for solver in exact_solvers() {
         for (n, m) in [(80, 80), (60, 90)] {
-            let a = uniform_cube(n, 3, &mut r);
-            let b = gaussian(m, 3, &mut r);
+            let a = uniform_cube(n, 3, &mut r).unwrap();
+            let b = gaussian(m, 3, &mut r).unwrap();
             let mut order: Vec<usize> = (0..n).collect();
             for i in (1..n).rev() {
                 order.swap(i, r.random_range(0..=i));
@@ -107,7 +107,7 @@ fn symmetric_and_invariant_to_permutation() {
 #[test]
 fn translation_costs_its_squared_length() {
     let mut r = rng(5);
-    let a = uniform_cube(120, 3, &mut r);
+    let a = uniform_cube(120, 3, &mut r).unwrap();
     let t = [0.3, -0.2, 0.5];
     let b = a.affine(&[-t[0], -t[1], -t[2]], 1.0).unwrap();
     let want = t.iter().map(|x| x * x).sum::<f64>();
@@ -166,8 +166,8 @@ fn gradient_matches_finite_differences_of_the_exact_emd() {
     for solver in exact_solvers() {
         for cost in Cost::ALL {
             for dim in [2, 3] {
-                let a = uniform_cube(25, dim, &mut r);
-                let b = jitter(&uniform_cube(25, dim, &mut r), 0.05, &mut r);
+                let a = uniform_cube(25, dim, &mut r).unwrap();
+                let b = jitter(&uniform_cube(25, dim, &mut r).unwrap(), 0.05, &mut r).unwrap();
                 let e = solver
                     .estimate(&a, &b, EmdRequest::new(cost).with_gradient())
                     .unwrap();
@@ -218,7 +218,12 @@ fn bad_input_is_an_error() {
 fn batch_equals_one_by_one() {
     let mut r = rng(8);
     let pairs: Vec<(PointCloud, PointCloud)> = (0..12)
-        .map(|k| (uniform_cube(20 + k, 3, &mut r), sphere(20 + k, 3, &mut r)))
+        .map(|k| {
+            (
+                uniform_cube(20 + k, 3, &mut r).unwrap(),
+                sphere(20 + k, 3, &mut r).unwrap(),
+            )
+        })
         .collect();
     for solver in exact_solvers() {
         let batch = solver.estimate_batch(&pairs, EmdRequest::default());

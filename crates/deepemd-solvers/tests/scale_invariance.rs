@@ -27,7 +27,10 @@ fn moved(cloud: &PointCloud, s: f64, t: f64) -> PointCloud {
 
 fn pair(seed: u64, n: usize, dim: usize) -> (PointCloud, PointCloud) {
     let mut r = rng(seed);
-    (uniform_cube(n, dim, &mut r), uniform_cube(n, dim, &mut r))
+    (
+        uniform_cube(n, dim, &mut r).unwrap(),
+        uniform_cube(n, dim, &mut r).unwrap(),
+    )
 }
 
 /// Checks every exact solver and the certificate on `(sA + t, sB + t)` against `(A, B)`.

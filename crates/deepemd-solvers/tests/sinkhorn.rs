@@ -12,8 +12,8 @@ fn transport_cost_and_rounding_bound_the_exact_emd_from_above() {
     let mut r = rng(11);
     let sinkhorn = Sinkhorn::default();
     for (n, dim) in [(64, 3), (200, 3), (150, 2)] {
-        let a = sphere(n, dim, &mut r);
-        let b = jitter(&uniform_cube(n, dim, &mut r), 0.1, &mut r);
+        let a = sphere(n, dim, &mut r).unwrap();
+        let b = jitter(&uniform_cube(n, dim, &mut r).unwrap(), 0.1, &mut r).unwrap();
         for cost in Cost::ALL {
             let exact = emd(&Hungarian, &a, &b, cost);
             let s = sinkhorn.solve(&a, &b, EmdRequest::new(cost)).unwrap();
@@ -40,8 +40,8 @@ fn transport_cost_and_rounding_bound_the_exact_emd_from_above() {
 #[test]
 fn smaller_epsilon_means_smaller_bias() {
     let mut r = rng(12);
-    let a = uniform_cube(100, 3, &mut r);
-    let b = uniform_cube(100, 3, &mut r);
+    let a = uniform_cube(100, 3, &mut r).unwrap();
+    let b = uniform_cube(100, 3, &mut r).unwrap();
     let exact = emd(&Hungarian, &a, &b, Cost::Euclidean);
     let bias = |eps: f64| {
         let s = Sinkhorn::new(SinkhornParams {
@@ -95,7 +95,7 @@ fn settings_and_sizes_are_checked() {
 #[test]
 fn gradient_points_from_each_point_toward_its_transported_mass() {
     let mut r = rng(13);
-    let a = uniform_cube(50, 3, &mut r);
+    let a = uniform_cube(50, 3, &mut r).unwrap();
     let b = a.affine(&[-1.0, 0.0, 0.0], 1.0).unwrap();
     let e = Sinkhorn::default()
         .estimate(&a, &b, EmdRequest::new(Cost::SqEuclidean).with_gradient())

@@ -216,11 +216,14 @@ impl<'a> PairGenerator<'a> {
             PairKind::RandomClouds => {
                 let (a, b) = if rng.random_bool(0.5) {
                     (
-                        uniform_cube(self.points, d, rng),
-                        uniform_cube(self.points, d, rng),
+                        uniform_cube(self.points, d, rng)?,
+                        uniform_cube(self.points, d, rng)?,
                     )
                 } else {
-                    (gaussian(self.points, d, rng), gaussian(self.points, d, rng))
+                    (
+                        gaussian(self.points, d, rng)?,
+                        gaussian(self.points, d, rng)?,
+                    )
                 };
                 (a.into_flat(), b.into_flat())
             }

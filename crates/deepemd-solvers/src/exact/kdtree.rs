@@ -118,8 +118,8 @@ mod tests {
     fn nearest_neighbours_match_brute_force() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         for dim in [2, 3] {
-            let cloud = uniform_cube(500, dim, &mut rng);
-            let queries = uniform_cube(50, dim, &mut rng);
+            let cloud = uniform_cube(500, dim, &mut rng).unwrap();
+            let queries = uniform_cube(50, dim, &mut rng).unwrap();
             let tree = KdTree::new(&cloud);
             let mut out = Vec::new();
             for q in queries.points() {

@@ -132,7 +132,7 @@ mod tests {
     fn simd_scan_equals_the_plain_loop() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
         for (n, dim) in [(1, 3), (7, 2), (37, 3), (64, 3)] {
-            let cloud = uniform_cube(n, dim, &mut rng);
+            let cloud = uniform_cube(n, dim, &mut rng).unwrap();
             let v: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
             let cols = Columns::new(&cloud);
             let p = [0.3, 0.6, 0.1];
