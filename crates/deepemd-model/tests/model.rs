@@ -5,9 +5,7 @@
 use candle_core::{D, DType, Device, Tensor};
 use deepemd_core::synthetic::{jitter, uniform_cube};
 use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Pairing, PointCloud};
-use deepemd_model::{
-    DeepEmd, DeepEmdModel, ModelConfig, Rounding, device_from_name, emd_loss, two_opt,
-};
+use deepemd_model::{DeepEmd, DeepEmdModel, ModelConfig, Rounding, device_from_name, two_opt};
 use deepemd_solvers::Hungarian;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -164,47 +162,6 @@ fn roundings_obey_their_bounds() {
         let greedy = pairings[2].as_bijection().unwrap().clone();
         let refined = two_opt(&a, &b, Cost::Euclidean, greedy.clone(), 8, 10).unwrap();
         assert!(cost(&Pairing::Bijection(refined)) <= cost(&Pairing::Bijection(greedy)) + 1e-12);
-    }
-}
-
-#[test]
-fn the_loss_gradient_is_the_estimators_gradient() {
-    let (model, _) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
-    let est = DeepEmd::new(model, Device::Cpu);
-    let (a, b) = clouds(30, 4);
-    let va = candle_core::Var::from_tensor(&tensor(&a)).unwrap();
-    let vb = candle_core::Var::from_tensor(&tensor(&b)).unwrap();
-    for rounding in [Rounding::RowArgmax, Rounding::REFINED] {
-        let loss = emd_loss(&est, va.as_tensor(), vb.as_tensor(), rounding).unwrap();
-        let grads = loss.backward().unwrap();
-        let est_r = est.clone().with_rounding(rounding);
-        // The estimator sees the f32-rounded clouds the tensors hold.
-        let (a32, b32) = (
-            PointCloud::from_flat_f32(3, &a.to_f32()).unwrap(),
-            PointCloud::from_flat_f32(3, &b.to_f32()).unwrap(),
-        );
-        let e = est_r
-            .estimate(&a32, &b32, EmdRequest::new(Cost::Euclidean).with_gradient())
-            .unwrap();
-        assert!((loss.to_scalar::<f32>().unwrap() as f64 - e.distance).abs() < 1e-5);
-        let g = e.gradient.unwrap();
-        let ga: Vec<f32> = grads
-            .get(&va)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let gb: Vec<f32> = grads
-            .get(&vb)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        for (x, y) in ga.iter().zip(&g.a).chain(gb.iter().zip(&g.b)) {
-            assert!((*x as f64 - y).abs() < 1e-5, "{x} vs {y}");
-        }
     }
 }
 
