@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Method, Pairing};
-use deepemd_data::read_cloud_spec;
 use deepemd_methods::{MethodSpec, ModelSource};
+
+use crate::input::{MeshOptions, read_input};
+use crate::output::print_line;
 use deepemd_model::{Rounding, device_from_name};
 
 #[derive(Args, Debug)]
@@ -37,6 +39,14 @@ pub struct EmdArgs {
     /// Ground cost: `euclidean` (mean distance, the default) or `sqeuclidean`.
     #[arg(long, default_value = "euclidean", value_parser = parse_cost)]
     cost: Cost,
+    /// Sample N points uniformly (by area) on the surface of each `.off` / `.ply` mesh input.
+    /// Without it a mesh is read as its bare vertices (with a warning): meshes' vertices are
+    /// usually many and unevenly spread, a poor sample of the shape.
+    #[arg(long, value_name = "N")]
+    sample: Option<usize>,
+    /// Seed of `--sample`.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Print one JSON object instead of a line of text.
     #[arg(long)]
     json: bool,
@@ -83,8 +93,12 @@ fn parse_cost(s: &str) -> Result<Cost, String> {
 }
 
 pub fn run(args: &EmdArgs) -> Result<()> {
-    let a = read_cloud_spec(&args.a)?;
-    let b = read_cloud_spec(&args.b)?;
+    let meshes = MeshOptions {
+        sample: args.sample,
+        seed: args.seed,
+    };
+    let a = read_input(&args.a, meshes)?;
+    let b = read_input(&args.b, meshes)?;
     if a.dim() != b.dim() {
         bail!(
             "{} holds {}-D points and {} holds {}-D points",
@@ -136,9 +150,9 @@ pub fn run(args: &EmdArgs) -> Result<()> {
         if args.matching {
             obj["matching"] = matching_json(&emd.pairing);
         }
-        println!("{obj}");
+        print_line(obj)?;
     } else {
-        println!(
+        print_line(format_args!(
             "EMD = {:.10} ({}, {} cost) between {} ({} points) and {} ({} points), {:.3} s",
             emd.distance,
             estimator.name(),
@@ -148,16 +162,16 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             args.b,
             b.len(),
             seconds
-        );
+        ))?;
         if let Some(t) = &emd.transport {
-            println!(
+            print_line(format_args!(
                 "transport cost ⟨P, C⟩ of the entropic plan = {:.10} (the EMD above is the cost \
                  of its rounding to a matching)",
                 t.value
-            );
+            ))?;
         }
         if args.matching {
-            println!("matching: {}", matching_json(&emd.pairing));
+            print_line(format_args!("matching: {}", matching_json(&emd.pairing)))?;
         }
     }
     Ok(())

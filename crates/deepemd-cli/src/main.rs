@@ -2,6 +2,8 @@
 
 mod datasets_command;
 mod emd_command;
+mod input;
+mod output;
 mod pairs_command;
 mod progress;
 mod train_command;
@@ -28,7 +30,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// The EMD between two clouds (.ply, .off, .xyz/.txt/.csv, .npy, .pcd, or file.h5#K).
+    /// The EMD between two clouds (.ply, .off, .xyz/.txt/.csv, .npy, .pcd, or file.h5#K; a mesh
+    /// is read as its vertices unless --sample N samples its surface).
     Emd(emd_command::EmdArgs),
     /// Build the datasets (real meshes, synthetic sets, ModelNet40/ShapeNet copies) in the
     /// ModelNet40 HDF5 layout.
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<output::ClosedPipe>().is_some() => ExitCode::SUCCESS,
         Err(err) => {
             // One line, the whole cause chain, no backtrace: user errors are not crashes.
             let chain: Vec<String> = err.chain().map(ToString::to_string).collect();

@@ -1,0 +1,59 @@
+//! How the `emd` commands read an input: a point-cloud file, an HDF5 item, or a mesh whose
+//! surface is sampled.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use deepemd_core::PointCloud;
+use deepemd_data::{Mesh, read_cloud_spec};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// What to do with meshes.
+#[derive(Clone, Copy, Debug)]
+pub struct MeshOptions {
+    /// Sample this many points on the surface of an `.off` / `.ply` mesh with faces.
+    pub sample: Option<usize>,
+    /// Seed of the sampling.
+    pub seed: u64,
+}
+
+fn is_mesh_file(spec: &str) -> bool {
+    let ext = Path::new(spec)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    matches!(ext.as_deref(), Some("off" | "ply"))
+}
+
+/// Reads `spec`. A mesh with faces is sampled on its surface with `--sample N`; without it, its
+/// vertices are the cloud and a warning on stderr says so (a mesh's vertices are rarely a good
+/// sample of its shape).
+pub fn read_input(spec: &str, options: MeshOptions) -> Result<PointCloud> {
+    if !is_mesh_file(spec) {
+        if options.sample.is_some() {
+            bail!("{spec}: --sample applies to .off and .ply meshes");
+        }
+        return Ok(read_cloud_spec(spec)?);
+    }
+    let mesh = Mesh::read(Path::new(spec));
+    match (options.sample, mesh) {
+        (Some(n), Ok(mesh)) => {
+            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+            Ok(mesh
+                .sample_surface(n, &mut rng)
+                .map_err(|e| anyhow::anyhow!("{spec}: cannot sample {n} points ({e})"))?)
+        }
+        (Some(_), Err(e)) => bail!("--sample needs a mesh with faces: {e}"),
+        (None, Ok(mesh)) => {
+            eprintln!(
+                "warning: {spec} is a mesh of {} triangles, read as its {} vertices; \
+                 --sample N samples N points on its surface instead",
+                mesh.triangles().len(),
+                mesh.vertices().len()
+            );
+            Ok(read_cloud_spec(spec)?)
+        }
+        (None, Err(_)) => Ok(read_cloud_spec(spec)?),
+    }
+}
