@@ -2,16 +2,14 @@
 
 use std::time::Instant;
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, Method, Pairing};
-use deepemd_methods::{MethodSpec, ModelSource};
+use deepemd_core::{EmdRequest, Method, Pairing};
 
 use crate::input::{MeshOptions, read_input};
+use crate::method_args::MethodArgs;
 use crate::output::print_line;
-use deepemd_model::{Rounding, device_from_name};
+use deepemd_model::Rounding;
 
 #[derive(Args, Debug)]
 pub struct EmdArgs {
@@ -19,34 +17,10 @@ pub struct EmdArgs {
     a: String,
     /// Second cloud.
     b: String,
-    /// Method: `exact` is the certified fast exact solver; `hungarian` the reference (scipy's
-    /// algorithm); `sinkhorn` the entropic approximation; `model` the DeepEMD network.
-    #[arg(long, default_value = "exact", value_parser = parse_method)]
-    method: Method,
-    /// With `--method model`: a model folder (config.json, model.safetensors) instead of the
-    /// default model built into this binary.
-    #[arg(long)]
-    model: Option<PathBuf>,
-    /// With `--method model`: how the network's scores become a matching. `argmax` (the
-    /// default) is the paper's row argmax (not a bijection; can fall below the EMD); `greedy`
-    /// and `sinkhorn-greedy` round to a bijection (never below the EMD); `refined` adds 2-opt
-    /// on the true costs.
-    #[arg(long, value_parser = parse_rounding)]
-    rounding: Option<Rounding>,
-    /// With `--method model`: `cpu` or `cuda` (a build with `--features cuda`).
-    #[arg(long)]
-    device: Option<String>,
-    /// Ground cost: `euclidean` (mean distance, the default) or `sqeuclidean`.
-    #[arg(long, default_value = "euclidean", value_parser = parse_cost)]
-    cost: Cost,
-    /// Sample N points uniformly (by area) on the surface of each `.off` / `.ply` mesh input.
-    /// Without it a mesh is read as its bare vertices (with a warning): meshes' vertices are
-    /// usually many and unevenly spread, a poor sample of the shape.
-    #[arg(long, value_name = "N")]
-    sample: Option<usize>,
-    /// Seed of `--sample`.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    method: MethodArgs,
+    #[command(flatten)]
+    meshes: MeshOptions,
     /// Print one JSON object instead of a line of text.
     #[arg(long)]
     json: bool,
@@ -56,49 +30,9 @@ pub struct EmdArgs {
     matching: bool,
 }
 
-fn parse_method(s: &str) -> Result<Method, String> {
-    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
-}
-
-fn parse_rounding(s: &str) -> Result<Rounding, String> {
-    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
-}
-
-impl EmdArgs {
-    /// The method, its rounding and the model's source; options that do not apply to the
-    /// method are errors, not silently ignored.
-    fn estimator(&self) -> Result<Box<dyn EmdEstimator>> {
-        let spec = MethodSpec::with_rounding(self.method, self.rounding)?;
-        if self.method != Method::Model {
-            for (given, option) in [
-                (self.model.is_some(), "--model"),
-                (self.device.is_some(), "--device"),
-            ] {
-                if given {
-                    bail!(
-                        "{option} applies only to --method model, not to {}",
-                        self.method
-                    );
-                }
-            }
-        }
-        let device = device_from_name(self.device.as_deref().unwrap_or("cpu"))?;
-        let source = ModelSource::new(self.model.clone(), device);
-        spec.estimator(&source).context("loading the model")
-    }
-}
-
-fn parse_cost(s: &str) -> Result<Cost, String> {
-    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
-}
-
 pub fn run(args: &EmdArgs) -> Result<()> {
-    let meshes = MeshOptions {
-        sample: args.sample,
-        seed: args.seed,
-    };
-    let a = read_input(&args.a, meshes)?;
-    let b = read_input(&args.b, meshes)?;
+    let a = read_input(&args.a, args.meshes)?;
+    let b = read_input(&args.b, args.meshes)?;
     if a.dim() != b.dim() {
         bail!(
             "{} holds {}-D points and {} holds {}-D points",
@@ -108,8 +42,8 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             b.dim()
         );
     }
-    let estimator = args.estimator()?;
-    let cost = args.cost;
+    let estimator = args.method.estimator()?;
+    let cost = args.method.cost;
     let start = Instant::now();
     let emd = estimator
         .estimate(&a, &b, EmdRequest::new(cost))
@@ -135,8 +69,8 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             "n_b": b.len(),
             "seconds": seconds,
         });
-        if args.method == Method::Model {
-            let rounding = args.rounding.unwrap_or(Rounding::RowArgmax);
+        if args.method.method == Method::Model {
+            let rounding = args.method.rounding.unwrap_or(Rounding::RowArgmax);
             obj["rounding"] = serde_json::json!(rounding.to_string());
             if let Pairing::Map(m) = &emd.pairing {
                 obj["targets_hit_more_than_once"] =

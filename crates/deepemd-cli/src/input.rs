@@ -4,17 +4,22 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
+use clap::Args;
 use deepemd_core::PointCloud;
 use deepemd_data::{Mesh, read_cloud_spec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// What to do with meshes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Args, Clone, Copy, Debug)]
 pub struct MeshOptions {
-    /// Sample this many points on the surface of an `.off` / `.ply` mesh with faces.
+    /// Sample N points uniformly (by area) on the surface of each `.off` / `.ply` mesh input.
+    /// Without it a mesh is read as its bare vertices (with a warning): meshes' vertices are
+    /// usually many and unevenly spread, a poor sample of the shape.
+    #[arg(long, value_name = "N")]
     pub sample: Option<usize>,
-    /// Seed of the sampling.
+    /// Seed of `--sample`.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
 

@@ -3,6 +3,7 @@
 mod datasets_command;
 mod emd_command;
 mod input;
+mod method_args;
 mod output;
 mod pairs_command;
 mod progress;

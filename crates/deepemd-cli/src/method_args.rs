@@ -1,0 +1,69 @@
+//! The options that choose a method, shared by `emd` and `emd-batch`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use deepemd_core::{Cost, EmdEstimator, Method};
+use deepemd_methods::{MethodSpec, ModelSource};
+use deepemd_model::{Rounding, device_from_name};
+
+#[derive(Args, Debug)]
+pub struct MethodArgs {
+    /// Method: `exact` is the certified fast exact solver; `hungarian` the reference (scipy's
+    /// algorithm); `sinkhorn` the entropic approximation; `model` the DeepEMD network.
+    #[arg(long, default_value = "exact", value_parser = parse_method)]
+    pub method: Method,
+    /// With `--method model`: a model folder (config.json, model.safetensors) instead of the
+    /// default model built into this binary.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With `--method model`: how the network's scores become a matching. `argmax` (the
+    /// default) is the paper's row argmax (not a bijection; can fall below the EMD); `greedy`
+    /// and `sinkhorn-greedy` round to a bijection (never below the EMD); `refined` adds 2-opt
+    /// on the true costs.
+    #[arg(long, value_parser = parse_rounding)]
+    pub rounding: Option<Rounding>,
+    /// With `--method model`: `cpu` or `cuda` (a build with `--features cuda`).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Ground cost: `euclidean` (mean distance, the default) or `sqeuclidean`.
+    #[arg(long, default_value = "euclidean", value_parser = parse_cost)]
+    pub cost: Cost,
+}
+
+fn parse_method(s: &str) -> Result<Method, String> {
+    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
+}
+
+fn parse_rounding(s: &str) -> Result<Rounding, String> {
+    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
+}
+
+impl MethodArgs {
+    /// The method, its rounding and the model's source; options that do not apply to the
+    /// method are errors, not silently ignored.
+    pub fn estimator(&self) -> Result<Box<dyn EmdEstimator>> {
+        let spec = MethodSpec::with_rounding(self.method, self.rounding)?;
+        if self.method != Method::Model {
+            for (given, option) in [
+                (self.model.is_some(), "--model"),
+                (self.device.is_some(), "--device"),
+            ] {
+                if given {
+                    bail!(
+                        "{option} applies only to --method model, not to {}",
+                        self.method
+                    );
+                }
+            }
+        }
+        let device = device_from_name(self.device.as_deref().unwrap_or("cpu"))?;
+        let source = ModelSource::new(self.model.clone(), device);
+        spec.estimator(&source).context("loading the model")
+    }
+}
+
+fn parse_cost(s: &str) -> Result<Cost, String> {
+    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
+}
