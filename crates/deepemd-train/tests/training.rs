@@ -32,19 +32,21 @@ fn tiny(steps: usize) -> TrainConfig {
     c
 }
 
+/// `train` with no observer on the CPU.
+fn run_quietly(
+    config: &TrainConfig,
+    run: &Path,
+    resume: bool,
+    stop: &AtomicBool,
+) -> deepemd_train::Result<(Outcome, deepemd_train::TrainState)> {
+    train(config, run, resume, &Device::Cpu, stop, &mut Silent)
+}
+
 #[test]
 fn the_loss_falls_and_a_model_is_exported() {
     let dir = tempfile::tempdir().unwrap();
     let never = AtomicBool::new(false);
-    let (outcome, state) = train(
-        &tiny(60),
-        dir.path(),
-        false,
-        &Device::Cpu,
-        &never,
-        &mut Silent,
-    )
-    .unwrap();
+    let (outcome, state) = run_quietly(&tiny(60), dir.path(), false, &never).unwrap();
     assert_eq!(outcome, Outcome::Finished);
     let first: f32 = state.history[..10].iter().map(|r| r.loss).sum::<f32>() / 10.0;
     let last: f32 = state.history[50..].iter().map(|r| r.loss).sum::<f32>() / 10.0;
@@ -53,16 +55,9 @@ fn the_loss_falls_and_a_model_is_exported() {
     assert!(dir.path().join("model/model.safetensors").exists());
     assert!(dir.path().join("model/config.json").exists());
     // The run folder now holds a checkpoint: a fresh run there is refused.
-    let err = train(
-        &tiny(60),
-        dir.path(),
-        false,
-        &Device::Cpu,
-        &never,
-        &mut Silent,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = run_quietly(&tiny(60), dir.path(), false, &never)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("already holds a checkpoint"), "{err}");
 }
 
@@ -70,69 +65,31 @@ fn the_loss_falls_and_a_model_is_exported() {
 fn a_stopped_run_resumes_to_the_uninterrupted_history() {
     let never = AtomicBool::new(false);
     let clean = tempfile::tempdir().unwrap();
-    let (_, full) = train(
-        &tiny(30),
-        clean.path(),
-        false,
-        &Device::Cpu,
-        &never,
-        &mut Silent,
-    )
-    .unwrap();
+    let (_, full) = run_quietly(&tiny(30), clean.path(), false, &never).unwrap();
 
     let resumed = tempfile::tempdir().unwrap();
     // Asked to stop from the start: it does one step, checkpoints and returns.
     let stop = AtomicBool::new(true);
-    let (outcome, partial) = train(
-        &tiny(30),
-        resumed.path(),
-        false,
-        &Device::Cpu,
-        &stop,
-        &mut Silent,
-    )
-    .unwrap();
+    let (outcome, partial) = run_quietly(&tiny(30), resumed.path(), false, &stop).unwrap();
     assert_eq!((outcome, partial.step), (Outcome::Stopped, 1));
-    let (outcome, state) = train(
-        &tiny(30),
-        resumed.path(),
-        true,
-        &Device::Cpu,
-        &never,
-        &mut Silent,
-    )
-    .unwrap();
+    let (outcome, state) = run_quietly(&tiny(30), resumed.path(), true, &never).unwrap();
     assert_eq!(outcome, Outcome::Finished);
     assert_eq!(state.history, full.history, "the same loss curve");
     assert_eq!(state.evals, full.evals);
 
     let mut other = tiny(30);
     other.lr = 1e-3;
-    let err = train(
-        &other,
-        resumed.path(),
-        true,
-        &Device::Cpu,
-        &never,
-        &mut Silent,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = run_quietly(&other, resumed.path(), true, &never)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("other settings") && err.contains("lr: 0.003 → 0.001"),
         "{err}"
     );
     let empty = tempfile::tempdir().unwrap();
-    let err = train(
-        &tiny(30),
-        empty.path(),
-        true,
-        &Device::Cpu,
-        &never,
-        &mut Silent,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = run_quietly(&tiny(30), empty.path(), true, &never)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no checkpoint"), "{err}");
 }
 
@@ -140,29 +97,14 @@ fn a_stopped_run_resumes_to_the_uninterrupted_history() {
 fn a_truncated_checkpoint_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(true);
-    train(
-        &tiny(30),
-        dir.path(),
-        false,
-        &Device::Cpu,
-        &stop,
-        &mut Silent,
-    )
-    .unwrap();
+    run_quietly(&tiny(30), dir.path(), false, &stop).unwrap();
     let weights = dir.path().join("checkpoint/model.safetensors");
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() - 100]).unwrap();
     let never = AtomicBool::new(false);
-    let err = train(
-        &tiny(30),
-        dir.path(),
-        true,
-        &Device::Cpu,
-        &never,
-        &mut Silent,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = run_quietly(&tiny(30), dir.path(), true, &never)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("model.safetensors") && err.contains("cannot load the weights"),
         "{err}"
@@ -175,15 +117,7 @@ fn a_truncated_checkpoint_is_a_clear_error() {
 fn nan_weights_in_a_checkpoint_are_refused_at_resume() {
     let dir = tempfile::tempdir().unwrap();
     let stop = AtomicBool::new(true);
-    train(
-        &tiny(30),
-        dir.path(),
-        false,
-        &Device::Cpu,
-        &stop,
-        &mut Silent,
-    )
-    .unwrap();
+    run_quietly(&tiny(30), dir.path(), false, &stop).unwrap();
     let weights = dir.path().join("checkpoint/model.safetensors");
     let mut tensors = candle_core::safetensors::load(&weights, &Device::Cpu).unwrap();
     let name = tensors.keys().max().unwrap().clone();
@@ -194,16 +128,9 @@ fn nan_weights_in_a_checkpoint_are_refused_at_resume() {
     tensors.insert(name, poisoned);
     candle_core::safetensors::save(&tensors, &weights).unwrap();
     let never = AtomicBool::new(false);
-    let err = train(
-        &tiny(30),
-        dir.path(),
-        true,
-        &Device::Cpu,
-        &never,
-        &mut Silent,
-    )
-    .unwrap_err()
-    .to_string();
+    let err = run_quietly(&tiny(30), dir.path(), true, &never)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("model.safetensors") && err.contains("non-finite"),
         "{err}"
@@ -219,15 +146,7 @@ fn temporary_folders_of_killed_runs_are_removed() {
     std::fs::create_dir_all(&stale).unwrap();
     std::fs::write(stale.join("model.safetensors"), b"half a file").unwrap();
     let stop = AtomicBool::new(true);
-    train(
-        &tiny(30),
-        dir.path(),
-        false,
-        &Device::Cpu,
-        &stop,
-        &mut Silent,
-    )
-    .unwrap();
+    run_quietly(&tiny(30), dir.path(), false, &stop).unwrap();
     assert!(!stale.exists(), "the stale temporary folder is still there");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
