@@ -7,6 +7,7 @@ pub mod datasets;
 mod error;
 pub mod formats;
 pub mod hdf5;
+mod header;
 mod mesh;
 pub mod pairs;
 
