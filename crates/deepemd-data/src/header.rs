@@ -25,6 +25,22 @@ pub(crate) fn capacity(count: usize, bytes: usize, min_bytes: usize) -> usize {
     count.min(bytes / min_bytes.max(1))
 }
 
+/// `bytes` for a message: "512 B", "30.0 kB", "24.0 GB".
+pub(crate) fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +56,7 @@ mod tests {
         );
         assert_eq!(capacity(16_000_000, 200, 12), 16);
         assert_eq!(capacity(5, 200, 0), 5);
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(24_000_000_000), "24.0 GB");
     }
 }

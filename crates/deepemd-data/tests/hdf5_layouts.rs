@@ -179,6 +179,7 @@ fn malformed_files_name_file_dataset_and_expectation() {
     for (file, want) in cases {
         let err = ShapeFile::read(&m.join(file)).unwrap_err().to_string();
         assert!(err.contains(file), "{err}");
+        assert!(!err.contains('\n'), "not one line: {err}");
         assert!(err.contains(want), "{file}: got '{err}', want '{want}'");
     }
     let err = load_modelnet40(&fixtures().join("modelnet40"), "val")
@@ -206,6 +207,7 @@ fn every_truncation_of_a_file_is_an_error_never_a_panic() {
                 .err()
                 .unwrap_or_else(|| panic!("{name} cut at {len} was accepted"));
             assert!(err.to_string().contains("cut.h5"), "{err}");
+            assert!(!err.to_string().contains('\n'), "not one line: {err}");
         }
     }
 }

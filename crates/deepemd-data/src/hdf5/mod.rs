@@ -9,10 +9,12 @@
 //!
 //! Every malformed file is an error naming the file, the dataset and what was expected.
 
+mod budget;
 mod layout;
 mod shape_file;
 mod write;
 
+pub(crate) use budget::{check_memory, check_stored};
 pub use layout::{
     MODELNET40_SHAPES_PER_FILE, Split, load_modelnet40, load_shapenet_part, write_modelnet40_split,
 };
