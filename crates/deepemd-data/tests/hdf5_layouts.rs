@@ -211,3 +211,36 @@ fn every_truncation_of_a_file_is_an_error_never_a_panic() {
         }
     }
 }
+
+/// A chunk declared larger than the dataset makes HDF5 1.10 read past its decompression buffer
+/// (a segfault, found by the fuzzer); such a file is refused before any read.
+#[test]
+fn chunks_larger_than_the_dataset_are_refused_before_reading() {
+    let bytes = std::fs::read(fixtures().join("modelnet40/ply_data_train0.h5")).unwrap();
+    // The chunk dimensions (1, 64, 3) and element size 4 of `data`'s layout message.
+    let dims: Vec<u8> = [1u32, 64, 3, 4]
+        .iter()
+        .flat_map(|d| d.to_le_bytes())
+        .collect();
+    let at = bytes
+        .windows(dims.len())
+        .position(|w| w == dims.as_slice())
+        .expect("the layout message of 'data'");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big_chunk.h5");
+    let mut patched = bytes.clone();
+    patched[at + 10] = 0x0c; // chunk (1, 64, 786435) on data of shape (4, 64, 3)
+    std::fs::write(&path, patched).unwrap();
+    let err = ShapeFile::read(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("big_chunk.h5") && err.contains("'data'") && err.contains("chunk"),
+        "{err}"
+    );
+    let spec = format!("{}#0", path.display());
+    assert!(
+        read_cloud_spec(&spec)
+            .unwrap_err()
+            .to_string()
+            .contains("chunk")
+    );
+}

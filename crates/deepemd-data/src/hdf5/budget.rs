@@ -2,7 +2,9 @@
 //! size up front, and a dataset's shape costs nothing to declare (chunks never written read as
 //! the fill value), so a 30 kB file declaring (1, 2e9, 3) would ask for 24 GB. A dataset is
 //! refused, with its file, name and shape, when it declares more than the file could hold even
-//! compressed, or when a read would need more than this machine's memory.
+//! compressed, when a read would need more than this machine's memory, or when its chunks are
+//! larger than its fixed extent or than the file could hold: HDF5 1.10 trusts a chunk's declared
+//! size and reads past the end of a smaller decompressed chunk (a segfault).
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -36,11 +38,12 @@ fn declared_bytes(path: &Path, name: &str, shape: &[usize], element_bytes: usize
     Ok(product(path, what, &factors)? as u64)
 }
 
-/// Checks that dataset `name` of `shape`, `element_bytes` per element in the file, fits in
-/// what the file at `path` could hold.
+/// Checks that dataset `name` (`ds`) of `shape`, `element_bytes` per element in the file, fits
+/// in what the file at `path` could hold, and so do its chunks, which also fit its extent.
 pub(crate) fn check_stored(
     path: &Path,
     name: &str,
+    ds: &hdf5::Dataset,
     shape: &[usize],
     element_bytes: usize,
 ) -> Result<()> {
@@ -49,16 +52,44 @@ pub(crate) fn check_stored(
         .map_err(|e| Error::io(path, e))?
         .len();
     let most = file_len.saturating_mul(MAX_COMPRESSION_RATIO);
-    if bytes > most {
-        return Err(Error::format(
+    let too_big = |what: String, bytes: u64| {
+        Error::format(
             path,
             format!(
-                "dataset '{name}' of shape {} declares {}, but a file of {} holds at most {} even compressed",
-                shape_text(shape),
+                "dataset '{name}' {what} declares {}, but a file of {} holds at most {} even compressed",
                 human_bytes(bytes),
                 human_bytes(file_len),
                 human_bytes(most)
             ),
+        )
+    };
+    if bytes > most {
+        return Err(too_big(format!("of shape {}", shape_text(shape)), bytes));
+    }
+    let Some(chunk) = ds.chunk() else {
+        return Ok(());
+    };
+    let max = ds.space().map(|s| s.maxdims()).unwrap_or_default();
+    let beyond_extent = chunk.len() != shape.len()
+        || chunk
+            .iter()
+            .zip(&max)
+            .any(|(&c, m)| c == 0 || m.is_some_and(|m| c > m.max(1)));
+    if beyond_extent {
+        return Err(Error::format(
+            path,
+            format!(
+                "dataset '{name}' of shape {} has chunks of shape {}, larger than the dataset",
+                shape_text(shape),
+                shape_text(&chunk)
+            ),
+        ));
+    }
+    let chunk_bytes = declared_bytes(path, name, &chunk, element_bytes)?;
+    if chunk_bytes > most {
+        return Err(too_big(
+            format!("has chunks of shape {} that", shape_text(&chunk)),
+            chunk_bytes,
         ));
     }
     Ok(())
@@ -113,16 +144,21 @@ mod tests {
     fn declared_sizes_are_bounded_by_the_file_and_the_memory() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("f.h5");
-        std::fs::write(&p, [0u8; 1000]).unwrap();
-        check_stored(&p, "data", &[1, 1000, 3], 4).unwrap();
-        let err = check_stored(&p, "data", &[1, 2_000_000_000, 3], 4)
+        let file = hdf5::File::create(&p).unwrap();
+        let ds = file
+            .new_dataset::<f32>()
+            .shape([1, 8, 3])
+            .create("data")
+            .unwrap();
+        check_stored(&p, "data", &ds, &[1, 8, 3], 4).unwrap();
+        let err = check_stored(&p, "data", &ds, &[1, 2_000_000_000, 3], 4)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("f.h5: dataset 'data' of shape (1, 2000000000, 3) declares 24.0 GB"),
             "{err}"
         );
-        let err = check_stored(&p, "data", &[usize::MAX, 3], 4).unwrap_err();
+        let err = check_stored(&p, "data", &ds, &[usize::MAX, 3], 4).unwrap_err();
         assert!(err.to_string().contains("needs more bytes"), "{err}");
         if total_memory().is_some() {
             assert!(check_memory(&p, "data", &[1 << 40, 1 << 10], 8).is_err());

@@ -104,7 +104,13 @@ impl<'a> Checked<'a> {
 
     /// Refuses a dataset that declares more than the file could hold.
     fn check_stored(&self) -> Result<()> {
-        check_stored(self.path, self.name, &self.shape, self.dtype.size())
+        check_stored(
+            self.path,
+            self.name,
+            &self.ds,
+            &self.shape,
+            self.dtype.size(),
+        )
     }
 
     /// Reads the whole dataset, after checking its declared size against the file and the

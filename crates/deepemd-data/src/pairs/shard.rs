@@ -154,7 +154,7 @@ impl PairShard {
             shape: &[usize],
         ) -> Result<Vec<T>> {
             let bytes = std::mem::size_of::<T>();
-            check_stored(path, name, shape, bytes)?;
+            check_stored(path, name, ds, shape, bytes)?;
             check_memory(path, name, shape, bytes)?;
             ds.read_raw().map_err(|e| {
                 Error::format(path, format!("dataset '{name}' could not be read ({e})"))
