@@ -113,10 +113,7 @@ fn binary_ply_elements_are_bounded_by_the_bytes_present() {
     let err = error_of(write(dir.path(), "long.ply", &long));
     assert!(err.contains("element junk"), "{err}");
     // Counts whose byte size overflows are refused too.
-    let mut huge = format!(
-        "ply\nformat binary_little_endian 1.0\nelement vertex 18446744073709551615\nproperty double x\nproperty double y\nproperty double z\nend_header\n"
-    )
-    .into_bytes();
+    let mut huge = b"ply\nformat binary_little_endian 1.0\nelement vertex 18446744073709551615\nproperty double x\nproperty double y\nproperty double z\nend_header\n".to_vec();
     huge.extend_from_slice(&body);
     let err = error_of(write(dir.path(), "huge.ply", &huge));
     assert!(err.contains("element vertex"), "{err}");
