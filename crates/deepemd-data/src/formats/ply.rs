@@ -1,6 +1,9 @@
 //! PLY (Stanford polygon format): ASCII, binary little-endian and binary big-endian. Reads the
 //! `x y z` properties of the `vertex` element (other properties are skipped) and, for mesh
-//! sampling, the `vertex_indices` lists of the `face` element.
+//! sampling, the `vertex_indices` lists of the `face` element. Header counts are untrusted: a
+//! binary body too short for the declared records is refused before reading, records of no
+//! properties are skipped without looping over their count, and memory is reserved only for as
+//! many vertices as the body's bytes can hold.
 
 use std::path::Path;
 
