@@ -2,12 +2,16 @@
 //! size up front, and a dataset's shape costs nothing to declare (chunks never written read as
 //! the fill value), so a 30 kB file declaring (1, 2e9, 3) would ask for 24 GB. A dataset is
 //! refused, with its file, name and shape, when it declares more than the file could hold even
-//! compressed, when a read would need more than this machine's memory, or when its chunks are
-//! larger than its fixed extent or than the file could hold: HDF5 1.10 trusts a chunk's declared
-//! size and reads past the end of a smaller decompressed chunk (a segfault).
+//! compressed, when a read would need more than this machine's memory, when its stored block
+//! (compact or contiguous) is not the size its shape needs or lies past the end of the file, or
+//! when its chunks are larger than its fixed extent or than the file could hold: HDF5 1.10 trusts
+//! these sizes and copies past the end of the smaller one (a segfault, found by fuzzing). Virtual
+//! datasets, whose data lives in other files, are refused.
 
 use std::path::Path;
 use std::sync::OnceLock;
+
+use hdf5::plist::dataset_create::Layout;
 
 use crate::error::{Error, Result};
 use crate::header::{human_bytes, product};
@@ -66,8 +70,41 @@ pub(crate) fn check_stored(
     if bytes > most {
         return Err(too_big(format!("of shape {}", shape_text(shape)), bytes));
     }
+    let storage = |what: &str| {
+        Error::format(
+            path,
+            format!(
+                "dataset '{name}' of shape {} needs {bytes} bytes, but its {what}",
+                shape_text(shape)
+            ),
+        )
+    };
+    match ds.layout() {
+        Layout::Chunked => {}
+        // HDF5 1.10 copies the declared size out of the stored block without comparing the two.
+        Layout::Compact if ds.storage_size() != bytes => {
+            return Err(storage(&format!("header holds {}", ds.storage_size())));
+        }
+        Layout::Compact => return Ok(()),
+        Layout::Contiguous => {
+            // Zero: never written; reads give the fill value.
+            let stored = ds.storage_size();
+            if stored != 0 && stored != bytes {
+                return Err(storage(&format!("contiguous block holds {stored}")));
+            }
+            if stored != 0
+                && ds
+                    .offset()
+                    .is_none_or(|at| at.saturating_add(stored) > file_len)
+            {
+                return Err(storage("contiguous block lies beyond the end of the file"));
+            }
+            return Ok(());
+        }
+        _ => return Err(storage("data lives in other files (a virtual dataset)")),
+    }
     let Some(chunk) = ds.chunk() else {
-        return Ok(());
+        return Err(storage("chunked layout has no chunk shape"));
     };
     let max = ds.space().map(|s| s.maxdims()).unwrap_or_default();
     let beyond_extent = chunk.len() != shape.len()

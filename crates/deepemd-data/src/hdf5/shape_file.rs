@@ -6,6 +6,7 @@ use deepemd_core::PointCloud;
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 
 use super::budget::{check_memory, check_stored, shape_text};
+use super::open::open_file;
 use super::write::write_dataset;
 use crate::error::{Error, Result};
 use crate::formats::{cloud_from_coords, write_atomic_with};
@@ -127,17 +128,6 @@ impl<'a> Checked<'a> {
             format!("dataset '{}' could not be read ({e})", self.name),
         )
     }
-}
-
-fn open_file(path: &Path) -> Result<hdf5::File> {
-    if !path.exists() {
-        return Err(Error::io(
-            path,
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        ));
-    }
-    hdf5::File::open(path)
-        .map_err(|e| Error::format(path, format!("not a readable HDF5 file ({e})")))
 }
 
 /// Checks the `data` dataset (or `dataset`): float, rank 3, last dimension 2 or 3.

@@ -10,7 +10,7 @@ use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 use super::generator::PairKind;
 use crate::error::{Error, Result};
 use crate::formats::write_atomic_with;
-use crate::hdf5::{check_memory, check_stored, write_dataset};
+use crate::hdf5::{check_memory, check_stored, open_file, write_dataset};
 
 /// Pairs with their exact matchings.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,14 +108,7 @@ impl PairShard {
     /// Reads and checks a shard: shapes agree, matchings are permutations, kinds are known.
     pub fn read(path: &Path) -> Result<Self> {
         let fail = |m: String| Error::format(path, m);
-        if !path.exists() {
-            return Err(Error::io(
-                path,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            ));
-        }
-        let f =
-            hdf5::File::open(path).map_err(|e| fail(format!("not a readable HDF5 file ({e})")))?;
+        let f = open_file(path)?;
         let get = |name: &str, want: TypeDescriptor| -> Result<(hdf5::Dataset, Vec<usize>)> {
             let ds = f
                 .dataset(name)
