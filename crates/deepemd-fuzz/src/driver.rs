@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -134,7 +134,7 @@ pub fn drive(settings: &Settings) -> Result<Summary> {
         let stderr = collect_stderr(&mut child);
         let watch = watch(settings, &mut child, &mut summary, started)?;
         let status = child.wait()?;
-        let stderr = stderr.lock().map(|s| s.clone()).unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
         let current = watch.last.map_or(next, |l| l + 1);
         let (kind, detail) = match watch.stopped {
             Some(stop) => stop,
@@ -199,29 +199,30 @@ fn spawn_worker(
         .context("starting a worker")
 }
 
-/// Keeps the last few kilobytes of the worker's stderr.
-fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
-    let kept = Arc::new(Mutex::new(String::new()));
-    if let Some(mut err) = child.stderr.take() {
-        let kept = Arc::clone(&kept);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = kept.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                    if s.len() > 8192 {
-                        let cut = s.len() - 8192;
-                        let cut = (cut..s.len()).find(|&k| s.is_char_boundary(k)).unwrap_or(0);
-                        s.drain(..cut);
-                    }
-                }
+/// Reads the worker's stderr until it closes; the thread returns its last few kilobytes.
+fn collect_stderr(child: &mut Child) -> JoinHandle<String> {
+    let err = child.stderr.take();
+    std::thread::spawn(move || {
+        let Some(mut err) = err else {
+            return String::new();
+        };
+        let mut kept = String::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
             }
-        });
-    }
-    kept
+            kept.push_str(&String::from_utf8_lossy(&buf[..n]));
+            if kept.len() > 8192 {
+                let cut = kept.len() - 8192;
+                let cut = (cut..kept.len())
+                    .find(|&k| kept.is_char_boundary(k))
+                    .unwrap_or(0);
+                kept.drain(..cut);
+            }
+        }
+        kept
+    })
 }
 
 fn line_with(text: &str, needle: &str) -> String {

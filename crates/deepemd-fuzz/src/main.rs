@@ -125,7 +125,8 @@ struct WorkerArgs {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 fn default_out() -> PathBuf {
@@ -222,12 +223,8 @@ fn fuzz(args: &FuzzArgs) -> Result<bool> {
             None => format!("--minutes {}", args.minutes),
         };
         let command = format!("cargo xtask fuzz {length} --seed {} --report", args.seed);
-        let body = report::section(
-            &settings,
-            &summary,
-            &command,
-            saved_inputs(&regressions_dir())?.len(),
-        );
+        let regressions = saved_inputs(&regressions_dir())?;
+        let body = report::section(&settings, &summary, &command, &regressions);
         let path = workspace_root().join("docs/results.md");
         report::update_section(&path, &body)?;
         eprintln!("fuzz: wrote the Reliability section of {}", path.display());

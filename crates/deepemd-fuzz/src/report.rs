@@ -6,7 +6,7 @@
 //! which the fuzzer must not), and only it is rewritten, atomically.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -60,6 +60,16 @@ pub const CLASS_TESTS: &[(&str, &str, &str)] = &[
         "HDF5 chunk larger than its dataset (segfault in HDF5 1.10, found by fuzzing)",
     ),
     (
+        "crates/deepemd-data/tests/hdf5_layouts.rs",
+        "storage_that_disagrees_with_the_shape_is_refused_before_reading",
+        "HDF5 compact/contiguous block of the wrong size (segfault in HDF5 1.10, found by fuzzing)",
+    ),
+    (
+        "crates/deepemd-data/tests/hdf5_layouts.rs",
+        "undefined_metadata_addresses_are_refused_before_the_library_follows_them",
+        "HDF5 metadata address undefined or outside the file (segfault in HDF5 1.10, found by fuzzing)",
+    ),
+    (
         "crates/deepemd-data/src/error.rs",
         "format_errors_are_one_line",
         "errors quoting HDF5's multi-line messages are one line",
@@ -101,7 +111,7 @@ pub fn section(
     settings: &Settings,
     summary: &Summary,
     command: &str,
-    regressions: usize,
+    regressions: &[PathBuf],
 ) -> String {
     let minutes = summary.elapsed.as_secs_f64() / 60.0;
     let inputs = summary.inputs();
@@ -174,10 +184,16 @@ pub fn section(
         }
         md.push('\n');
     }
+    let names: Vec<String> = regressions
+        .iter()
+        .map(|p| format!("`{}`", p.file_name().unwrap_or_default().to_string_lossy()))
+        .collect();
     let _ = writeln!(
         md,
-        "Saved inputs replayed by `cargo test -p deepemd-fuzz` (`crates/deepemd-fuzz/regressions`): {regressions}. \
-         A 40-second fixed-seed run is part of `cargo xtask test`.\n"
+        "Inputs that broke a reader or solver before its fix, saved by the fuzzer and replayed by \
+         `cargo test -p deepemd-fuzz` (`crates/deepemd-fuzz/regressions`, named target-kind-seed-index; \
+         its README says what each did): {}. A 40-second fixed-seed run is part of `cargo xtask test`.\n",
+        names.join(", ")
     );
     md.push_str("Regression tests, one per class of header bug (issue 10):\n\n");
     for (file, test, class) in CLASS_TESTS {
