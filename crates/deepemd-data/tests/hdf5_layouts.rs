@@ -310,3 +310,27 @@ fn undefined_metadata_addresses_are_refused_before_the_library_follows_them() {
         assert!(read_cloud_spec(&spec).is_err());
     }
 }
+
+/// A soft link is a symbol-table entry without an object header (its address is undefined by
+/// design), and an external link turns the group into one of link messages; the metadata check
+/// must take neither for corruption.
+#[test]
+fn files_with_soft_hard_and_external_links_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    for external in [false, true] {
+        let path = dir.path().join(format!("linked_{external}.h5"));
+        std::fs::copy(fixtures().join("modelnet40/ply_data_train1.h5"), &path).unwrap();
+        let file = hdf5::File::append(&path).unwrap();
+        file.link_soft("/data", "alias").unwrap();
+        file.link_hard("label", "label_again").unwrap();
+        if external {
+            file.link_external("other.h5", "/data", "elsewhere")
+                .unwrap();
+        }
+        drop(file);
+        let shapes = ShapeFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shapes.n_items, 2);
+        let spec = format!("{}:alias#1", path.display());
+        assert_eq!(read_cloud_spec(&spec).unwrap(), shapes.cloud(1).unwrap());
+    }
+}

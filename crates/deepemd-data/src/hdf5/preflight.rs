@@ -5,9 +5,9 @@
 //! verifies itself, so only files with a version 0 or 1 superblock are walked.
 //!
 //! The walk follows what the library follows to open a dataset by name and read it: the root
-//! group's symbol table (B-tree nodes, symbol nodes, local heap and the names in it), every
-//! object header it lists (continuation blocks included), shared-message references, and each
-//! dataset's storage (its contiguous block, or its chunk B-tree and chunks). Every address must be
+//! group's symbol table (B-tree nodes, symbol nodes, local heap and the names in it) or its link
+//! messages, every object header they lead to (continuation blocks included), shared-message
+//! references, and each dataset's storage (its contiguous block, or its chunk B-tree and chunks). Every address must be
 //! defined and every block must lie inside the file; anything else is an error naming the file.
 
 use std::collections::HashSet;
@@ -60,6 +60,14 @@ struct Walk<'a> {
     visited: HashSet<(u8, u64)>,
     /// Groups entered and not yet left.
     depth: usize,
+}
+
+/// What a symbol table entry links to.
+enum Entry {
+    /// An object header at this address.
+    Object(u64),
+    /// A soft link, whose target path is at this offset of the group's heap.
+    Soft(u64),
 }
 
 /// A version-1 B-tree node: its level (0 for leaves), children, and the key before each child.
@@ -192,17 +200,26 @@ impl Walk<'_> {
         let o = self.offset;
         self.base = c.uint(o).ok_or_else(malformed)?;
         c.skip(3 * o).ok_or_else(malformed)?; // free space, end of file, driver block
-        let (_name, header) = self.symbol_entry(&mut c).ok_or_else(malformed)?;
-        self.object_header(header, "the root group")
+        match self.symbol_entry(&mut c).ok_or_else(malformed)? {
+            (_, Entry::Object(header)) => self.object_header(header, "the root group"),
+            (_, Entry::Soft(_)) => Err(malformed()),
+        }
     }
 
-    /// A symbol table entry: (link name offset, object header address); its scratch pad is
-    /// not used for lookups once the object header is read.
-    fn symbol_entry(&self, c: &mut Cursor) -> Option<(u64, u64)> {
+    /// A symbol table entry: its link name's offset in the group's heap, and what it links to.
+    fn symbol_entry(&self, c: &mut Cursor) -> Option<(u64, Entry)> {
         let name = c.uint(self.offset)?;
         let header = c.uint(self.offset)?;
-        c.skip(8 + 16)?;
-        Some((name, header))
+        let cache = c.uint(4)?;
+        c.skip(4)?;
+        let scratch = c.take(16)?;
+        // A soft link has no object header; its target's name is in the heap.
+        let entry = if cache == 2 {
+            Entry::Soft(u64::from(u32::from_le_bytes(scratch[..4].try_into().ok()?)))
+        } else {
+            Entry::Object(header)
+        };
+        Some((name, entry))
     }
 
     fn object_header(&mut self, addr: u64, what: &str) -> Result<()> {
@@ -257,6 +274,7 @@ impl Walk<'_> {
                             blocks.push((next, len));
                         }
                     }
+                    0x0006 => self.link(&mut m, what)?,
                     0x0011 => {
                         let tree = m.uint(self.offset).ok_or_else(malformed)?;
                         let heap = m.uint(self.offset).ok_or_else(malformed)?;
@@ -265,6 +283,36 @@ impl Walk<'_> {
                     _ => {}
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A link message (groups in the newer format hold them in their header): a hard link
+    /// points at an object header; soft and external links name their target as text.
+    fn link(&mut self, m: &mut Cursor, what: &str) -> Result<()> {
+        let path = self.path;
+        let malformed = || corrupt(path, format!("link of {what}"));
+        if m.uint(1) != Some(1) {
+            return Err(malformed());
+        }
+        let flags = m.uint(1).ok_or_else(malformed)?;
+        let kind = if flags & 0x08 != 0 {
+            m.uint(1).ok_or_else(malformed)?
+        } else {
+            0
+        };
+        if flags & 0x04 != 0 {
+            m.skip(8).ok_or_else(malformed)?;
+        }
+        if flags & 0x10 != 0 {
+            m.skip(1).ok_or_else(malformed)?;
+        }
+        let name_len = m.uint(1 << (flags & 0x03)).ok_or_else(malformed)?;
+        m.skip(usize::try_from(name_len).map_err(|_| malformed())?)
+            .ok_or_else(malformed)?;
+        if kind == 0 {
+            let header = m.uint(self.offset).ok_or_else(malformed)?;
+            self.object_header(header, "a dataset or group")?;
         }
         Ok(())
     }
@@ -456,11 +504,17 @@ impl Walk<'_> {
             return Err(malformed());
         }
         for _ in 0..count {
-            let (name, header) = self.symbol_entry(&mut c).ok_or_else(malformed)?;
-            if name >= names {
+            let (name, entry) = self.symbol_entry(&mut c).ok_or_else(malformed)?;
+            let target = match entry {
+                Entry::Soft(value) => value,
+                Entry::Object(_) => 0,
+            };
+            if name >= names || target >= names {
                 return Err(self.bad(format!("a link name of {what} lies outside its heap")));
             }
-            self.object_header(header, "a dataset or group")?;
+            if let Entry::Object(header) = entry {
+                self.object_header(header, "a dataset or group")?;
+            }
         }
         Ok(())
     }
