@@ -143,7 +143,10 @@ pub fn drive(settings: &Settings) -> Result<Summary> {
             None if stderr.contains(REFUSED_MESSAGE) => {
                 ("allocation", line_with(&stderr, REFUSED_MESSAGE))
             }
-            None => ("crash", format!("{status}; {}", last_line(&stderr))),
+            None => match last_line(&stderr) {
+                line if line.is_empty() => ("crash", status.to_string()),
+                line => ("crash", format!("{status}; {line}")),
+            },
         };
         let target = settings.source.target(current)?;
         let file = findings_dir.join(finding_name(target, kind, &settings.source, current));
