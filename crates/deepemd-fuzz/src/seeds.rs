@@ -16,8 +16,8 @@ use deepemd_solvers::Hungarian;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn cloud(n: usize, dim: usize, seed: u64) -> PointCloud {
-    uniform_cube(n, dim, &mut ChaCha8Rng::seed_from_u64(seed))
+fn cloud(n: usize, dim: usize, seed: u64) -> Result<PointCloud> {
+    Ok(uniform_cube(n, dim, &mut ChaCha8Rng::seed_from_u64(seed))?)
 }
 
 /// Rows of `cloud` with four decimals, separated by `sep`.
@@ -33,8 +33,8 @@ fn rows(cloud: &PointCloud, sep: &str) -> String {
 const CUBE_VERTICES: &str = "0 0 0\n1 0 0\n1 1 0\n0 1 0\n0 0 1\n1 0 1\n1 1 1\n0 1 1\n";
 const CUBE_FACES: &str = "4 0 3 2 1\n4 4 5 6 7\n4 0 1 5 4\n4 1 2 6 5\n4 2 3 7 6\n4 3 0 4 7\n";
 
-fn binary_mesh_ply() -> Vec<u8> {
-    let c = cloud(24, 3, 3);
+fn binary_mesh_ply() -> Result<Vec<u8>> {
+    let c = cloud(24, 3, 3)?;
     let mut out = b"ply\nformat binary_little_endian 1.0\ncomment normals and faces\nelement vertex 24\nproperty float x\nproperty float y\nproperty float z\nproperty float nx\nproperty float ny\nproperty float nz\nelement face 8\nproperty list uchar int vertex_indices\nend_header\n".to_vec();
     for p in c.points() {
         for x in p.iter().chain(p.iter()) {
@@ -47,11 +47,11 @@ fn binary_mesh_ply() -> Vec<u8> {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
-    out
+    Ok(out)
 }
 
-fn big_endian_ply() -> Vec<u8> {
-    let c = cloud(20, 3, 4);
+fn big_endian_ply() -> Result<Vec<u8>> {
+    let c = cloud(20, 3, 4)?;
     let mut out = b"ply\nformat binary_big_endian 1.0\nelement vertex 20\nproperty double x\nproperty double y\nproperty double z\nproperty uchar red\nend_header\n".to_vec();
     for (k, p) in c.points().enumerate() {
         for x in p {
@@ -59,13 +59,13 @@ fn big_endian_ply() -> Vec<u8> {
         }
         out.push(k as u8);
     }
-    out
+    Ok(out)
 }
 
 fn shard() -> Result<PairShard> {
     let mut shard = PairShard::new(16, 3);
     for m in 0..2 {
-        let (a, b) = (cloud(16, 3, 10 + m), cloud(16, 3, 20 + m));
+        let (a, b) = (cloud(16, 3, 10 + m)?, cloud(16, 3, 20 + m)?);
         // Stored rounded to f32, so solve the rounded clouds.
         let (a, b) = (
             PointCloud::from_flat_f32(3, &a.to_f32())?,
@@ -94,24 +94,24 @@ pub fn make_seeds(dir: &Path) -> Result<()> {
         )
         .as_bytes(),
     )?;
-    write("mesh_binary.ply", &binary_mesh_ply())?;
-    write("cloud_be.ply", &big_endian_ply())?;
+    write("mesh_binary.ply", &binary_mesh_ply()?)?;
+    write("cloud_be.ply", &big_endian_ply()?)?;
     write(
         "mesh.off",
         format!("OFF\n# a unit cube\n8 6 12\n{CUBE_VERTICES}{CUBE_FACES}").as_bytes(),
     )?;
     write(
         "cloud.xyz",
-        format!("# x y z\n{}", rows(&cloud(32, 3, 5), " ")).as_bytes(),
+        format!("# x y z\n{}", rows(&cloud(32, 3, 5)?, " ")).as_bytes(),
     )?;
-    write("cloud2d.txt", rows(&cloud(24, 2, 6), "\t").as_bytes())?;
+    write("cloud2d.txt", rows(&cloud(24, 2, 6)?, "\t").as_bytes())?;
     write(
         "cloud.csv",
-        format!("x,y,z\n{}", rows(&cloud(24, 3, 7), ",")).as_bytes(),
+        format!("x,y,z\n{}", rows(&cloud(24, 3, 7)?, ",")).as_bytes(),
     )?;
-    write_npy_f32(&dir.join("cloud_f32.npy"), &cloud(32, 3, 8))?;
-    write_npy_f64(&dir.join("cloud_f64.npy"), &cloud(24, 2, 9))?;
-    let pcd = cloud(24, 3, 10);
+    write_npy_f32(&dir.join("cloud_f32.npy"), &cloud(32, 3, 8)?)?;
+    write_npy_f64(&dir.join("cloud_f64.npy"), &cloud(24, 2, 9)?)?;
+    let pcd = cloud(24, 3, 10)?;
     let mut text = "# .PCD v0.7\nVERSION 0.7\nFIELDS x y z rgb\nSIZE 4 4 4 4\nTYPE F F F U\nCOUNT 1 1 1 1\nWIDTH 24\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 24\nDATA ascii\n".to_string();
     for (k, p) in pcd.points().enumerate() {
         let _ = writeln!(
