@@ -111,12 +111,23 @@ fn binary_ply_elements_are_bounded_by_the_bytes_present() {
     .into_bytes();
     long.extend_from_slice(&body);
     let err = error_of(write(dir.path(), "long.ply", &long));
-    assert!(err.contains("element junk"), "{err}");
+    assert!(err.contains("the file ends inside junk 0"), "{err}");
     // Counts whose byte size overflows are refused too.
     let mut huge = b"ply\nformat binary_little_endian 1.0\nelement vertex 18446744073709551615\nproperty double x\nproperty double y\nproperty double z\nend_header\n".to_vec();
     huge.extend_from_slice(&body);
     let err = error_of(write(dir.path(), "huge.ply", &huge));
-    assert!(err.contains("element vertex"), "{err}");
+    assert!(err.contains("the file ends inside vertex 0"), "{err}");
+    // With a list, records have no one size: the error says what was declared.
+    let mut listed = format!(
+        "ply\nformat binary_little_endian 1.0\n{vertex}element face 1000000000000\nproperty list uchar int vertex_indices\nend_header\n"
+    )
+    .into_bytes();
+    listed.extend_from_slice(&body);
+    let err = error_of(write(dir.path(), "listed.ply", &listed));
+    assert!(
+        err.contains("element face declares 1000000000000 records"),
+        "{err}"
+    );
 }
 
 #[test]

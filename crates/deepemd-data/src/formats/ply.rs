@@ -225,7 +225,8 @@ impl Element {
 }
 
 /// In binary files every record takes a known minimum of bytes, so a header that declares more
-/// records than the body can hold is refused before any is read.
+/// records than the body can hold is refused before any is read. With scalars only, records have
+/// one size and the error names the record the file ends in, as reading would.
 fn check_binary_sizes(
     path: &Path,
     encoding: Encoding,
@@ -238,20 +239,28 @@ fn check_binary_sizes(
     let mut need = 0usize;
     for e in elements {
         let min = e.min_record_bytes(encoding);
-        let total = e
-            .count
-            .checked_mul(min)
-            .and_then(|b| b.checked_add(need))
-            .filter(|&total| total <= body_len);
-        need = total.ok_or_else(|| {
-            Error::format(
-                path,
+        if min == 0 {
+            continue;
+        }
+        // `need <= body_len` holds: every earlier element fitted.
+        let room = body_len - need;
+        let fit = room / min;
+        if e.count > fit {
+            let fixed = e
+                .properties
+                .iter()
+                .all(|p| matches!(p, Property::Scalar { .. }));
+            let message = if fixed {
+                format!("the file ends inside {} {fit} (truncated?)", e.name)
+            } else {
                 format!(
-                    "element {} declares {} records of at least {min} bytes, but only {body_len} bytes follow the header (truncated?)",
+                    "element {} declares {} records of at least {min} bytes, but only {room} bytes remain (truncated?)",
                     e.name, e.count
-                ),
-            )
-        })?;
+                )
+            };
+            return Err(Error::format(path, message));
+        }
+        need += e.count * min;
     }
     Ok(())
 }
