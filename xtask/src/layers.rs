@@ -26,6 +26,10 @@ const RULES: &[(&str, &[&str])] = &[
         "deepemd-methods",
         &["hdf5", "deepemd-data", "deepemd-train", "deepemd-eval"],
     ),
+    (
+        "deepemd-fuzz",
+        &["candle", "deepemd-model", "deepemd-train", "deepemd-eval"],
+    ),
 ];
 
 pub fn check_layers() -> Result<()> {

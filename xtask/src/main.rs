@@ -24,6 +24,10 @@ commands:
   bench-model [--device cuda] [--sizes ...]   batched model throughput (build with
                             `-- --features cuda` is done for you when --device cuda is given)
   check-layers              the dependency invariants of docs/architecture.md
+  fuzz [options]            mutation fuzzing of the readers and exact solvers, in release mode
+      --minutes M           how long (default 1)
+      --seed S              input i depends only on (seed, i) (default 1)
+      --report              rewrite the Reliability section of docs/results.md
   prepare-datasets [opts]   real-mesh dataset (from Debian's libcgal-demo), synthetic sets, and
                             --modelnet40 DIR / --shapenet DIR copies, into datasets/generated
   prepare-pairs [opts]      training pairs with exact matchings (see `deepemd prepare-pairs --help`)
@@ -51,6 +55,11 @@ fn run(args: &[String]) -> Result<()> {
         "bench-model" => bench_model(rest),
         "test" => test(rest),
         "check-layers" => layers::check_layers(),
+        "fuzz" => {
+            system::ensure_build_dependencies()?;
+            let args: Vec<&str> = rest.iter().map(String::as_str).collect();
+            system::run_release("deepemd-fuzz", None, &[], &args)
+        }
         "prepare-datasets" => {
             system::ensure_build_dependencies()?;
             datasets::prepare_datasets(rest)
@@ -120,12 +129,28 @@ fn demo(rest: &[String]) -> Result<()> {
     datasets::deepemd(&args)
 }
 
-/// `cargo xtask test`: the README's test command and what CI runs.
+/// Seconds of the fixed-seed fuzz run in `cargo xtask test`.
+const TEST_FUZZ_SECONDS: &str = "40";
+
+/// `cargo xtask test`: the README's test command and what CI runs: every test, then a short
+/// fixed-seed fuzz run (dev profile), which fails the command on any panic, hang, over-cap
+/// allocation or crash.
 fn test(rest: &[String]) -> Result<()> {
     system::ensure_build_dependencies()?;
     let mut args = vec!["test", "--workspace"];
     args.extend(rest.iter().map(String::as_str));
-    system::cargo(&args)
+    system::cargo(&args)?;
+    system::cargo(&[
+        "run",
+        "--quiet",
+        "--package",
+        "deepemd-fuzz",
+        "--",
+        "--seconds",
+        TEST_FUZZ_SECONDS,
+        "--seed",
+        "1",
+    ])
 }
 
 /// `cargo xtask bench-peers`: prepares the Python peers, then runs the comparison binary in

@@ -30,11 +30,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// A format error about `path`.
+    /// A format error about `path`. The message is made one line: the HDF5 library's
+    /// messages, quoted in ours, span several.
     pub fn format(path: &Path, message: impl Into<String>) -> Self {
         Self::Format {
             path: path.to_path_buf(),
-            message: message.into(),
+            message: one_line(message.into()),
         }
     }
 
@@ -47,5 +48,35 @@ impl Error {
     }
 }
 
+/// `message` with its line breaks (and the indentation after them) replaced by one space.
+fn one_line(message: String) -> String {
+    if !message.contains(['\n', '\r']) {
+        return message;
+    }
+    message
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_errors_are_one_line() {
+        let e = Error::format(
+            Path::new("a.h5"),
+            "not a readable HDF5 file (H5Fopen(): unable to open file\n  major: File accessibility\r\n  minor: Bad file ID)",
+        );
+        assert_eq!(
+            e.to_string(),
+            "a.h5: not a readable HDF5 file (H5Fopen(): unable to open file major: File accessibility minor: Bad file ID)"
+        );
+    }
+}

@@ -7,6 +7,7 @@ pub mod datasets;
 mod error;
 pub mod formats;
 pub mod hdf5;
+mod header;
 mod mesh;
 pub mod pairs;
 
@@ -20,6 +21,8 @@ use deepemd_core::PointCloud;
 
 /// Reads a cloud named on the command line: a plain path (reader chosen by extension), or
 /// `file.h5#K` for item K of dataset `data`, or `file.h5:dataset#K` for another dataset.
+/// Only such a suffix after a file named `.h5`, `.hdf5` or `.hdf` selects an item: `data.h5.xyz`,
+/// `out.h5/cloud.ply` and `scan#2.xyz` are read by their own extension.
 ///
 /// ```no_run
 /// let cloud = deepemd_data::read_cloud_spec("ply_data_test0.h5#12").unwrap();
@@ -31,37 +34,69 @@ pub fn read_cloud_spec(spec: &str) -> Result<PointCloud> {
     }
 }
 
-/// Splits `file.h5[:dataset]#K` into the path and the item; `None` for other files.
+/// Splits `file.h5[:dataset]#K` into the path and the item; `None` for every other path. A
+/// spec that names an HDF5 file without a valid item is an error that shows the syntax.
 fn parse_h5_spec(spec: &str) -> Result<Option<(&str, hdf5::H5Item)>> {
-    let lower = spec.to_ascii_lowercase();
-    let Some(ext_end) = [".h5", ".hdf5", ".hdf"]
-        .iter()
-        .filter_map(|ext| lower.rfind(ext).map(|at| at + ext.len()))
-        .max()
-    else {
+    // A selector ends in digits, so no selector ends in a cloud format's extension.
+    if has_cloud_extension(spec) {
         return Ok(None);
-    };
-    let (path, rest) = spec.split_at(ext_end);
-    let bad = || {
+    }
+    let bad = |path: &str| {
         Error::format(
             Path::new(path),
             format!("'{spec}': select one cloud with {path}#K or {path}:dataset#K"),
         )
     };
-    let (dataset, index) = match rest.strip_prefix(':') {
-        Some(r) => r.split_once('#').ok_or_else(bad)?,
-        None if rest.is_empty() => return Err(bad()),
-        None => ("data", rest.strip_prefix('#').ok_or_else(bad)?),
-    };
-    let index = index.parse::<usize>().map_err(|_| bad())?;
-    if dataset.is_empty() {
-        return Err(bad());
+    if let Some((before, k)) = spec.rsplit_once('#')
+        && !k.is_empty()
+        && k.bytes().all(|c| c.is_ascii_digit())
+        && let Some((path, dataset)) = split_h5(before)
+    {
+        let index = k.parse::<usize>().map_err(|_| bad(path))?;
+        let dataset = dataset.unwrap_or("data");
+        if dataset.is_empty() {
+            return Err(bad(path));
+        }
+        let dataset = dataset.to_string();
+        return Ok(Some((path, hdf5::H5Item { dataset, index })));
     }
-    Ok(Some((
-        path,
-        hdf5::H5Item {
-            dataset: dataset.to_string(),
-            index,
-        },
-    )))
+    // Not a selector; a spec that still names an HDF5 file ("a.h5", "a.h5:data", "a.h5#x")
+    // lacks its item.
+    let named = split_h5(spec).or_else(|| {
+        spec.rsplit_once('#')
+            .filter(|(_, after)| !after.contains(['/', '\\']))
+            .and_then(|(before, _)| split_h5(before))
+    });
+    match named {
+        Some((path, _)) => Err(bad(path)),
+        None => Ok(None),
+    }
+}
+
+/// `s` as an HDF5 file, optionally followed by `:dataset`: the path and the dataset.
+fn split_h5(s: &str) -> Option<(&str, Option<&str>)> {
+    if is_h5_file(s) {
+        return Some((s, None));
+    }
+    s.match_indices(':')
+        .map(|(at, _)| at)
+        .find(|&at| is_h5_file(&s[..at]))
+        .map(|at| (&s[..at], Some(&s[at + 1..])))
+}
+
+/// Whether `s` names a file (not a folder) with an HDF5 extension.
+fn is_h5_file(s: &str) -> bool {
+    !s.ends_with(['/', '\\'])
+        && Path::new(s)
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["h5", "hdf5", "hdf"].contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Whether `s` ends in the extension of a format [`read_cloud`] reads.
+fn has_cloud_extension(s: &str) -> bool {
+    Path::new(s)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| formats::EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }

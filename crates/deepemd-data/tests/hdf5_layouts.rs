@@ -179,6 +179,7 @@ fn malformed_files_name_file_dataset_and_expectation() {
     for (file, want) in cases {
         let err = ShapeFile::read(&m.join(file)).unwrap_err().to_string();
         assert!(err.contains(file), "{err}");
+        assert!(!err.contains('\n'), "not one line: {err}");
         assert!(err.contains(want), "{file}: got '{err}', want '{want}'");
     }
     let err = load_modelnet40(&fixtures().join("modelnet40"), "val")
@@ -206,6 +207,130 @@ fn every_truncation_of_a_file_is_an_error_never_a_panic() {
                 .err()
                 .unwrap_or_else(|| panic!("{name} cut at {len} was accepted"));
             assert!(err.to_string().contains("cut.h5"), "{err}");
+            assert!(!err.to_string().contains('\n'), "not one line: {err}");
         }
+    }
+}
+
+/// A chunk declared larger than the dataset makes HDF5 1.10 read past its decompression buffer
+/// (a segfault, found by the fuzzer); such a file is refused before any read.
+#[test]
+fn chunks_larger_than_the_dataset_are_refused_before_reading() {
+    let bytes = std::fs::read(fixtures().join("modelnet40/ply_data_train0.h5")).unwrap();
+    // The chunk dimensions (1, 64, 3) and element size 4 of `data`'s layout message.
+    let dims: Vec<u8> = [1u32, 64, 3, 4]
+        .iter()
+        .flat_map(|d| d.to_le_bytes())
+        .collect();
+    let at = bytes
+        .windows(dims.len())
+        .position(|w| w == dims.as_slice())
+        .expect("the layout message of 'data'");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big_chunk.h5");
+    let mut patched = bytes.clone();
+    patched[at + 10] = 0x0c; // chunk (1, 64, 786435) on data of shape (4, 64, 3)
+    std::fs::write(&path, patched).unwrap();
+    let err = ShapeFile::read(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("big_chunk.h5") && err.contains("'data'") && err.contains("chunk"),
+        "{err}"
+    );
+    let spec = format!("{}#0", path.display());
+    assert!(
+        read_cloud_spec(&spec)
+            .unwrap_err()
+            .to_string()
+            .contains("chunk")
+    );
+}
+
+/// `bytes` with the first occurrence of `from` replaced by `to` (same length).
+fn patched(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the pattern to patch");
+    let mut out = bytes.to_vec();
+    out[at..at + to.len()].copy_from_slice(to);
+    out
+}
+
+/// HDF5 1.10 copies a dataset's declared size out of its stored block without comparing the
+/// two (a segfault when the block is smaller, found by the fuzzer).
+#[test]
+fn storage_that_disagrees_with_the_shape_is_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    // ply_data_train1.h5 stores `data` (2, 64, 3) contiguously: 1536 bytes. Declare 8.
+    let contiguous = std::fs::read(fixtures().join("modelnet40/ply_data_train1.h5")).unwrap();
+    let size = 1536u64.to_le_bytes();
+    let at = contiguous
+        .windows(2 + 8 + 8)
+        .position(|w| w[..2] == [3, 1] && w[10..] == size)
+        .expect("the contiguous layout message of 'data'");
+    let mut short = contiguous.clone();
+    short[at + 10..at + 18].copy_from_slice(&8u64.to_le_bytes());
+    // ply_data_train0.h5 chunks `data`; make its layout compact with no stored bytes.
+    let chunked = std::fs::read(fixtures().join("modelnet40/ply_data_train0.h5")).unwrap();
+    let compact = patched(&chunked, &[3, 2, 4, 0x78, 5], &[3, 0, 0, 0, 0]);
+    for (name, bytes) in [("short.h5", short), ("compact.h5", compact)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = ShapeFile::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(name) && err.contains("dataset 'data' of shape"),
+            "{err}"
+        );
+    }
+}
+
+/// HDF5 1.10 follows an undefined (all ones) address in version-0 metadata and reads out of
+/// bounds (a segfault, found by the fuzzer); the file is refused before the library opens it.
+#[test]
+fn undefined_metadata_addresses_are_refused_before_the_library_follows_them() {
+    let bytes = std::fs::read(fixtures().join("modelnet40/ply_data_train1.h5")).unwrap();
+    // The root group's symbol table message: type 0x11, 16 bytes, then B-tree and heap addresses.
+    let header = [0x11, 0, 0x10, 0, 0, 0, 0, 0];
+    let at = bytes
+        .windows(8)
+        .position(|w| w == header)
+        .expect("the root symbol table message");
+    let dir = tempfile::tempdir().unwrap();
+    for (name, field) in [("no_tree.h5", at + 8), ("no_heap.h5", at + 16)] {
+        let mut broken = bytes.clone();
+        broken[field..field + 8].copy_from_slice(&[0xff; 8]);
+        let path = dir.path().join(name);
+        std::fs::write(&path, broken).unwrap();
+        let err = ShapeFile::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(name) && err.contains("corrupt metadata"),
+            "{err}"
+        );
+        let spec = format!("{}#0", path.display());
+        assert!(read_cloud_spec(&spec).is_err());
+    }
+}
+
+/// A soft link is a symbol-table entry without an object header (its address is undefined by
+/// design), and an external link turns the group into one of link messages; the metadata check
+/// must take neither for corruption.
+#[test]
+fn files_with_soft_hard_and_external_links_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    for external in [false, true] {
+        let path = dir.path().join(format!("linked_{external}.h5"));
+        std::fs::copy(fixtures().join("modelnet40/ply_data_train1.h5"), &path).unwrap();
+        let file = hdf5::File::append(&path).unwrap();
+        file.link_soft("/data", "alias").unwrap();
+        file.link_hard("label", "label_again").unwrap();
+        if external {
+            file.link_external("other.h5", "/data", "elsewhere")
+                .unwrap();
+        }
+        drop(file);
+        let shapes = ShapeFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shapes.n_items, 2);
+        let spec = format!("{}:alias#1", path.display());
+        assert_eq!(read_cloud_spec(&spec).unwrap(), shapes.cloud(1).unwrap());
     }
 }

@@ -19,6 +19,9 @@ pub use pcd::read_pcd;
 pub use ply::{read_ply, read_ply_mesh, write_ply_binary};
 pub use xyz::{read_xyz, write_xyz};
 
+/// The extensions [`read_cloud`] reads, lower case.
+pub(crate) const EXTENSIONS: [&str; 7] = ["ply", "off", "xyz", "txt", "csv", "npy", "pcd"];
+
 /// Reads a cloud, choosing the format from the extension: `.ply`, `.off`, `.xyz`/`.txt`/`.csv`,
 /// `.npy`, `.pcd`. HDF5 items are addressed with a selector, see [`crate::read_cloud_spec`].
 pub fn read_cloud(path: &Path) -> Result<PointCloud> {

@@ -7,6 +7,7 @@ use deepemd_core::PointCloud;
 
 use super::{cloud_from_coords, read_bytes, write_atomic};
 use crate::error::{Error, Result};
+use crate::header::product;
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -65,7 +66,11 @@ pub fn read_npy(path: &Path) -> Result<PointCloud> {
         }
     };
     let data = &bytes[data_start..];
-    let need = n * dim * size;
+    let need = product(
+        path,
+        || format!("shape {shape} of {size}-byte floats"),
+        &[n, dim, size],
+    )?;
     if data.len() < need {
         return Err(fail(format!(
             "truncated: {} data bytes for a {n}×{dim} array of {size}-byte floats ({need} needed)",

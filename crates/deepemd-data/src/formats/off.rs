@@ -7,6 +7,7 @@ use deepemd_core::PointCloud;
 
 use super::{cloud_from_coords, parse_number, read_text};
 use crate::error::{Error, Result};
+use crate::header::capacity;
 use crate::mesh::Mesh;
 
 /// Reads the vertices of an OFF file as a cloud.
@@ -63,7 +64,8 @@ fn read_off_parts(path: &Path, with_faces: bool) -> Result<Parts> {
             .map_err(|_| Error::format(path, format!("line {counts_line}: '{t}' is not a count")))
     };
     let (nv, nf) = (count(counts[0])?, count(counts[1])?);
-    let mut vertices = Vec::with_capacity(nv.min(1 << 24));
+    // A vertex line takes at least six bytes ("0 0 0\n").
+    let mut vertices = Vec::with_capacity(capacity(nv, text.len(), 6));
     for v in 0..nv {
         let (no, l) = lines.next().ok_or_else(|| {
             Error::format(
@@ -99,7 +101,7 @@ fn read_off_parts(path: &Path, with_faces: bool) -> Result<Parts> {
             let t: Vec<&str> = l.split_whitespace().collect();
             let bad = || Error::format(path, format!("line {no} (face {f}): malformed face"));
             let k: usize = t.first().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-            if t.len() < k + 1 || k < 3 {
+            if k >= t.len() || k < 3 {
                 return Err(bad());
             }
             let idx = t[1..=k]

@@ -65,19 +65,35 @@ pub fn read_pcd(path: &Path) -> Result<PointCloud> {
     if counts.len() != fields.len() {
         return Err(fail("FIELDS and COUNT have different lengths".into()));
     }
-    // Column of each field = sum of the counts before it.
-    let column = |name: &str| {
-        fields
-            .iter()
-            .position(|f| f == name)
-            .map(|i| counts[..i].iter().sum::<usize>())
+    // Column of each field = sum of the counts before it; the sum is checked because COUNT
+    // comes from the file.
+    let mut starts = Vec::with_capacity(counts.len());
+    let mut width = 0usize;
+    for &c in &counts {
+        starts.push(width);
+        width = width.checked_add(c).ok_or_else(|| {
+            fail(format!(
+                "COUNT {} sums past any row width",
+                counts
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ))
+        })?;
+    }
+    let column = |name: &str| -> Result<Option<usize>> {
+        match fields.iter().position(|f| f == name) {
+            Some(i) if counts[i] == 0 => Err(fail(format!("field {name} has COUNT 0"))),
+            Some(i) => Ok(Some(starts[i])),
+            None => Ok(None),
+        }
     };
-    let cols: Vec<usize> = match (column("x"), column("y"), column("z")) {
+    let cols: Vec<usize> = match (column("x")?, column("y")?, column("z")?) {
         (Some(x), Some(y), Some(z)) => vec![x, y, z],
         (Some(x), Some(y), None) => vec![x, y],
         _ => return Err(fail("FIELDS has no x and y".into())),
     };
-    let width: usize = counts.iter().sum();
     let mut coords = Vec::new();
     let mut row_lines = Vec::new();
     for (k, raw) in lines {

@@ -1,6 +1,9 @@
 //! PLY (Stanford polygon format): ASCII, binary little-endian and binary big-endian. Reads the
 //! `x y z` properties of the `vertex` element (other properties are skipped) and, for mesh
-//! sampling, the `vertex_indices` lists of the `face` element.
+//! sampling, the `vertex_indices` lists of the `face` element. Header counts are untrusted: a
+//! binary body too short for the declared records is refused before reading, records of no
+//! properties are skipped without looping over their count, and memory is reserved only for as
+//! many vertices as the body's bytes can hold.
 
 use std::path::Path;
 
@@ -8,6 +11,7 @@ use deepemd_core::PointCloud;
 
 use super::{cloud_from_coords, read_bytes, write_atomic};
 use crate::error::{Error, Result};
+use crate::header::capacity;
 use crate::mesh::Mesh;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -114,10 +118,13 @@ fn read_ply_parts(path: &Path) -> Result<Parts> {
     let bytes = read_bytes(path)?;
     let fail = |m: String| Error::format(path, m);
     let (encoding, elements, body_start) = parse_header(path, &bytes)?;
-    let vertex = elements
+    let body_len = bytes.len() - body_start;
+    check_binary_sizes(path, encoding, &elements, body_len)?;
+    let vertex_at = elements
         .iter()
-        .find(|e| e.name == "vertex")
+        .position(|e| e.name == "vertex")
         .ok_or_else(|| fail("no 'vertex' element in the header".into()))?;
+    let vertex = &elements[vertex_at];
     let xyz: Vec<usize> = ["x", "y", "z"]
         .iter()
         .map(|want| {
@@ -133,7 +140,11 @@ fn read_ply_parts(path: &Path) -> Result<Parts> {
         })
         .collect::<Result<_>>()?;
 
-    let mut vertices = Vec::with_capacity(vertex.count.min(1 << 24));
+    let mut vertices = Vec::with_capacity(capacity(
+        vertex.count,
+        body_len,
+        vertex.min_record_bytes(encoding),
+    ));
     let mut faces = Vec::new();
     let mut reader = BodyReader {
         path,
@@ -143,7 +154,11 @@ fn read_ply_parts(path: &Path) -> Result<Parts> {
         line: 0,
     };
     let mut values: Vec<Vec<f64>> = Vec::new();
-    for element in &elements {
+    for (at, element) in elements.iter().enumerate() {
+        if element.properties.is_empty() && encoding != Encoding::Ascii {
+            // Its records occupy no bytes: nothing to read, however many the header declares.
+            continue;
+        }
         for index in 0..element.count {
             reader.start_record(&element.name, index)?;
             values.clear();
@@ -168,7 +183,7 @@ fn read_ply_parts(path: &Path) -> Result<Parts> {
                 }
             }
             reader.end_record(&element.name, index)?;
-            if element.name == "vertex" {
+            if at == vertex_at {
                 vertices.push([values[xyz[0]][0], values[xyz[1]][0], values[xyz[2]][0]]);
             } else if element.name == "face" {
                 let list = element
@@ -189,6 +204,65 @@ fn read_ply_parts(path: &Path) -> Result<Parts> {
         }
     }
     Ok((vertices, faces))
+}
+
+impl Element {
+    /// The fewest bytes one record can take: the sizes of its scalars and list counts in
+    /// binary; a character and a separator per value in ASCII.
+    fn min_record_bytes(&self, encoding: Encoding) -> usize {
+        match encoding {
+            Encoding::Ascii => 2 * self.properties.len(),
+            Encoding::Binary { .. } => self
+                .properties
+                .iter()
+                .map(|p| match p {
+                    Property::Scalar { ty, .. } => ty.size(),
+                    Property::List { count, .. } => count.size(),
+                })
+                .sum(),
+        }
+    }
+}
+
+/// In binary files every record takes a known minimum of bytes, so a header that declares more
+/// records than the body can hold is refused before any is read. With scalars only, records have
+/// one size and the error names the record the file ends in, as reading would.
+fn check_binary_sizes(
+    path: &Path,
+    encoding: Encoding,
+    elements: &[Element],
+    body_len: usize,
+) -> Result<()> {
+    if encoding == Encoding::Ascii {
+        return Ok(());
+    }
+    let mut need = 0usize;
+    for e in elements {
+        let min = e.min_record_bytes(encoding);
+        if min == 0 {
+            continue;
+        }
+        // `need <= body_len` holds: every earlier element fitted.
+        let room = body_len - need;
+        let fit = room / min;
+        if e.count > fit {
+            let fixed = e
+                .properties
+                .iter()
+                .all(|p| matches!(p, Property::Scalar { .. }));
+            let message = if fixed {
+                format!("the file ends inside {} {fit} (truncated?)", e.name)
+            } else {
+                format!(
+                    "element {} declares {} records of at least {min} bytes, but only {room} bytes remain (truncated?)",
+                    e.name, e.count
+                )
+            };
+            return Err(Error::format(path, message));
+        }
+        need += e.count * min;
+    }
+    Ok(())
 }
 
 fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Encoding, Vec<Element>, usize)> {
@@ -227,6 +301,11 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Encoding, Vec<Element>, us
                     "binary_big_endian" => Encoding::Binary { little: false },
                     other => return Err(fail(format!("unknown PLY format '{other}'"))),
                 })
+            }
+            ["element", name @ ("vertex" | "face"), _]
+                if elements.iter().any(|e| e.name == *name) =>
+            {
+                return Err(fail(format!("the header declares element '{name}' twice")));
             }
             ["element", name, count] => elements.push(Element {
                 name: name.to_string(),

@@ -9,12 +9,17 @@
 //!
 //! Every malformed file is an error naming the file, the dataset and what was expected.
 
+mod budget;
 mod layout;
+mod open;
+mod preflight;
 mod shape_file;
 mod write;
 
+pub(crate) use budget::{check_memory, check_stored};
 pub use layout::{
     MODELNET40_SHAPES_PER_FILE, Split, load_modelnet40, load_shapenet_part, write_modelnet40_split,
 };
+pub(crate) use open::open_file;
 pub use shape_file::{H5Item, ShapeFile, WriteOptions, read_h5_item};
 pub(crate) use write::write_dataset;

@@ -5,6 +5,8 @@ use std::path::Path;
 use deepemd_core::PointCloud;
 use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 
+use super::budget::{check_memory, check_stored, shape_text};
+use super::open::open_file;
 use super::write::write_dataset;
 use crate::error::{Error, Result};
 use crate::formats::{cloud_from_coords, write_atomic_with};
@@ -49,20 +51,6 @@ fn describe(td: &TypeDescriptor) -> String {
         TypeDescriptor::Integer(s) => format!("int{}", *s as usize * 8),
         TypeDescriptor::Unsigned(s) => format!("uint{}", *s as usize * 8),
         other => format!("{other:?}"),
-    }
-}
-
-fn shape_text(shape: &[usize]) -> String {
-    match shape {
-        [n] => format!("({n},)"),
-        _ => format!(
-            "({})",
-            shape
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 
@@ -115,23 +103,31 @@ impl<'a> Checked<'a> {
         )
     }
 
+    /// Refuses a dataset that declares more than the file could hold.
+    fn check_stored(&self) -> Result<()> {
+        check_stored(
+            self.path,
+            self.name,
+            &self.ds,
+            &self.shape,
+            self.dtype.size(),
+        )
+    }
+
+    /// Reads the whole dataset, after checking its declared size against the file and the
+    /// machine's memory.
+    fn read_all<T: hdf5::H5Type>(&self) -> Result<Vec<T>> {
+        self.check_stored()?;
+        check_memory(self.path, self.name, &self.shape, std::mem::size_of::<T>())?;
+        self.ds.read_raw::<T>().map_err(|e| self.read_error(e))
+    }
+
     fn read_error(&self, e: hdf5::Error) -> Error {
         Error::format(
             self.path,
             format!("dataset '{}' could not be read ({e})", self.name),
         )
     }
-}
-
-fn open_file(path: &Path) -> Result<hdf5::File> {
-    if !path.exists() {
-        return Err(Error::io(
-            path,
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        ));
-    }
-    hdf5::File::open(path)
-        .map_err(|e| Error::format(path, format!("not a readable HDF5 file ({e})")))
 }
 
 /// Checks the `data` dataset (or `dataset`): float, rank 3, last dimension 2 or 3.
@@ -143,6 +139,7 @@ fn check_points<'a>(file: &hdf5::File, path: &'a Path, dataset: &'a str) -> Resu
     if !float || !shape_ok {
         return Err(d.fail(expected));
     }
+    d.check_stored()?;
     Ok(d)
 }
 
@@ -152,7 +149,7 @@ impl ShapeFile {
         let file = open_file(path)?;
         let d = check_points(&file, path, "data")?;
         let (n_items, n_points, dim) = (d.shape[0], d.shape[1], d.shape[2]);
-        let data: Vec<f32> = d.ds.read_raw::<f32>().map_err(|e| d.read_error(e))?;
+        let data: Vec<f32> = d.read_all()?;
         if data.len() != n_items * n_points * dim {
             return Err(d.fail("a complete array"));
         }
@@ -169,7 +166,7 @@ impl ShapeFile {
         if l.dtype != TypeDescriptor::Unsigned(IntSize::U1) || l.shape != [n_items, 1] {
             return Err(l.fail(&expected));
         }
-        let labels = l.ds.read_raw::<u8>().map_err(|e| l.read_error(e))?;
+        let labels = l.read_all::<u8>()?;
 
         let pid = match Checked::open(&file, path, "pid")? {
             None => None,
@@ -179,7 +176,7 @@ impl ShapeFile {
                 {
                     return Err(p.fail(&format!("uint8 of shape ({n_items}, {n_points})")));
                 }
-                Some(p.ds.read_raw::<u8>().map_err(|e| p.read_error(e))?)
+                Some(p.read_all::<u8>()?)
             }
         };
         let mesh_id = match Checked::open(&file, path, "mesh_id")? {
@@ -188,7 +185,7 @@ impl ShapeFile {
                 if !matches!(m.dtype, TypeDescriptor::Integer(_)) || m.shape != [n_items] {
                     return Err(m.fail(&format!("int32 of shape ({n_items},)")));
                 }
-                Some(m.ds.read_raw::<i32>().map_err(|e| m.read_error(e))?)
+                Some(m.read_all::<i32>()?)
             }
         };
         for (name, expected_last) in [("normal", Some(3)), ("faceId", None)] {
@@ -340,6 +337,12 @@ pub fn read_h5_item(path: &Path, item: &H5Item) -> Result<PointCloud> {
             ),
         ));
     }
+    check_memory(
+        path,
+        &item.dataset,
+        &[1, p, dim],
+        std::mem::size_of::<f64>(),
+    )?;
     let slab: ndarray::Array3<f64> =
         d.ds.read_slice(ndarray::s![item.index..item.index + 1, .., ..])
             .map_err(|e| d.read_error(e))?;

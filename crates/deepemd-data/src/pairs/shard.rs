@@ -10,7 +10,7 @@ use hdf5::types::{FloatSize, IntSize, TypeDescriptor};
 use super::generator::PairKind;
 use crate::error::{Error, Result};
 use crate::formats::write_atomic_with;
-use crate::hdf5::write_dataset;
+use crate::hdf5::{check_memory, check_stored, open_file, write_dataset};
 
 /// Pairs with their exact matchings.
 #[derive(Clone, Debug, PartialEq)]
@@ -108,14 +108,7 @@ impl PairShard {
     /// Reads and checks a shard: shapes agree, matchings are permutations, kinds are known.
     pub fn read(path: &Path) -> Result<Self> {
         let fail = |m: String| Error::format(path, m);
-        if !path.exists() {
-            return Err(Error::io(
-                path,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            ));
-        }
-        let f =
-            hdf5::File::open(path).map_err(|e| fail(format!("not a readable HDF5 file ({e})")))?;
+        let f = open_file(path)?;
         let get = |name: &str, want: TypeDescriptor| -> Result<(hdf5::Dataset, Vec<usize>)> {
             let ds = f
                 .dataset(name)
@@ -146,15 +139,28 @@ impl PairShard {
                 "inconsistent shapes: a {sa:?}, b {sb:?}, matching {sm:?}, emd {se:?}, kind {sk:?}"
             )));
         }
-        let rd = |e: hdf5::Error| fail(format!("could not be read ({e})"));
+        // Each dataset is read whole, so its declared size must fit the file and the memory.
+        fn read<T: hdf5::H5Type>(
+            path: &Path,
+            name: &str,
+            ds: &hdf5::Dataset,
+            shape: &[usize],
+        ) -> Result<Vec<T>> {
+            let bytes = std::mem::size_of::<T>();
+            check_stored(path, name, ds, shape, bytes)?;
+            check_memory(path, name, shape, bytes)?;
+            ds.read_raw().map_err(|e| {
+                Error::format(path, format!("dataset '{name}' could not be read ({e})"))
+            })
+        }
         let shard = Self {
             n,
             dim,
-            a: a.read_raw().map_err(rd)?,
-            b: b.read_raw().map_err(rd)?,
-            matching: mt.read_raw().map_err(rd)?,
-            emd: e.read_raw().map_err(rd)?,
-            kind: k.read_raw().map_err(rd)?,
+            a: read(path, "a", &a, &sa)?,
+            b: read(path, "b", &b, &sb)?,
+            matching: read(path, "matching", &mt, &sm)?,
+            emd: read(path, "emd", &e, &se)?,
+            kind: read(path, "kind", &k, &sk)?,
         };
         for p in 0..m {
             let t: Vec<usize> = shard.matching[p * n..(p + 1) * n]

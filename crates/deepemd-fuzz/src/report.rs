@@ -1,0 +1,261 @@
+//! The "Reliability" section of `docs/results.md`: what the fuzzer tried and found, the
+//! regression tests of each class of header bug, and the tests that interrupt writes.
+//!
+//! The section sits between `<!-- begin reliability -->` and `<!-- end reliability -->`, the
+//! markers `deepemd-eval`'s report writer uses for its own sections (that crate pulls in candle,
+//! which the fuzzer must not), and only it is rewritten, atomically.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::cap::{MAX_LIVE, MAX_SINGLE};
+use crate::driver::{Settings, Summary};
+use crate::targets::MAX_EMD_POINTS;
+
+/// The section's name between the markers.
+const SECTION: &str = "reliability";
+
+/// One regression test per class of header bug fixed in issue 10: (file, test, class).
+pub const CLASS_TESTS: &[(&str, &str, &str)] = &[
+    (
+        "crates/deepemd-data/tests/header_arithmetic.rs",
+        "npy_shapes_whose_byte_count_overflows_are_errors",
+        "NPY shape × item size overflows",
+    ),
+    (
+        "crates/deepemd-data/tests/header_arithmetic.rs",
+        "pcd_count_sums_that_overflow_are_errors",
+        "PCD COUNT sum overflows, COUNT 0 on a coordinate",
+    ),
+    (
+        "crates/deepemd-data/tests/header_arithmetic.rs",
+        "binary_ply_elements_are_bounded_by_the_bytes_present",
+        "binary PLY element counts beyond the body (and zero-size records)",
+    ),
+    (
+        "crates/deepemd-data/tests/header_arithmetic.rs",
+        "a_second_vertex_element_is_an_error_not_a_panic",
+        "PLY with two vertex elements",
+    ),
+    (
+        "crates/deepemd-data/tests/header_arithmetic.rs",
+        "off_face_sizes_that_overflow_are_errors",
+        "OFF face size overflows",
+    ),
+    (
+        "crates/deepemd-data/tests/bounded_allocation.rs",
+        "header_counts_never_drive_large_allocations",
+        "PLY/OFF reserve from counts; HDF5 (1, 2e9, 3) in a small file",
+    ),
+    (
+        "crates/deepemd-data/tests/cloud_spec.rs",
+        "paths_that_merely_contain_h5_are_read_by_their_own_extension",
+        "`.h5` inside a path taken as a selector",
+    ),
+    (
+        "crates/deepemd-data/tests/hdf5_layouts.rs",
+        "chunks_larger_than_the_dataset_are_refused_before_reading",
+        "HDF5 chunk larger than its dataset (segfault in HDF5 1.10, found by fuzzing)",
+    ),
+    (
+        "crates/deepemd-data/tests/hdf5_layouts.rs",
+        "storage_that_disagrees_with_the_shape_is_refused_before_reading",
+        "HDF5 compact/contiguous block of the wrong size (segfault in HDF5 1.10, found by fuzzing)",
+    ),
+    (
+        "crates/deepemd-data/tests/hdf5_layouts.rs",
+        "undefined_metadata_addresses_are_refused_before_the_library_follows_them",
+        "HDF5 metadata address undefined or outside the file (segfault in HDF5 1.10, found by fuzzing)",
+    ),
+    (
+        "crates/deepemd-data/src/error.rs",
+        "format_errors_are_one_line",
+        "errors quoting HDF5's multi-line messages are one line",
+    ),
+];
+
+/// Tests that interrupt a write, by killing the process or by leaving half a file: (file,
+/// test, what).
+pub const INTERRUPTION_TESTS: &[(&str, &str, &str)] = &[
+    (
+        "crates/deepemd-cli/tests/cli_prepare_pairs.rs",
+        "killed_and_rerun_equals_uninterrupted",
+        "`deepemd prepare-pairs` killed (SIGKILL) after its first shard, rerun: the same pair set as a clean run",
+    ),
+    (
+        "crates/deepemd-cli/tests/cli_train.rs",
+        "killed_training_resumes_with_the_same_loss_curve",
+        "`deepemd train` killed (SIGKILL) mid-run, resumed: the loss curve of a clean run",
+    ),
+    (
+        "crates/deepemd-data/tests/datasets_and_pairs.rs",
+        "shards_hold_exact_matchings_and_resume_without_loss_or_duplication",
+        "a shard left as an unrenamed temporary file, and a corrupt shard: both remade on rerun",
+    ),
+    (
+        "crates/deepemd-data/tests/formats.rs",
+        "every_truncation_is_an_error_never_a_panic",
+        "every prefix of a PLY and an NPY file is an error naming the file",
+    ),
+    (
+        "crates/deepemd-data/tests/hdf5_layouts.rs",
+        "every_truncation_of_a_file_is_an_error_never_a_panic",
+        "every prefix of two HDF5 files is an error naming the file",
+    ),
+];
+
+/// The section's Markdown for a run.
+pub fn section(
+    settings: &Settings,
+    summary: &Summary,
+    command: &str,
+    regressions: &[PathBuf],
+) -> String {
+    let minutes = summary.elapsed.as_secs_f64() / 60.0;
+    let inputs = summary.inputs();
+    let mut md = format!("## Reliability (`{command}`)\n\n");
+    let profile = if cfg!(debug_assertions) {
+        "dev"
+    } else {
+        "release"
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let _ = writeln!(
+        md,
+        "Mutation fuzzing of every reader and of the exact solvers (`crates/deepemd-fuzz`): seed {seed}, \
+         {minutes:.1} minutes, {profile} build, {threads} threads, {inputs} inputs ({rate:.0}/s) in {workers} worker process(es). \
+         Each input mutates a committed seed file (bit flips, byte overwrites, truncation, insertion, deletion, \
+         edge numbers written over header numbers as text and as binary words, spliced keywords), runs every \
+         reader of its format in-process, then `Exact` and `Hungarian` (through `EmdEstimator`) on each cloud \
+         read of at most {MAX_EMD_POINTS} points against a fixed cloud, and compares their values. Limits: \
+         {limit} s per input, allocations refused above {single} GiB at once or {live} GiB live, \
+         {rss} GiB resident.\n",
+        seed = seed_text(settings),
+        rate = inputs as f64 / summary.elapsed.as_secs_f64().max(1e-9),
+        workers = summary.workers,
+        limit = settings.time_limit.as_secs(),
+        single = MAX_SINGLE >> 30,
+        live = MAX_LIVE >> 30,
+        rss = settings.rss_limit >> 30,
+    );
+    md.push_str("| format | seed file | inputs | read by a reader | rejected with an error | EMD problems | findings |\n");
+    md.push_str("|---|---|---|---|---|---|---|\n");
+    for (target, t) in &summary.tallies {
+        let found = summary
+            .findings
+            .iter()
+            .filter(|f| f.target == target.name)
+            .count() as u64;
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} | {} | {} | {found} |",
+            target.format,
+            target.seed_file,
+            t.inputs,
+            t.accepted,
+            t.inputs.saturating_sub(t.accepted + found),
+            t.emd_runs
+        );
+    }
+    let total = |f: fn(&crate::driver::Tally) -> u64| -> u64 {
+        summary.tallies.iter().map(|(_, t)| f(t)).sum()
+    };
+    let _ = writeln!(
+        md,
+        "| **all** | | {} | {} | {} | {} | {} |\n",
+        inputs,
+        total(|t| t.accepted),
+        inputs.saturating_sub(total(|t| t.accepted) + summary.findings.len() as u64),
+        total(|t| t.emd_runs),
+        summary.findings.len()
+    );
+    if summary.findings.is_empty() {
+        md.push_str("Findings: none (no panic, hang, over-cap allocation, crash or solver disagreement).\n\n");
+    } else {
+        md.push_str("Findings:\n\n");
+        for (signature, count, first) in summary.distinct_findings() {
+            let _ = writeln!(
+                md,
+                "- {signature}: {count} input(s), first {} input {}: {}",
+                first.target, first.index, first.detail
+            );
+        }
+        md.push('\n');
+    }
+    let names: Vec<String> = regressions
+        .iter()
+        .map(|p| format!("`{}`", p.file_name().unwrap_or_default().to_string_lossy()))
+        .collect();
+    let _ = writeln!(
+        md,
+        "Inputs that broke a reader or solver before its fix, saved by the fuzzer and replayed by \
+         `cargo test -p deepemd-fuzz` (`crates/deepemd-fuzz/regressions`, named target-kind-seed-index; \
+         its README says what each did): {}. A 40-second fixed-seed run is part of `cargo xtask test`.\n",
+        names.join(", ")
+    );
+    md.push_str("Regression tests, one per class of header bug (issue 10):\n\n");
+    for (file, test, class) in CLASS_TESTS {
+        let _ = writeln!(md, "- {class}: `{test}` ({file})");
+    }
+    md.push_str("\nInterrupted writes:\n\n");
+    for (file, test, what) in INTERRUPTION_TESTS {
+        let _ = writeln!(md, "- {what}: `{test}` ({file})");
+    }
+    md
+}
+
+fn seed_text(settings: &Settings) -> String {
+    match &settings.source {
+        crate::worker::Source::Generated { seed } => seed.to_string(),
+        crate::worker::Source::Files(_) => "(replay)".into(),
+    }
+}
+
+/// Replaces (or appends) the reliability section of the Markdown file at `path` with `body`.
+pub fn update_section(path: &Path, body: &str) -> Result<()> {
+    let begin = format!("<!-- begin {SECTION} -->");
+    let end = format!("<!-- end {SECTION} -->");
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Results\n".into());
+    let block = format!("{begin}\n{}\n{end}", body.trim_end());
+    let new = match (old.find(&begin), old.find(&end)) {
+        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], &old[e + end.len()..]),
+        _ => format!("{}\n\n{block}\n", old.trim_end()),
+    };
+    deepemd_data::write_atomic(path, new.as_bytes())
+        .with_context(|| format!("updating {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The listed tests exist, so the report cannot name a test that was renamed or removed.
+    #[test]
+    fn every_listed_test_exists() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        for (file, test, _) in CLASS_TESTS.iter().chain(INTERRUPTION_TESTS) {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            assert!(
+                text.contains(&format!("fn {test}()")),
+                "{file} has no test {test}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_section_is_replaced_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.md");
+        std::fs::write(
+            &p,
+            "# Results\n\n<!-- begin other -->\nx\n<!-- end other -->\n",
+        )
+        .unwrap();
+        update_section(&p, "first").unwrap();
+        update_section(&p, "second").unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains("second") && !text.contains("first") && text.contains("x\n"));
+    }
+}
