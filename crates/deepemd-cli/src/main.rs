@@ -1,6 +1,7 @@
 //! `deepemd`: Earth Mover's Distance between point clouds, exact or estimated.
 
 mod datasets_command;
+mod emd_batch_command;
 mod emd_command;
 mod input;
 mod method_args;
@@ -34,6 +35,9 @@ enum Command {
     /// The EMD between two clouds (.ply, .off, .xyz/.txt/.csv, .npy, .pcd, or file.h5#K; a mesh
     /// is read as its vertices unless --sample N samples its surface).
     Emd(emd_command::EmdArgs),
+    /// Many EMDs, one JSON line per pair: two batches ((B, n, 3) .npy files or HDF5 datasets)
+    /// or a list file of path pairs; pairs in parallel, progress on stderr.
+    EmdBatch(emd_batch_command::EmdBatchArgs),
     /// Build the datasets (real meshes, synthetic sets, ModelNet40/ShapeNet copies) in the
     /// ModelNet40 HDF5 layout.
     PrepareDatasets(datasets_command::PrepareDatasetsArgs),
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Emd(args) => emd_command::run(&args),
+        Command::EmdBatch(args) => emd_batch_command::run(&args),
         Command::PrepareDatasets(args) => datasets_command::run(&args),
         Command::PreparePairs(args) => pairs_command::run(&args),
         Command::Train(args) => train_command::run(&args),

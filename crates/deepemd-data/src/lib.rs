@@ -34,6 +34,31 @@ pub fn read_cloud_spec(spec: &str) -> Result<PointCloud> {
     }
 }
 
+/// Reads a batch of clouds named on the command line: a `(B, n, 2|3)` `.npy` file, or every
+/// item of an HDF5 dataset (`file.h5` for dataset `data`, `file.h5:dataset` for another).
+///
+/// ```no_run
+/// let clouds = deepemd_data::read_cloud_batch("ply_data_test0.h5").unwrap();
+/// let more = deepemd_data::read_cloud_batch("generated.npy").unwrap();
+/// ```
+pub fn read_cloud_batch(spec: &str) -> Result<Vec<PointCloud>> {
+    if let Some((path, dataset)) = split_h5(spec) {
+        return hdf5::read_h5_items(Path::new(path), dataset.unwrap_or("data"));
+    }
+    let path = Path::new(spec);
+    let is_npy = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    if is_npy {
+        return formats::read_npy_batch(path);
+    }
+    Err(Error::format(
+        path,
+        "a batch is a (B, n, 2|3) .npy file or an HDF5 dataset (file.h5 or file.h5:dataset)",
+    ))
+}
+
 /// Splits `file.h5[:dataset]#K` into the path and the item; `None` for every other path. A
 /// spec that names an HDF5 file without a valid item is an error that shows the syntax.
 fn parse_h5_spec(spec: &str) -> Result<Option<(&str, hdf5::H5Item)>> {
@@ -41,10 +66,19 @@ fn parse_h5_spec(spec: &str) -> Result<Option<(&str, hdf5::H5Item)>> {
     if has_cloud_extension(spec) {
         return Ok(None);
     }
+    // The error names the file once (as every error does) and the spec only when it differs.
     let bad = |path: &str| {
+        let given = if spec == path {
+            String::new()
+        } else {
+            format!(" ('{spec}' selects none)")
+        };
         Error::format(
             Path::new(path),
-            format!("'{spec}': select one cloud with {path}#K or {path}:dataset#K"),
+            format!(
+                "select one cloud with #K (item K of dataset 'data') or :dataset#K after the \
+                 file name{given}"
+            ),
         )
     };
     if let Some((before, k)) = spec.rsplit_once('#')

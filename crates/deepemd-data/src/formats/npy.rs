@@ -1,5 +1,5 @@
-//! NumPy `.npy` (format versions 1–3): a 2-D array of `f4` or `f8`, shape `[n, 2]` or `[n, 3]`,
-//! either byte order, C or Fortran order.
+//! NumPy `.npy` (format versions 1–3): an array of `f4` or `f8`, shape `[n, 2|3]` (a cloud) or
+//! `[B, n, 2|3]` (a batch of clouds), either byte order, C or Fortran order.
 
 use std::path::Path;
 
@@ -13,6 +13,41 @@ const MAGIC: &[u8] = b"\x93NUMPY";
 
 /// Reads a `.npy` array of shape `[n, 2]` or `[n, 3]`.
 pub fn read_npy(path: &Path) -> Result<PointCloud> {
+    let array = read_npy_array(path, "(n, 2) or (n, 3)", |d| matches!(d, [_, 2 | 3]))?;
+    let dim = array.dims[1];
+    cloud_from_coords(path, dim, array.values, |i| format!("row {i}"))
+}
+
+/// Reads a `.npy` batch of clouds, shape `[B, n, 2]` or `[B, n, 3]`: cloud k is `array[k]`.
+pub fn read_npy_batch(path: &Path) -> Result<Vec<PointCloud>> {
+    let array = read_npy_array(path, "(B, n, 2) or (B, n, 3)", |d| {
+        matches!(d, [_, _, 2 | 3])
+    })?;
+    let (b, n, dim) = (array.dims[0], array.dims[1], array.dims[2]);
+    if b == 0 {
+        return Err(Error::format(path, "the batch holds no clouds"));
+    }
+    array
+        .values
+        .chunks(n * dim)
+        .enumerate()
+        .map(|(k, c)| cloud_from_coords(path, dim, c.to_vec(), |i| format!("cloud {k}, row {i}")))
+        .collect()
+}
+
+/// A `.npy` float array: its shape and its values in C order, as f64.
+struct NpyArray {
+    dims: Vec<usize>,
+    values: Vec<f64>,
+}
+
+/// Parses a `.npy` file of `f4` or `f8` values whose shape `accept`s (`expected` describes it
+/// in the error).
+fn read_npy_array(
+    path: &Path,
+    expected: &str,
+    accept: impl Fn(&[usize]) -> bool,
+) -> Result<NpyArray> {
     let bytes = read_bytes(path)?;
     let fail = |m: String| Error::format(path, m);
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
@@ -46,14 +81,9 @@ pub fn read_npy(path: &Path) -> Result<PointCloud> {
         .map(|s| s.parse::<usize>())
         .collect::<Result<_, _>>()
         .map_err(|_| fail(format!("bad shape {shape}")))?;
-    let (n, dim) = match dims.as_slice() {
-        [n, d @ (2 | 3)] => (*n, *d),
-        _ => {
-            return Err(fail(format!(
-                "array of shape {shape}; expected (n, 2) or (n, 3)"
-            )));
-        }
-    };
+    if !accept(&dims) {
+        return Err(fail(format!("array of shape {shape}; expected {expected}")));
+    }
     let (size, little) = match descr {
         "<f4" | "|f4" | "=f4" => (4, true),
         ">f4" => (4, false),
@@ -66,14 +96,17 @@ pub fn read_npy(path: &Path) -> Result<PointCloud> {
         }
     };
     let data = &bytes[data_start..];
+    let mut factors = dims.clone();
+    factors.push(size);
     let need = product(
         path,
         || format!("shape {shape} of {size}-byte floats"),
-        &[n, dim, size],
+        &factors,
     )?;
     if data.len() < need {
         return Err(fail(format!(
-            "truncated: {} data bytes for a {n}×{dim} array of {size}-byte floats ({need} needed)",
+            "truncated: {} data bytes for an array of shape {shape} of {size}-byte floats \
+             ({need} needed)",
             data.len()
         )));
     }
@@ -86,11 +119,27 @@ pub fn read_npy(path: &Path) -> Result<PointCloud> {
             _ => f64::from_be_bytes(b.try_into().unwrap()),
         }
     };
-    let coords = (0..n)
-        .flat_map(|i| (0..dim).map(move |d| if fortran { d * n + i } else { i * dim + d }))
+    let total = need / size;
+    let values = (0..total)
+        .map(|c| if fortran { fortran_offset(c, &dims) } else { c })
         .map(value)
         .collect();
-    cloud_from_coords(path, dim, coords, |i| format!("row {i}"))
+    Ok(NpyArray { dims, values })
+}
+
+/// Where the element of C-order index `c` lies in a Fortran-order array of shape `dims`.
+fn fortran_offset(mut c: usize, dims: &[usize]) -> usize {
+    let mut index = vec![0; dims.len()];
+    for j in (0..dims.len()).rev() {
+        index[j] = c % dims[j];
+        c /= dims[j];
+    }
+    let (mut offset, mut stride) = (0, 1);
+    for (i, d) in index.iter().zip(dims) {
+        offset += i * stride;
+        stride *= d;
+    }
+    offset
 }
 
 /// The text of `key`'s value in a Python dict literal (good enough for .npy headers).

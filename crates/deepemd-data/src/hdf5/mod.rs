@@ -21,5 +21,5 @@ pub use layout::{
     MODELNET40_SHAPES_PER_FILE, Split, load_modelnet40, load_shapenet_part, write_modelnet40_split,
 };
 pub(crate) use open::open_file;
-pub use shape_file::{H5Item, ShapeFile, WriteOptions, read_h5_item};
+pub use shape_file::{H5Item, ShapeFile, WriteOptions, read_h5_item, read_h5_items};
 pub(crate) use write::write_dataset;

@@ -352,3 +352,29 @@ pub fn read_h5_item(path: &Path, item: &H5Item) -> Result<PointCloud> {
         format!("item {} of '{}', point {i},", item.index, item.dataset)
     })
 }
+
+/// Reads every item of `dataset` (float, `[N, P, 2|3]`) as a cloud, after checking that the
+/// whole array fits in memory.
+pub fn read_h5_items(path: &Path, dataset: &str) -> Result<Vec<PointCloud>> {
+    let file = open_file(path)?;
+    let d = check_points(&file, path, dataset)?;
+    let (n, p, dim) = (d.shape[0], d.shape[1], d.shape[2]);
+    if n == 0 {
+        return Err(Error::format(
+            path,
+            format!("dataset '{dataset}' holds no clouds"),
+        ));
+    }
+    check_memory(path, dataset, &[n, p, dim], std::mem::size_of::<f64>())?;
+    let all: ndarray::Array3<f64> = d.ds.read().map_err(|e| d.read_error(e))?;
+    let coords: Vec<f64> = all.iter().copied().collect();
+    coords
+        .chunks(p * dim)
+        .enumerate()
+        .map(|(k, c)| {
+            cloud_from_coords(path, dim, c.to_vec(), |i| {
+                format!("item {k} of '{dataset}', point {i},")
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,164 @@
+//! `deepemd emd-batch`: two batches ((B, n, 3) .npy in C or Fortran order, HDF5 datasets) or a
+//! list of path pairs → one JSON line per pair, each the value `deepemd emd` gives that pair.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use deepemd_core::tolerance::EXACT_VALUE_REL;
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn deepemd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_deepemd"))
+        .args(args)
+        .output()
+        .expect("the deepemd binary runs")
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn expected(pair: &str, cost: &str) -> f64 {
+    let v: Value = serde_json::from_str(include_str!("fixtures/expected.json")).unwrap();
+    v[pair][cost].as_f64().unwrap()
+}
+
+fn read_xyz(path: &Path) -> Vec<[f64; 3]> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: Vec<f64> = l.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            [v[0], v[1], v[2]]
+        })
+        .collect()
+}
+
+/// A little-endian f8 `.npy` of shape `(B, n, 3)`, in C or Fortran order.
+fn write_batch(path: &Path, clouds: &[Vec<[f64; 3]>], fortran: bool) {
+    let (b, n) = (clouds.len(), clouds[0].len());
+    let at = |k: usize, i: usize, d: usize| clouds[k][i][d];
+    let mut values = Vec::with_capacity(b * n * 3);
+    if fortran {
+        for d in 0..3 {
+            for i in 0..n {
+                for k in 0..b {
+                    values.push(at(k, i, d));
+                }
+            }
+        }
+    } else {
+        for k in 0..b {
+            for i in 0..n {
+                for d in 0..3 {
+                    values.push(at(k, i, d));
+                }
+            }
+        }
+    }
+    let order = if fortran { "True" } else { "False" };
+    let mut header =
+        format!("{{'descr': '<f8', 'fortran_order': {order}, 'shape': ({b}, {n}, 3), }}");
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn batches_give_one_line_per_pair_with_each_pairs_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (read_xyz(&fixture("a.xyz")), read_xyz(&fixture("b.xyz")));
+    let (xs, ys) = (dir.path().join("x.npy"), dir.path().join("y.npy"));
+    write_batch(&xs, &[a.clone(), b.clone(), a.clone()], false);
+    write_batch(&ys, &[b.clone(), a.clone(), a], true);
+    let out = deepemd(&["emd-batch", xs.to_str().unwrap(), ys.to_str().unwrap()]);
+    let v = lines(&out);
+    assert_eq!(v.len(), 3);
+    let want = expected("a_b", "euclidean");
+    for (k, line) in v.iter().enumerate() {
+        assert_eq!(line["pair"].as_u64(), Some(k as u64));
+        assert!(line["a"].as_str().unwrap().ends_with(&format!("x.npy#{k}")));
+        let d = line["distance"].as_f64().unwrap();
+        let target = if k == 2 { 0.0 } else { want };
+        assert!(
+            (d - target).abs() <= EXACT_VALUE_REL * want,
+            "pair {k}: {d} vs {target}"
+        );
+    }
+    // HDF5 datasets: every item of `data`.
+    let h5 = fixture("ab.h5");
+    let v = lines(&deepemd(&[
+        "emd-batch",
+        h5.to_str().unwrap(),
+        h5.to_str().unwrap(),
+        "--method",
+        "hungarian",
+    ]));
+    assert_eq!(v.len(), 2);
+    assert!(v.iter().all(|l| l["distance"].as_f64() == Some(0.0)));
+    assert!(v.iter().all(|l| l["method"] == "hungarian"));
+}
+
+#[test]
+fn a_list_file_pairs_any_clouds() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.xyz", "b.xyz", "b_binary.ply", "ab.h5"] {
+        std::fs::copy(fixture(name), dir.path().join(name)).unwrap();
+    }
+    let list = dir.path().join("pairs.txt");
+    std::fs::write(
+        &list,
+        "# pairs, relative to this file\na.xyz b.xyz\n\na.xyz\tb_binary.ply\nab.h5#0 ab.h5#1\n",
+    )
+    .unwrap();
+    let v = lines(&deepemd(&["emd-batch", "--list", list.to_str().unwrap()]));
+    assert_eq!(v.len(), 3);
+    let want = expected("a_b", "euclidean");
+    for line in &v[..2] {
+        let d = line["distance"].as_f64().unwrap();
+        assert!((d - want).abs() <= EXACT_VALUE_REL * want, "{line}");
+    }
+    // The HDF5 copy is float32: within its rounding.
+    let d = v[2]["distance"].as_f64().unwrap();
+    assert!((d - want).abs() < 1e-5, "{d}");
+
+    // A malformed line names the file and line; mismatched batches say how many each has.
+    std::fs::write(&list, "a.xyz b.xyz extra.xyz\n").unwrap();
+    let out = deepemd(&["emd-batch", "--list", list.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("pairs.txt line 1"),
+        "{err}"
+    );
+    let h5 = fixture("ab.h5");
+    let xs = dir.path().join("one.npy");
+    write_batch(&xs, &[read_xyz(&fixture("a.xyz"))], false);
+    let out = deepemd(&["emd-batch", xs.to_str().unwrap(), h5.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("holds 1 clouds"),
+        "{err}"
+    );
+}
