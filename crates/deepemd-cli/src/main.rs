@@ -1,13 +1,16 @@
 //! `deepemd`: Earth Mover's Distance between point clouds, exact or estimated.
 
+#[cfg(feature = "hdf5")]
 mod datasets_command;
 mod emd_batch_command;
 mod emd_command;
 mod input;
 mod method_args;
 mod output;
+#[cfg(feature = "hdf5")]
 mod pairs_command;
 mod progress;
+#[cfg(feature = "hdf5")]
 mod train_command;
 
 use std::process::ExitCode;
@@ -40,10 +43,13 @@ enum Command {
     EmdBatch(emd_batch_command::EmdBatchArgs),
     /// Build the datasets (real meshes, synthetic sets, ModelNet40/ShapeNet copies) in the
     /// ModelNet40 HDF5 layout.
+    #[cfg(feature = "hdf5")]
     PrepareDatasets(datasets_command::PrepareDatasetsArgs),
     /// Make training pairs with exact matchings, in resumable shards.
+    #[cfg(feature = "hdf5")]
     PreparePairs(pairs_command::PreparePairsArgs),
     /// Train the DeepEMD model (resumable; Ctrl-C writes a checkpoint).
+    #[cfg(feature = "hdf5")]
     Train(train_command::TrainArgs),
 }
 
@@ -52,8 +58,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Emd(args) => emd_command::run(&args),
         Command::EmdBatch(args) => emd_batch_command::run(&args),
+        #[cfg(feature = "hdf5")]
         Command::PrepareDatasets(args) => datasets_command::run(&args),
+        #[cfg(feature = "hdf5")]
         Command::PreparePairs(args) => pairs_command::run(&args),
+        #[cfg(feature = "hdf5")]
         Command::Train(args) => train_command::run(&args),
     };
     match result {

@@ -26,6 +26,7 @@ pub(crate) fn capacity(count: usize, bytes: usize, min_bytes: usize) -> usize {
 }
 
 /// `bytes` for a message: "512 B", "30.0 kB", "24.0 GB".
+#[cfg_attr(not(feature = "hdf5"), allow(dead_code))] // only the HDF5 checks print sizes
 pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
     let mut value = bytes as f64;

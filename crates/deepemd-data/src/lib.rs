@@ -3,12 +3,15 @@
 //! Reading and writing point clouds: the file formats of [`formats`] (one implementation
 //! each), atomic writes, and the dataset and training-pair machinery built on them.
 
+#[cfg(feature = "hdf5")]
 pub mod datasets;
 mod error;
 pub mod formats;
+#[cfg(feature = "hdf5")]
 pub mod hdf5;
 mod header;
 mod mesh;
+#[cfg(feature = "hdf5")]
 pub mod pairs;
 
 pub use error::{Error, Result};
@@ -29,7 +32,7 @@ use deepemd_core::PointCloud;
 /// ```
 pub fn read_cloud_spec(spec: &str) -> Result<PointCloud> {
     match parse_h5_spec(spec)? {
-        Some((path, item)) => hdf5::read_h5_item(Path::new(path), &item),
+        Some((path, dataset, index)) => read_h5_item(Path::new(path), dataset, index),
         None => read_cloud(Path::new(spec)),
     }
 }
@@ -43,7 +46,7 @@ pub fn read_cloud_spec(spec: &str) -> Result<PointCloud> {
 /// ```
 pub fn read_cloud_batch(spec: &str) -> Result<Vec<PointCloud>> {
     if let Some((path, dataset)) = split_h5(spec) {
-        return hdf5::read_h5_items(Path::new(path), dataset.unwrap_or("data"));
+        return read_h5_items(Path::new(path), dataset.unwrap_or("data"));
     }
     let path = Path::new(spec);
     let is_npy = path
@@ -61,7 +64,7 @@ pub fn read_cloud_batch(spec: &str) -> Result<Vec<PointCloud>> {
 
 /// Splits `file.h5[:dataset]#K` into the path and the item; `None` for every other path. A
 /// spec that names an HDF5 file without a valid item is an error that shows the syntax.
-fn parse_h5_spec(spec: &str) -> Result<Option<(&str, hdf5::H5Item)>> {
+fn parse_h5_spec(spec: &str) -> Result<Option<(&str, String, usize)>> {
     // A selector ends in digits, so no selector ends in a cloud format's extension.
     if has_cloud_extension(spec) {
         return Ok(None);
@@ -92,7 +95,7 @@ fn parse_h5_spec(spec: &str) -> Result<Option<(&str, hdf5::H5Item)>> {
             return Err(bad(path));
         }
         let dataset = dataset.to_string();
-        return Ok(Some((path, hdf5::H5Item { dataset, index })));
+        return Ok(Some((path, dataset, index)));
     }
     // Not a selector; a spec that still names an HDF5 file ("a.h5", "a.h5:data", "a.h5#x")
     // lacks its item.
@@ -105,6 +108,36 @@ fn parse_h5_spec(spec: &str) -> Result<Option<(&str, hdf5::H5Item)>> {
         Some((path, _)) => Err(bad(path)),
         None => Ok(None),
     }
+}
+
+#[cfg(feature = "hdf5")]
+fn read_h5_item(path: &Path, dataset: String, index: usize) -> Result<PointCloud> {
+    hdf5::read_h5_item(path, &hdf5::H5Item { dataset, index })
+}
+
+#[cfg(feature = "hdf5")]
+fn read_h5_items(path: &Path, dataset: &str) -> Result<Vec<PointCloud>> {
+    hdf5::read_h5_items(path, dataset)
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn read_h5_item(path: &Path, _: String, _: usize) -> Result<PointCloud> {
+    Err(no_hdf5(path))
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn read_h5_items(path: &Path, _: &str) -> Result<Vec<PointCloud>> {
+    Err(no_hdf5(path))
+}
+
+/// The error of an HDF5 path in a build without the `hdf5` feature.
+#[cfg(not(feature = "hdf5"))]
+fn no_hdf5(path: &Path) -> Error {
+    Error::format(
+        path,
+        "this build reads no HDF5; rebuild with the default `hdf5` feature (it needs the system \
+         HDF5 library, Debian: libhdf5-dev)",
+    )
 }
 
 /// `s` as an HDF5 file, optionally followed by `:dataset`: the path and the dataset.
