@@ -12,7 +12,8 @@ pub fn device_from_name(name: &str) -> Result<Device> {
         "cuda" if cfg!(feature = "cuda") => Device::new_cuda(0)
             .map_err(|e| Error::Device(format!("cannot open CUDA device 0: {e}"))),
         "cuda" => Err(Error::Device(
-            "this build has no CUDA support; rebuild with `cargo build --release --features cuda` \
+            "this build has no CUDA support; rebuild with `cargo build --release -p deepemd-cli \
+             --features cuda` \
              (needs the CUDA toolkit: nvcc on PATH and the cuBLAS libraries, from your \
              distribution or NVIDIA)"
                 .into(),
