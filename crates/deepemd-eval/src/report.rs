@@ -45,15 +45,7 @@ impl Table {
 
 /// Replaces (or appends) the section `name` of the Markdown file at `path` with `body`.
 pub fn update_section(path: &Path, name: &str, body: &str) -> Result<()> {
-    let begin = format!("<!-- begin {name} -->");
-    let end = format!("<!-- end {name} -->");
-    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Results\n".into());
-    let block = format!("{begin}\n{}\n{end}", body.trim_end());
-    let new = match (old.find(&begin), old.find(&end)) {
-        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], &old[e + end.len()..]),
-        _ => format!("{}\n\n{block}\n", old.trim_end()),
-    };
-    Ok(deepemd_data::write_atomic(path, new.as_bytes())?)
+    Ok(deepemd_data::formats::update_marked_section(path, name, body)?)
 }
 
 /// Formats seconds with three significant digits.

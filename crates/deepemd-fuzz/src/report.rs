@@ -271,15 +271,7 @@ fn seed_text(settings: &Settings) -> String {
 
 /// Replaces (or appends) the reliability section of the Markdown file at `path` with `body`.
 pub fn update_section(path: &Path, body: &str) -> Result<()> {
-    let begin = format!("<!-- begin {SECTION} -->");
-    let end = format!("<!-- end {SECTION} -->");
-    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Results\n".into());
-    let block = format!("{begin}\n{}\n{end}", body.trim_end());
-    let new = match (old.find(&begin), old.find(&end)) {
-        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], &old[e + end.len()..]),
-        _ => format!("{}\n\n{block}\n", old.trim_end()),
-    };
-    deepemd_data::write_atomic(path, new.as_bytes())
+    deepemd_data::formats::update_marked_section(path, SECTION, body)
         .with_context(|| format!("updating {}", path.display()))
 }
 

@@ -116,6 +116,21 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
     result
 }
 
+/// Replaces the text between `<!-- begin NAME -->` and `<!-- end NAME -->` in the Markdown
+/// file at `path` with `body` (appending the section when it is missing), atomically: each
+/// experiment owns one section of `docs/results.md` and rewrites only that.
+pub fn update_marked_section(path: &Path, name: &str, body: &str) -> Result<()> {
+    let begin = format!("<!-- begin {name} -->");
+    let end = format!("<!-- end {name} -->");
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Results\n".into());
+    let block = format!("{begin}\n{}\n{end}", body.trim_end());
+    let new = match (old.find(&begin), old.find(&end)) {
+        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], &old[e + end.len()..]),
+        _ => format!("{}\n\n{block}\n", old.trim_end()),
+    };
+    write_atomic(path, new.as_bytes())
+}
+
 /// Parses one number of a text format, naming line and token on failure.
 pub(crate) fn parse_number(path: &Path, line: usize, token: &str) -> Result<f64> {
     token
