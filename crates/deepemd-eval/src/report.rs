@@ -45,7 +45,9 @@ impl Table {
 
 /// Replaces (or appends) the section `name` of the Markdown file at `path` with `body`.
 pub fn update_section(path: &Path, name: &str, body: &str) -> Result<()> {
-    Ok(deepemd_data::formats::update_marked_section(path, name, body)?)
+    Ok(deepemd_data::formats::update_marked_section(
+        path, name, body,
+    )?)
 }
 
 /// Formats seconds with three significant digits.
