@@ -128,33 +128,18 @@ pub fn verify_certificate(
     let frame = WorkingFrame::fit(a, b)?;
     let (fa, fb) = (frame.to_frame(a)?, frame.to_frame(b)?);
     let frame_duals = duals.to_frame(&frame, cost);
-    let primal: f64 = pairing
-        .pairs()
-        .map(|(i, j)| cost.between(fa.point(i), fb.point(j)))
-        .sum();
-    let gap_tol =
-        tolerance.gap * primal.abs() + fa.len().min(fb.len()) as f64 * tolerance.feasibility;
-    Ok(verify_in_frame(
-        &fa,
-        &fb,
-        cost,
-        pairing,
-        &frame_duals,
-        tolerance.feasibility,
-        gap_tol,
-    )?
-    .to_input(&frame, cost))
+    Ok(verify_in_frame(&fa, &fb, cost, pairing, &frame_duals, tolerance)?.to_input(&frame, cost))
 }
 
-/// The check on clouds already in their working frame, with absolute tolerances.
+/// The check on clouds already in their working frame, where `tolerance.feasibility` is an
+/// absolute tolerance (the frame's unit is the pair's scale).
 pub(crate) fn verify_in_frame(
     a: &PointCloud,
     b: &PointCloud,
     cost: Cost,
     pairing: &Pairing,
     duals: &Duals,
-    feasibility_tol: f64,
-    gap_tol: f64,
+    tolerance: CertificateTolerance,
 ) -> Result<Certificate> {
     let fail = |m: String| {
         Err(Error::Estimator {
@@ -183,6 +168,8 @@ pub(crate) fn verify_in_frame(
         .map(|(i, j)| cost.between(a.point(i), b.point(j)))
         .sum();
     let dual: f64 = duals.a.iter().sum::<f64>() + duals.b.iter().sum::<f64>();
+    let feasibility_tol = tolerance.feasibility;
+    let gap_tol = tolerance.gap * primal.abs() + pairing.len() as f64 * feasibility_tol;
     let cert = Certificate {
         primal,
         dual,

@@ -218,23 +218,13 @@ impl Exact {
         // The value and gradient come from the input's own coordinates (errors if they leave
         // f64's range); the certificate is checked where its tolerances mean something.
         let emd = Emd::of_pairing(a, b, pairing, cost, request.gradient)?;
-        let primal: f64 = emd
-            .pairing
-            .pairs()
-            .map(|(i, j)| cost.between(fa.point(i), fb.point(j)))
-            .sum();
-        let pairs = fa.len().min(fb.len()) as f64;
-        let gap_tol = self.params.gap_tolerance * primal.abs() + pairs * DUAL_FEASIBILITY_REL;
-        let certificate = certificate::verify_in_frame(
-            &fa,
-            &fb,
-            cost,
-            &emd.pairing,
-            &frame_duals,
-            DUAL_FEASIBILITY_REL,
-            gap_tol,
-        )?
-        .to_input(&frame, cost);
+        let tolerance = CertificateTolerance {
+            feasibility: DUAL_FEASIBILITY_REL,
+            gap: self.params.gap_tolerance,
+        };
+        let certificate =
+            certificate::verify_in_frame(&fa, &fb, cost, &emd.pairing, &frame_duals, tolerance)?
+                .to_input(&frame, cost);
         let duals = frame_duals.to_input(&frame, cost)?;
         Ok(ExactSolution {
             emd,
