@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use clap::Args;
 use deepemd_core::PointCloud;
-use deepemd_data::{Mesh, read_cloud_spec};
+use deepemd_data::{MeshFile, read_cloud_spec, read_mesh_file};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -41,23 +41,34 @@ pub fn read_input(spec: &str, options: MeshOptions) -> Result<PointCloud> {
         }
         return Ok(read_cloud_spec(spec)?);
     }
-    let mesh = Mesh::read(Path::new(spec));
-    match (options.sample, mesh) {
-        (Some(n), Ok(mesh)) => {
+    // One read gives both the vertices and the faces; a file whose faces do not parse is read
+    // again as bare vertices, as `deepemd emd` always read it.
+    match (options.sample, read_mesh_file(Path::new(spec))) {
+        (
+            Some(n),
+            Ok(MeshFile {
+                mesh: Some(mesh), ..
+            }),
+        ) => {
             let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
             Ok(mesh
                 .sample_surface(n, &mut rng)
                 .map_err(|e| anyhow::anyhow!("{spec}: cannot sample {n} points ({e})"))?)
         }
+        (Some(_), Ok(MeshFile { mesh: None, .. })) => {
+            bail!("--sample needs a mesh with faces: {spec} has none")
+        }
         (Some(_), Err(e)) => bail!("--sample needs a mesh with faces: {e}"),
-        (None, Ok(mesh)) => {
-            eprintln!(
-                "warning: {spec} is a mesh of {} triangles, read as its {} vertices; \
-                 --sample N samples N points on its surface instead",
-                mesh.triangles().len(),
-                mesh.vertices().len()
-            );
-            Ok(read_cloud_spec(spec)?)
+        (None, Ok(MeshFile { vertices, mesh })) => {
+            if let Some(mesh) = mesh {
+                eprintln!(
+                    "warning: {spec} is a mesh of {} triangles, read as its {} vertices; \
+                     --sample N samples N points on its surface instead",
+                    mesh.triangles().len(),
+                    mesh.vertices().len()
+                );
+            }
+            Ok(vertices)
         }
         (None, Err(_)) => Ok(read_cloud_spec(spec)?),
     }

@@ -15,7 +15,7 @@ mod mesh;
 pub mod pairs;
 
 pub use error::{Error, Result};
-pub use formats::{read_cloud, write_atomic, write_atomic_with};
+pub use formats::{MeshFile, read_cloud, read_mesh_file, write_atomic, write_atomic_with};
 pub use mesh::Mesh;
 
 use std::path::Path;

@@ -6,7 +6,6 @@ use deepemd_core::PointCloud;
 use rand::Rng;
 
 use crate::error::{Error, Result};
-use crate::formats::{read_off_mesh, read_ply_mesh};
 
 /// A triangle mesh. Polygons read from files are split into fans of triangles.
 #[derive(Debug, Clone)]
@@ -48,21 +47,11 @@ impl Mesh {
         })
     }
 
-    /// Reads an `.off` or `.ply` mesh.
+    /// Reads an `.off` or `.ply` mesh (an error when it has no faces).
     pub fn read(path: &Path) -> Result<Self> {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            Some("off") => read_off_mesh(path),
-            Some("ply") => read_ply_mesh(path),
-            _ => Err(Error::format(
-                path,
-                "meshes are read from .off or .ply files",
-            )),
-        }
+        crate::formats::read_mesh_file(path)?
+            .mesh
+            .ok_or_else(|| Error::format(path, "the mesh has no faces to sample"))
     }
 
     /// The vertices.

@@ -19,6 +19,47 @@ pub use pcd::read_pcd;
 pub use ply::{read_ply, read_ply_mesh, write_ply_binary};
 pub use xyz::{read_xyz, write_xyz};
 
+use crate::mesh::Mesh;
+
+/// An `.off` or `.ply` file read once: its vertices as a cloud, and the mesh when it has faces.
+#[derive(Clone, Debug)]
+pub struct MeshFile {
+    /// The vertices, as `read_cloud` reads them.
+    pub vertices: PointCloud,
+    /// The triangulated faces, when there are any.
+    pub mesh: Option<Mesh>,
+}
+
+/// Reads an `.off` or `.ply` file's vertices and faces in one pass. A file whose faces are
+/// malformed is an error here even when its vertices alone would read (`read_cloud` reads those).
+pub fn read_mesh_file(path: &Path) -> Result<MeshFile> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let (vertices, faces) = match ext.as_deref() {
+        Some("off") => off::read_off_parts(path, true)?,
+        Some("ply") => ply::read_ply_parts(path)?,
+        _ => {
+            return Err(Error::format(
+                path,
+                "meshes are read from .off or .ply files",
+            ));
+        }
+    };
+    let coords = vertices.iter().flatten().copied().collect();
+    let cloud = cloud_from_coords(path, 3, coords, |i| format!("vertex {i}"))?;
+    let mesh = if faces.is_empty() {
+        None
+    } else {
+        Some(Mesh::new(path, vertices, faces)?)
+    };
+    Ok(MeshFile {
+        vertices: cloud,
+        mesh,
+    })
+}
+
 /// The extensions [`read_cloud`] reads, lower case.
 pub(crate) const EXTENSIONS: [&str; 7] = ["ply", "off", "xyz", "txt", "csv", "npy", "pcd"];
 

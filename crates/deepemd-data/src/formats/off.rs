@@ -22,9 +22,9 @@ pub fn read_off_mesh(path: &Path) -> Result<Mesh> {
     read_off_parts(path, true).and_then(|(v, f)| Mesh::new(path, v, f))
 }
 
-type Parts = (Vec<[f64; 3]>, Vec<Vec<usize>>);
+pub(super) type Parts = (Vec<[f64; 3]>, Vec<Vec<usize>>);
 
-fn read_off_parts(path: &Path, with_faces: bool) -> Result<Parts> {
+pub(super) fn read_off_parts(path: &Path, with_faces: bool) -> Result<Parts> {
     let text = read_text(path)?;
     // Numbered, comment-free, non-empty lines; `trim` also drops the '\r' of CRLF files.
     let mut lines = text

@@ -114,7 +114,7 @@ pub fn read_ply_mesh(path: &Path) -> Result<Mesh> {
 
 type Parts = (Vec<[f64; 3]>, Vec<Vec<usize>>);
 
-fn read_ply_parts(path: &Path) -> Result<Parts> {
+pub(super) fn read_ply_parts(path: &Path) -> Result<Parts> {
     let bytes = read_bytes(path)?;
     let fail = |m: String| Error::format(path, m);
     let (encoding, elements, body_start) = parse_header(path, &bytes)?;
