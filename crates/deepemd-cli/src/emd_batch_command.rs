@@ -35,12 +35,11 @@ pub struct EmdBatchArgs {
     chunk: usize,
 }
 
-/// One pair to solve, with the names its JSON line gives it.
-struct Job {
-    a_name: String,
-    b_name: String,
-    a: PointCloud,
-    b: PointCloud,
+/// The pairs to solve, and the names their JSON lines give them.
+#[derive(Default)]
+struct Jobs {
+    names: Vec<(String, String)>,
+    pairs: Vec<(PointCloud, PointCloud)>,
 }
 
 pub fn run(args: &EmdBatchArgs) -> Result<()> {
@@ -54,44 +53,42 @@ pub fn run(args: &EmdBatchArgs) -> Result<()> {
     };
     let estimator = args.method.estimator()?;
     let request = EmdRequest::new(args.method.cost);
-    let progress = bar(jobs.len() as u64, "pairs");
+    let progress = bar(jobs.pairs.len() as u64, "pairs");
     progress.set_message(estimator.name().to_string());
-    for (start, chunk) in (0..).step_by(args.chunk).zip(jobs.chunks(args.chunk)) {
-        let pairs: Vec<(PointCloud, PointCloud)> =
-            chunk.iter().map(|j| (j.a.clone(), j.b.clone())).collect();
-        let results = estimator.estimate_batch(&pairs, request);
-        for (k, (job, emd)) in chunk.iter().zip(results).enumerate() {
-            let emd = emd.with_context(|| {
-                format!(
-                    "pair {}: the EMD of {} and {}",
-                    start + k,
-                    job.a_name,
-                    job.b_name
-                )
-            })?;
+    let chunks = jobs
+        .pairs
+        .chunks(args.chunk)
+        .zip(jobs.names.chunks(args.chunk));
+    for (start, (pairs, names)) in (0..).step_by(args.chunk).zip(chunks) {
+        let results = estimator.estimate_batch(pairs, request);
+        for (k, (((a, b), (a_name, b_name)), emd)) in
+            pairs.iter().zip(names).zip(results).enumerate()
+        {
+            let emd = emd
+                .with_context(|| format!("pair {}: the EMD of {a_name} and {b_name}", start + k))?;
             let mut obj = serde_json::json!({
                 "pair": start + k,
-                "a": job.a_name,
-                "b": job.b_name,
+                "a": a_name,
+                "b": b_name,
                 "method": estimator.name(),
                 "cost": args.method.cost.name(),
                 "distance": emd.distance,
-                "n_a": job.a.len(),
-                "n_b": job.b.len(),
+                "n_a": a.len(),
+                "n_b": b.len(),
             });
             if let Some(t) = &emd.transport {
                 obj["transport_cost"] = serde_json::json!(t.value);
             }
             progress.suspend(|| print_line(obj))?;
         }
-        progress.inc(chunk.len() as u64);
+        progress.inc(pairs.len() as u64);
     }
     progress.finish_and_clear();
     Ok(())
 }
 
 /// Pair k of two batch files: item k of each.
-fn jobs_from_batches(a: &str, b: &str) -> Result<Vec<Job>> {
+fn jobs_from_batches(a: &str, b: &str) -> Result<Jobs> {
     let (xs, ys) = (
         deepemd_data::read_cloud_batch(a)?,
         deepemd_data::read_cloud_batch(b)?,
@@ -103,24 +100,19 @@ fn jobs_from_batches(a: &str, b: &str) -> Result<Vec<Job>> {
             ys.len()
         );
     }
-    Ok(xs
-        .into_iter()
-        .zip(ys)
-        .enumerate()
-        .map(|(k, (x, y))| Job {
-            a_name: format!("{a}#{k}"),
-            b_name: format!("{b}#{k}"),
-            a: x,
-            b: y,
-        })
-        .collect())
+    Ok(Jobs {
+        names: (0..xs.len())
+            .map(|k| (format!("{a}#{k}"), format!("{b}#{k}")))
+            .collect(),
+        pairs: xs.into_iter().zip(ys).collect(),
+    })
 }
 
 /// The pairs of a list file, each cloud read as `deepemd emd` reads it.
-fn jobs_from_list(list: &Path, meshes: MeshOptions) -> Result<Vec<Job>> {
+fn jobs_from_list(list: &Path, meshes: MeshOptions) -> Result<Jobs> {
     let text = std::fs::read_to_string(list)
         .with_context(|| format!("{}: cannot read the list", list.display()))?;
-    let mut jobs = Vec::new();
+    let mut jobs = Jobs::default();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -153,14 +145,11 @@ fn jobs_from_list(list: &Path, meshes: MeshOptions) -> Result<Vec<Job>> {
             }
         };
         let (a, b) = (resolve(a), resolve(b));
-        jobs.push(Job {
-            a: read_input(&a, meshes)?,
-            b: read_input(&b, meshes)?,
-            a_name: a,
-            b_name: b,
-        });
+        jobs.pairs
+            .push((read_input(&a, meshes)?, read_input(&b, meshes)?));
+        jobs.names.push((a, b));
     }
-    if jobs.is_empty() {
+    if jobs.pairs.is_empty() {
         bail!("{}: no pairs listed", list.display());
     }
     Ok(jobs)
