@@ -1,23 +1,13 @@
 //! `deepemd emd` end to end: every format gives scipy's value, bad input gives one clear line.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::{deepemd, expected, fixture};
 
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use serde_json::Value;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn deepemd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deepemd"))
-        .args(args)
-        .output()
-        .expect("the deepemd binary runs")
-}
 
 fn emd_json(a: &Path, b: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["emd", a.to_str().unwrap(), b.to_str().unwrap(), "--json"];
@@ -29,11 +19,6 @@ fn emd_json(a: &Path, b: &Path, extra: &[&str]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("one JSON object")
-}
-
-fn expected(pair: &str, cost: &str) -> f64 {
-    let v: Value = serde_json::from_str(include_str!("fixtures/expected.json")).unwrap();
-    v[pair][cost].as_f64().unwrap()
 }
 
 fn assert_close(got: f64, want: f64, what: &str) {

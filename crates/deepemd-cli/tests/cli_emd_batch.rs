@@ -1,24 +1,15 @@
 //! `deepemd emd-batch`: two batches ((B, n, 3) .npy in C or Fortran order, HDF5 datasets) or a
 //! list of path pairs → one JSON line per pair, each the value `deepemd emd` gives that pair.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::{deepemd, expected, fixture};
 
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use serde_json::Value;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn deepemd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deepemd"))
-        .args(args)
-        .output()
-        .expect("the deepemd binary runs")
-}
 
 fn lines(out: &Output) -> Vec<Value> {
     assert!(
@@ -30,11 +21,6 @@ fn lines(out: &Output) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn expected(pair: &str, cost: &str) -> f64 {
-    let v: Value = serde_json::from_str(include_str!("fixtures/expected.json")).unwrap();
-    v[pair][cost].as_f64().unwrap()
 }
 
 fn read_xyz(path: &Path) -> Vec<[f64; 3]> {

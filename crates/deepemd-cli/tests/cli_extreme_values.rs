@@ -1,17 +1,13 @@
 //! `deepemd emd` on finite but extreme coordinates: the right answer, or one error line naming
 //! both files, for every method — never a panic, `null`, `inf` or a silent 0.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::deepemd;
 
 use serde_json::Value;
-
-fn deepemd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deepemd"))
-        .args(args)
-        .output()
-        .expect("the deepemd binary runs")
-}
 
 /// Two 2-point clouds: a unit square's bottom and top edges, scaled by `s`. EMD = s (s² for
 /// the squared cost).

@@ -1,17 +1,14 @@
 //! What a newcomer meets: meshes sampled on their surface (or a warning that they are read as
 //! vertices), and a closed output pipe that ends the job quietly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use serde_json::Value;
+use common::{deepemd, fixture};
 
-fn deepemd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deepemd"))
-        .args(args)
-        .output()
-        .expect("the deepemd binary runs")
-}
+use serde_json::Value;
 
 /// A cube of side `side` as an OFF mesh (8 vertices, 6 quads).
 fn cube(dir: &Path, name: &str, side: f64) -> PathBuf {
@@ -102,12 +99,11 @@ fn meshes_are_sampled_on_request_and_flagged_otherwise() {
 
 #[test]
 fn a_closed_output_pipe_ends_the_job_quietly() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for extra in [&["--matching"][..], &["--json", "--matching"][..]] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_deepemd"))
             .args(["emd"])
-            .arg(fixtures.join("a.xyz"))
-            .arg(fixtures.join("b.xyz"))
+            .arg(fixture("a.xyz"))
+            .arg(fixture("b.xyz"))
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
