@@ -140,11 +140,8 @@ impl DeepEmd {
         roundings: &[Rounding],
         cost: Cost,
     ) -> Result<Vec<Pairing>> {
-        let logits = self.logits(a, b)?;
-        roundings
-            .iter()
-            .map(|r| Ok(r.apply(&logits, a, b, cost)?))
-            .collect()
+        let mut one = self.matchings_batch(&[(a, b)], roundings, cost, &|_| {})?;
+        Ok(one.pop().expect("one pair in, one out"))
     }
 
     /// The matchings of every rounding for many pairs of one size (`out[pair][rounding]`), the
