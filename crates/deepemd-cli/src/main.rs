@@ -4,6 +4,8 @@
 mod datasets_command;
 mod emd_batch_command;
 mod emd_command;
+#[cfg(feature = "hdf5")]
+mod gen_metrics_command;
 mod input;
 mod method_args;
 mod output;
@@ -12,6 +14,8 @@ mod pairs_command;
 mod progress;
 #[cfg(feature = "hdf5")]
 mod train_command;
+#[cfg(feature = "hdf5")]
+mod vae_command;
 
 use std::process::ExitCode;
 
@@ -51,6 +55,14 @@ enum Command {
     /// Train the DeepEMD model (resumable; Ctrl-C writes a checkpoint).
     #[cfg(feature = "hdf5")]
     Train(train_command::TrainArgs),
+    /// The point-cloud VAE of the generative experiment: `vae train --loss L --run DIR`,
+    /// `vae sample --run DIR --out G.h5`.
+    #[cfg(feature = "hdf5")]
+    Vae(vae_command::VaeArgs),
+    /// Generation metrics (MMD, COV, 1-NNA) of a generated set against a reference set, with
+    /// the exact EMD and with Chamfer.
+    #[cfg(feature = "hdf5")]
+    GenMetrics(gen_metrics_command::GenMetricsArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +76,10 @@ fn main() -> ExitCode {
         Command::PreparePairs(args) => pairs_command::run(&args),
         #[cfg(feature = "hdf5")]
         Command::Train(args) => train_command::run(&args),
+        #[cfg(feature = "hdf5")]
+        Command::Vae(args) => vae_command::run(&args),
+        #[cfg(feature = "hdf5")]
+        Command::GenMetrics(args) => gen_metrics_command::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@ mod error;
 pub mod methods;
 pub mod peers;
 pub mod plot;
+pub mod plot_clouds;
 pub mod report;
 pub mod speed;
 pub mod stats;

@@ -33,9 +33,9 @@ pub fn register_font() -> Result<()> {
 }
 
 /// What plotters' drawing calls return; turned into [`Error::Figure`] naming the file.
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
-fn figure(path: &Path, drawn: DrawResult) -> Result<()> {
+pub(crate) fn figure(path: &Path, drawn: DrawResult) -> Result<()> {
     drawn.map_err(|e| Error::Figure {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -242,6 +242,56 @@ fn draw_loglog(
         )?;
     }
     draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present()?;
+    Ok(())
+}
+
+/// Lines on linear axes from y = 0 (a quality curve against time).
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<()> {
+    figure(path, draw_lines(path, title, x_desc, y_desc, series))
+}
+
+fn draw_lines(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> DrawResult {
+    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (x0, x1, _, y1) = bounds(series);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0.min(0.0)..x1 * 1.02, 0.0..y1 * 1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 15))
+        .draw()?;
+    for s in series {
+        let color = s.color;
+        chart
+            .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))?
+            .label(s.label.as_str())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart.draw_series(
+            s.points
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
+        )?;
+    }
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present()?;
     Ok(())
 }

@@ -378,4 +378,12 @@ impl EmdEstimator for Sinkhorn {
         }
         Ok(result.emd)
     }
+
+    fn estimate_batch(
+        &self,
+        pairs: &[(PointCloud, PointCloud)],
+        request: EmdRequest,
+    ) -> Vec<Result<Emd>> {
+        crate::batch::par_estimate(self, pairs, request)
+    }
 }

@@ -77,13 +77,26 @@ pub fn save_checkpoint(
     optimizer: &AdamW,
     state: &TrainState,
 ) -> Result<()> {
+    save_folder_atomically(run, |tmp| {
+        write_checkpoint_files(tmp, varmap, optimizer, state)
+    })
+}
+
+/// Writes `RUN/checkpoint/` atomically: `write` fills a temporary folder in `run`, which then
+/// replaces the previous checkpoint by two renames (see [`find_checkpoint`] for a kill between
+/// them). Every trainer of the workspace saves its checkpoints through this.
+pub fn save_folder_atomically<E: From<Error>>(
+    run: &Path,
+    write: impl FnOnce(&Path) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     std::fs::create_dir_all(run).map_err(io(run))?;
     remove_stale_temporaries(run);
     let tmp = run.join(format!("{TMP_PREFIX}{}", std::process::id()));
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
-    let result = write_checkpoint_files(&tmp, varmap, optimizer, state);
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let result = write(&tmp);
     if result.is_err() {
         // A full disk must not leave a half-written folder behind for every attempt.
         let _ = std::fs::remove_dir_all(&tmp);
@@ -114,7 +127,6 @@ fn write_checkpoint_files(
     optimizer: &AdamW,
     state: &TrainState,
 ) -> Result<()> {
-    std::fs::create_dir_all(tmp).map_err(io(tmp))?;
     let config = tmp.join("config.json");
     std::fs::write(&config, state.config.model.to_json()).map_err(io(&config))?;
     let weights = tmp.join("model.safetensors");

@@ -19,6 +19,7 @@ mod trainer;
 
 pub use checkpoint::{
     EvalRecord, StepRecord, TrainState, checkpoint_dir, find_checkpoint, read_state,
+    save_folder_atomically,
 };
 pub use config::{PairSource, TrainConfig};
 pub use data::{BatchSource, to_batch};

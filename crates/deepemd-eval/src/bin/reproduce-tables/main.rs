@@ -11,6 +11,8 @@ mod plan;
 mod speed;
 mod table1;
 mod table2;
+mod vae;
+mod vae_report;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -73,6 +75,13 @@ pub struct RunArgs {
     /// Folder of the figures (linked from the document relative to it).
     #[arg(long, default_value = "docs/figures")]
     figures: PathBuf,
+    /// Only the VAE experiment (five trainings, ~75 minutes in full mode; resumable): its
+    /// section of the document and its figures.
+    #[arg(long)]
+    vae_only: bool,
+    /// Where the VAE runs are kept (finished runs with the plan's settings are reused).
+    #[arg(long, default_value = "runs/vae")]
+    vae_runs: PathBuf,
 }
 
 /// The training size of the default model; Table 2 is relative to it.
@@ -100,6 +109,9 @@ fn main() -> Result<()> {
 
 fn run(args: &RunArgs) -> Result<()> {
     register_font()?;
+    if args.vae_only {
+        return run_vae(args);
+    }
     let started = Instant::now();
     let plan = if args.quick {
         Plan::quick()
@@ -137,6 +149,7 @@ fn run(args: &RunArgs) -> Result<()> {
         document::relative(&args.out, &args.figures, name)
     });
     deepemd_eval::report::update_section(&args.out, "reproduce-tables", &md)?;
+    run_vae(args)?;
     eprintln!(
         "wrote {} and {} in {:.0} s",
         args.out.display(),
@@ -146,5 +159,26 @@ fn run(args: &RunArgs) -> Result<()> {
     if started.elapsed().as_secs() > 15 * 60 && args.quick {
         eprintln!("warning: the quick mode took over 15 minutes on this machine");
     }
+    Ok(())
+}
+
+/// The VAE experiment: trains or reuses the five runs, draws its figures, writes its section.
+fn run_vae(args: &RunArgs) -> Result<()> {
+    let plan = if args.quick {
+        vae::VaePlan::quick()
+    } else {
+        vae::VaePlan::full()
+    };
+    let results = vae::vae(args, &plan, &args.vae_runs)?;
+    vae_report::draw(&args.figures, &results)?;
+    let md = vae_report::section(&results, args.quick, &hardware_line(), |name| {
+        document::relative(&args.out, &args.figures, name)
+    });
+    deepemd_eval::report::update_section(&args.out, "vae", &md)?;
+    eprintln!(
+        "wrote the VAE section of {} in {:.0} s",
+        args.out.display(),
+        results.wall_seconds
+    );
     Ok(())
 }

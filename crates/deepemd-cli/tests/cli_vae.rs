@@ -1,0 +1,254 @@
+//! `deepemd gen-metrics` against scipy's values through files, its bad inputs, and
+//! `deepemd vae train | sample` end to end on the tiny mesh set of deepemd-vae's tests.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::deepemd;
+use deepemd_data::hdf5::{ShapeFile, WriteOptions};
+use serde_json::Value;
+
+fn fixture() -> Value {
+    serde_json::from_str(include_str!(
+        "../../deepemd-vae/tests/fixtures/gen_metrics.json"
+    ))
+    .unwrap()
+}
+
+/// Writes clouds (`[[x, y, z], ...]` per cloud) as a ModelNet40-layout HDF5 file.
+fn write_set(path: &Path, clouds: &[Vec<f32>], points: usize) {
+    ShapeFile {
+        data: clouds.concat(),
+        n_items: clouds.len(),
+        n_points: points,
+        dim: 3,
+        labels: vec![0; clouds.len()],
+        pid: None,
+        mesh_id: None,
+    }
+    .write(path, WriteOptions::default())
+    .unwrap();
+}
+
+/// Writes an `(items, points, 3)` little-endian f32 .npy file (format version 1.0).
+fn write_npy(path: &Path, values: &[f32], (items, points): (usize, usize)) {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({items}, {points}, 3), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn flat(v: &Value) -> (Vec<Vec<f32>>, usize) {
+    let clouds: Vec<Vec<f32>> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            c.as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|p| {
+                    p.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap() as f32)
+                })
+                .collect()
+        })
+        .collect();
+    let points = clouds[0].len() / 3;
+    (clouds, points)
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn gen_metrics_json_matches_scipy_through_hdf5_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = fixture();
+    for (name, case) in fixture["cases"].as_object().unwrap() {
+        let (reference, points) = flat(&case["reference"]);
+        let (generated, _) = flat(&case["generated"]);
+        let (r, g) = (dir.path().join("r.h5"), dir.path().join("g.h5"));
+        write_set(&r, &reference, points);
+        write_set(&g, &generated, points);
+        let out = deepemd(&[
+            "gen-metrics",
+            "--reference",
+            r.to_str().unwrap(),
+            "--generated",
+            g.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // The files hold f32 coordinates, scipy saw f64: agreement to f32 precision.
+        for key in [
+            "mmd_emd", "cov_emd", "nna_emd", "mmd_cd", "cov_cd", "nna_cd",
+        ] {
+            let (ours, theirs) = (m[key].as_f64().unwrap(), case[key].as_f64().unwrap());
+            assert!(
+                (ours - theirs).abs() <= 1e-5 * theirs.abs().max(1.0),
+                "{name}: {key} {ours} vs {theirs}"
+            );
+        }
+        assert_eq!(m["n_reference"].as_u64().unwrap() as usize, reference.len());
+        assert_eq!(m["n_generated"].as_u64().unwrap() as usize, generated.len());
+        assert_eq!(m["points"].as_u64().unwrap() as usize, points);
+        assert!(m["seconds"].as_f64().unwrap() >= 0.0);
+    }
+}
+
+#[test]
+fn gen_metrics_bad_inputs_are_one_line_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud =
+        |n: usize, shift: f32| -> Vec<f32> { (0..3 * n).map(|k| k as f32 * 0.1 + shift).collect() };
+    let r = dir.path().join("ref.h5");
+    write_set(&r, &[cloud(8, 0.0), cloud(8, 1.0)], 8);
+    let g5 = dir.path().join("gen5.h5");
+    write_set(&g5, &[cloud(5, 0.0)], 5);
+    let mut nan = cloud(8, 0.0);
+    nan[7] = f32::NAN;
+    // The HDF5 writer refuses NaN, so the poisoned set is an .npy file.
+    let gnan = dir.path().join("gen_nan.npy");
+    write_npy(&gnan, &nan, (1, 8));
+    let missing = dir.path().join("missing.h5");
+    let run = |g: &PathBuf| {
+        deepemd(&[
+            "gen-metrics",
+            "--reference",
+            r.to_str().unwrap(),
+            "--generated",
+            g.to_str().unwrap(),
+        ])
+    };
+    for (g, must) in [
+        (&g5, vec!["ref.h5", "gen5.h5", "point count"]),
+        (&gnan, vec!["gen_nan.npy"]),
+        (&missing, vec!["missing.h5"]),
+    ] {
+        let out = run(g);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{}: accepted", g.display());
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        for m in must {
+            assert!(err.contains(m), "'{m}' not in: {err}");
+        }
+    }
+    // The table names every metric.
+    let out = run(&r.clone());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for m in ["MMD", "COV", "1-NNA", "exact EMD", "Chamfer"] {
+        assert!(text.contains(m), "{text}");
+    }
+}
+
+#[test]
+fn vae_train_resume_sample_and_evaluate_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let meshes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deepemd-vae/tests/fixtures/meshes");
+    let run = dir.path().join("run");
+    let manifest = meshes.join("manifest.tsv");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "vae",
+            "train",
+            "--run",
+            run.to_str().unwrap(),
+            "--meshes",
+            meshes.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend(extra);
+        deepemd(&args)
+    };
+    // A new run needs a loss; an unknown loss lists the choices.
+    let out = train(&["--steps", "2"]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("--loss"),
+        "{}",
+        stderr(&out)
+    );
+    let out = train(&["--loss", "emd", "--steps", "2"]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("deepemd-refined"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = train(&[
+        "--loss", "chamfer", "--steps", "3", "--points", "16", "--batch", "2", "--latent", "4",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("held-out reconstruction EMD"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(run.join("model/model.safetensors").exists());
+    // Training again into the finished folder is refused without --resume.
+    let out = train(&[
+        "--loss", "chamfer", "--steps", "3", "--points", "16", "--batch", "2", "--latent", "4",
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("--resume"),
+        "{}",
+        stderr(&out)
+    );
+
+    let samples = dir.path().join("samples.h5");
+    let out = deepemd(&[
+        "vae",
+        "sample",
+        "--run",
+        run.to_str().unwrap(),
+        "--count",
+        "5",
+        "--out",
+        samples.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = deepemd(&[
+        "gen-metrics",
+        "--reference",
+        samples.to_str().unwrap(),
+        "--generated",
+        samples.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(m["points"].as_u64(), Some(16));
+    assert_eq!(m["n_generated"].as_u64(), Some(5));
+    // A set against itself: every reference cloud is its own nearest generated cloud.
+    assert_eq!(m["mmd_emd"].as_f64(), Some(0.0));
+    assert_eq!(m["cov_emd"].as_f64(), Some(1.0));
+
+    let out = deepemd(&[
+        "vae",
+        "sample",
+        "--run",
+        dir.path().join("none").to_str().unwrap(),
+        "--out",
+        "x.h5",
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("no trained VAE"),
+        "{}",
+        stderr(&out)
+    );
+}
