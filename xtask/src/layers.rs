@@ -27,6 +27,14 @@ const RULES: &[(&str, &[&str])] = &[
         &["hdf5", "deepemd-data", "deepemd-train", "deepemd-eval"],
     ),
     (
+        "deepemd-vae",
+        &["deepemd-eval", "deepemd-cli", "plotters"],
+    ),
+    (
+        "deepemd-train",
+        &["deepemd-vae", "deepemd-loss", "deepemd-eval"],
+    ),
+    (
         "deepemd-fuzz",
         &["candle", "deepemd-model", "deepemd-train", "deepemd-eval"],
     ),

@@ -45,24 +45,17 @@ pub fn run(args: &GenMetricsArgs) -> Result<()> {
     )?;
     progress.finish_and_clear();
     if args.json {
-        print_line(&serde_json::to_string(&m)?)?;
+        print_line(serde_json::to_string(&m)?)?;
     } else {
-        print_line(&format!(
+        let pct = |x: f64| format!("{:.1} %", 100.0 * x);
+        print_line(format_args!(
             "{} reference and {} generated clouds of {} points ({:.1} s)",
             m.n_reference, m.n_generated, m.points, m.seconds
         ))?;
         print_line("metric   exact EMD   Chamfer")?;
-        print_line(&format!("MMD      {:<11.5} {:.6}", m.mmd_emd, m.mmd_cd))?;
-        print_line(&format!(
-            "COV      {:<11} {}",
-            format!("{:.1} %", 100.0 * m.cov_emd),
-            format!("{:.1} %", 100.0 * m.cov_cd)
-        ))?;
-        print_line(&format!(
-            "1-NNA    {:<11} {}",
-            format!("{:.1} %", 100.0 * m.nna_emd),
-            format!("{:.1} %", 100.0 * m.nna_cd)
-        ))?;
+        print_line(format_args!("MMD      {:<11.5} {:.6}", m.mmd_emd, m.mmd_cd))?;
+        print_line(format_args!("COV      {:<11} {}", pct(m.cov_emd), pct(m.cov_cd)))?;
+        print_line(format_args!("1-NNA    {:<11} {}", pct(m.nna_emd), pct(m.nna_cd)))?;
     }
     Ok(())
 }

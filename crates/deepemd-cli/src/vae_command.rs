@@ -24,7 +24,7 @@ pub struct VaeArgs {
 #[derive(Subcommand, Debug)]
 enum VaeCommand {
     /// Train the VAE with one reconstruction loss (resumable; Ctrl-C writes a checkpoint).
-    Train(VaeTrainArgs),
+    Train(Box<VaeTrainArgs>),
     /// Decode clouds from the prior of a trained VAE into an HDF5 file (ModelNet40 layout),
     /// ready for `deepemd gen-metrics`.
     Sample(VaeSampleArgs),
