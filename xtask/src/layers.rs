@@ -26,10 +26,7 @@ const RULES: &[(&str, &[&str])] = &[
         "deepemd-methods",
         &["hdf5", "deepemd-data", "deepemd-train", "deepemd-eval"],
     ),
-    (
-        "deepemd-vae",
-        &["deepemd-eval", "deepemd-cli", "plotters"],
-    ),
+    ("deepemd-vae", &["deepemd-eval", "deepemd-cli", "plotters"]),
     (
         "deepemd-train",
         &["deepemd-vae", "deepemd-loss", "deepemd-eval"],

@@ -54,8 +54,16 @@ pub fn run(args: &GenMetricsArgs) -> Result<()> {
         ))?;
         print_line("metric   exact EMD   Chamfer")?;
         print_line(format_args!("MMD      {:<11.5} {:.6}", m.mmd_emd, m.mmd_cd))?;
-        print_line(format_args!("COV      {:<11} {}", pct(m.cov_emd), pct(m.cov_cd)))?;
-        print_line(format_args!("1-NNA    {:<11} {}", pct(m.nna_emd), pct(m.nna_cd)))?;
+        print_line(format_args!(
+            "COV      {:<11} {}",
+            pct(m.cov_emd),
+            pct(m.cov_cd)
+        ))?;
+        print_line(format_args!(
+            "1-NNA    {:<11} {}",
+            pct(m.nna_emd),
+            pct(m.nna_cd)
+        ))?;
     }
     Ok(())
 }

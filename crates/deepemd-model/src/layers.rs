@@ -2,10 +2,11 @@
 //! fused `softmax_last_dim` and `layer_norm` have no backward pass, so training (`train = true`)
 //! uses versions built from primitive ops while inference may use the fused kernels.
 
-use candle_core::{D, Module, Result, Tensor};
+use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
 use crate::config::ModelConfig;
+use crate::fused_attention::fused_attention;
 
 /// Layer normalization over the last dimension.
 #[derive(Clone, Debug)]
@@ -81,7 +82,14 @@ impl MultiHeadAttention {
             .forward(x)?
             .reshape((b, t, 3, self.heads, self.head_dim))?;
         let qkv = qkv.permute((2, 0, 3, 1, 4))?; // [3, B, H, T, dh]
-        let q = (qkv.get(0)? * (1.0 / (self.head_dim as f64).sqrt()))?.contiguous()?;
+        let scale = 1.0 / (self.head_dim as f64).sqrt();
+        if !train && x.device().is_cpu() && x.dtype() == DType::F32 {
+            // Inference on the CPU: the fused kernel, no score matrix (`block_rows` moot).
+            let y = fused_attention(&qkv.get(0)?, &qkv.get(1)?, &qkv.get(2)?, scale as f32)?;
+            let y = y.transpose(1, 2)?.reshape((b, t, d))?;
+            return self.out.forward(&y);
+        }
+        let q = (qkv.get(0)? * scale)?.contiguous()?;
         let k_t = qkv.get(1)?.transpose(2, 3)?.contiguous()?; // [B, H, dh, T]
         let v = qkv.get(2)?.contiguous()?;
         let block = block_rows.max(1);

@@ -99,6 +99,35 @@ fn inference_kernels_and_attention_blocks_match_the_training_path() {
 }
 
 #[test]
+fn the_fused_attention_equals_the_reference_path_with_the_shipped_model() {
+    // The shipped model (d 128, 4 heads of 32) on a batch of two pairs; T = 2n = 202 is not a
+    // multiple of the kernel's tiles.
+    let model = deepemd_model::default_model(&Device::Cpu).unwrap();
+    let pairs = [clouds(101, 3), clouds(101, 4)];
+    let batch = |pick: fn(&(PointCloud, PointCloud)) -> &PointCloud| {
+        let flat: Vec<f32> = pairs.iter().flat_map(|p| pick(p).to_f32()).collect();
+        Tensor::from_vec(flat, (2, 101, 3), &Device::Cpu).unwrap()
+    };
+    let (a, b) = (batch(|p| &p.0), batch(|p| &p.1));
+    let reference = model.logits(&a, &b, true, usize::MAX).unwrap();
+    let fused = model.logits(&a, &b, false, usize::MAX).unwrap();
+    let diff = max_abs_diff(&reference, &fused);
+    let scale = reference
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    // f32 sums in another order through four blocks: logits reach ~100 here, so the bound is
+    // 1e-4 plus a relative 1e-5 of the largest (measured: 3.2e-4 at 112).
+    assert!(
+        diff < 1e-4 + 1e-5 * scale,
+        "logits differ by {diff} (largest logit {scale})"
+    );
+}
+
+#[test]
 fn permuting_a_cloud_permutes_the_logits() {
     let (model, _) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
     let (a, b) = clouds(20, 3);
