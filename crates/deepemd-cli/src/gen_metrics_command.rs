@@ -13,10 +13,10 @@ use crate::progress::bar;
 #[derive(Args, Debug)]
 pub struct GenMetricsArgs {
     /// Reference clouds: an HDF5 file in the ModelNet40 layout (`data` [N, n, 3];
-    /// `file.h5:dataset` for another dataset) or an (N, n, 3) .npy file.
+    /// `file.h5:dataset` for another dataset) or an (N, n, 3) .npy file (2-D sets work alike).
     #[arg(long)]
     reference: String,
-    /// Generated clouds, in the same forms and with the same points per cloud.
+    /// Generated clouds, in the same forms, with the same points per cloud and dimension.
     #[arg(long)]
     generated: String,
     /// Print one JSON object instead of a table.

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use deepemd_data::hdf5::{ShapeFile, WriteOptions};
-use deepemd_methods::ModelSource;
 use deepemd_model::device_from_name;
 use deepemd_vae::{
     LossKind, MeshSource, VaeEvent, VaeOutcome, VaeTrainConfig, find_checkpoint, load_network,
@@ -42,7 +41,7 @@ pub struct VaeTrainArgs {
     /// Continue the run in RUN from its checkpoint (with the checkpoint's settings).
     #[arg(long)]
     resume: bool,
-    /// Optimizer steps [default: 3000].
+    /// Optimizer steps [default: 1000, the full run of docs/results.md].
     #[arg(long)]
     steps: Option<usize>,
     /// Points per cloud [default: 256].
@@ -69,12 +68,13 @@ pub struct VaeTrainArgs {
     /// Held-out evaluation every this many steps [default: a tenth of the steps].
     #[arg(long)]
     eval_every: Option<usize>,
-    /// CGAL's meshes folder.
-    #[arg(long, default_value = "datasets/cache/cgal/data/data/meshes")]
-    meshes: PathBuf,
-    /// The mesh manifest (splits train / test / heldout).
-    #[arg(long, default_value = "datasets/cgal/manifest.tsv")]
-    manifest: PathBuf,
+    /// CGAL's meshes folder [default: datasets/cache/cgal/data/data/meshes] (may differ on
+    /// --resume: the meshes are not part of a run's settings).
+    #[arg(long)]
+    meshes: Option<PathBuf>,
+    /// The mesh manifest, splits train / test / heldout [default: datasets/cgal/manifest.tsv].
+    #[arg(long)]
+    manifest: Option<PathBuf>,
     /// A DeepEMD model folder for the deepemd losses; the built-in default model otherwise.
     #[arg(long)]
     model: Option<PathBuf>,
@@ -120,6 +120,15 @@ impl VaeTrainArgs {
         set!(loss => loss, steps => steps, batch => batch, lr => lr, seed => seed,
              kl_weight => kl_weight, kl_warmup => kl_warmup, eval_every => eval_every,
              points => network.points, latent => network.latent);
+        if let Some(m) = &self.meshes {
+            c.source.meshes = m.clone();
+        }
+        if let Some(m) = &self.manifest {
+            c.source.manifest = m.clone();
+        }
+        if let Some(m) = &self.model {
+            c.model = Some(m.clone());
+        }
         c
     }
 }
@@ -135,21 +144,15 @@ fn train(args: &VaeTrainArgs) -> Result<()> {
         let loss = args.loss.context(
             "--loss is required for a new run (chamfer, exact, deepemd, deepemd-refined, sinkhorn)",
         )?;
-        let steps = args.steps.unwrap_or(3000);
-        let source = MeshSource {
-            meshes: args.meshes.clone(),
-            manifest: args.manifest.clone(),
-        };
-        let mut base = VaeTrainConfig::recipe(loss, source, args.points.unwrap_or(256), steps);
-        if args.kl_warmup.is_none() {
-            base.kl_warmup = steps / 2;
-        }
-        if args.eval_every.is_none() {
-            base.eval_every = (steps / 10).max(1);
-        }
+        // The recipe at the sizes of the full run of docs/results.md; flags override it.
+        let base = VaeTrainConfig::recipe(
+            loss,
+            MeshSource::default(),
+            args.points.unwrap_or(256),
+            args.steps.unwrap_or(1000),
+        );
         args.apply(base)
     };
-    let model = ModelSource::new(args.model.clone(), device.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
@@ -195,7 +198,6 @@ fn train(args: &VaeTrainArgs) -> Result<()> {
         &config,
         &args.run,
         args.resume,
-        &model,
         &device,
         &stop,
         &mut observer,

@@ -77,12 +77,14 @@ fn draw_grid(
                 RGBColor(220, 220, 220),
             ))?;
             let mut points: Vec<(f64, f64, f64)> = cloud.iter().map(|&p| project(p)).collect();
-            // Far points first, so near ones are drawn over them.
-            points.sort_by(|a, b| b.2.total_cmp(&a.2));
+            // x right, y up, depth toward the viewer (right-handed): far points (small depth)
+            // first, so near ones are drawn over them.
+            points.sort_by(|a, b| a.2.total_cmp(&b.2));
             let half = PANEL as f64 / 2.0;
             let scale = half * 0.9;
             for (x, y, depth) in points {
-                let shade = (140.0 * (depth.clamp(-1.0, 1.0) + 1.0) / 2.0) as u8;
+                // Nearer is darker.
+                let shade = (140.0 * (1.0 - depth.clamp(-1.0, 1.0)) / 2.0) as u8;
                 let px = x0 as f64 + half + scale * x.clamp(-1.1, 1.1);
                 let py = y0 as f64 + half + scale * y.clamp(-1.1, 1.1);
                 root.draw(&Circle::new(

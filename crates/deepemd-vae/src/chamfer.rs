@@ -40,7 +40,7 @@ pub fn chamfer_batch(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     let (b, _, d) = x.dims3()?;
     let (b2, _, d2) = y.dims3()?;
     if b != b2 || d != d2 {
-        return Err(Error::Config(format!(
+        return Err(Error::Shape(format!(
             "Chamfer of {:?} and {:?}: they need the same batch size and point dimension",
             x.dims(),
             y.dims()

@@ -71,7 +71,11 @@ pub fn save_checkpoint(
 ) -> Result<()> {
     deepemd_train::save_folder_atomically(run, |tmp| -> Result<()> {
         write_weights(tmp, &state.config.network, varmap)?;
-        optimizer.save(&tmp.join("optimizer.safetensors"))?;
+        let adam = tmp.join("optimizer.safetensors");
+        optimizer.save(&adam).map_err(|e| Error::Checkpoint {
+            path: adam.clone(),
+            message: format!("cannot write the optimizer state ({e})"),
+        })?;
         let path = tmp.join("state.json");
         let json = serde_json::to_string(state).expect("the state serializes");
         std::fs::write(&path, json).map_err(io(&path))

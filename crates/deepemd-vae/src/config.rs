@@ -55,15 +55,34 @@ impl VaeConfig {
     }
 }
 
+/// Where `cargo xtask prepare-datasets` unpacks CGAL's meshes, from the repository root.
+pub const DEFAULT_MESHES: &str = "datasets/cache/cgal/data/data/meshes";
+/// The manifest of those meshes, from the repository root.
+pub const DEFAULT_MANIFEST: &str = "datasets/cgal/manifest.tsv";
+
 /// Where the training shapes come from: the real meshes of the project's dataset.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeshSource {
-    /// CGAL's meshes folder (`datasets/cache/cgal/meshes` after `cargo xtask prepare-datasets`).
+    /// CGAL's meshes folder ([`DEFAULT_MESHES`]).
     pub meshes: PathBuf,
-    /// The manifest of meshes with their splits (`datasets/cgal/manifest.tsv`).
+    /// The manifest of meshes with their splits ([`DEFAULT_MANIFEST`]).
     pub manifest: PathBuf,
 }
+
+impl Default for MeshSource {
+    /// The project's meshes, relative to the repository root.
+    fn default() -> Self {
+        Self {
+            meshes: PathBuf::from(DEFAULT_MESHES),
+            manifest: PathBuf::from(DEFAULT_MANIFEST),
+        }
+    }
+}
+
+/// The largest batch: a cloud's random stream is numbered (step, item) with 16 bits for the
+/// item.
+pub const MAX_BATCH: usize = 1 << 16;
 
 /// The settings of one training run. Every loss of the experiment runs with the same settings
 /// but `loss`.
@@ -76,6 +95,9 @@ pub struct VaeTrainConfig {
     pub loss: LossKind,
     /// The meshes.
     pub source: MeshSource,
+    /// The DeepEMD model folder of the `deepemd` losses; `None`: the built-in default model.
+    #[serde(default)]
+    pub model: Option<PathBuf>,
     /// Optimizer steps.
     pub steps: usize,
     /// Clouds per step.
@@ -98,7 +120,8 @@ pub struct VaeTrainConfig {
     pub scale_jitter: f64,
     /// Seed of weights, batches and noise.
     pub seed: u64,
-    /// Evaluate the held-out reconstruction every this many steps (0: at the end only).
+    /// Evaluate the held-out reconstruction every this many steps (0: only before the first
+    /// step and after the last).
     pub eval_every: usize,
     /// Held-out clouds of that evaluation (sampled from the `test` meshes).
     pub eval_clouds: usize,
@@ -113,6 +136,7 @@ impl VaeTrainConfig {
             network: VaeConfig::with_points(points),
             loss,
             source,
+            model: None,
             steps,
             batch: 16,
             lr: 1e-3,
@@ -132,9 +156,30 @@ impl VaeTrainConfig {
 
     /// Whether `other` is the same run: every setting equal but where the meshes are read from.
     pub fn same_run(&self, other: &Self) -> bool {
-        let mut other = other.clone();
-        other.source = self.source.clone();
-        *self == other
+        self.differences(other).is_empty()
+    }
+
+    /// The settings that differ from `other`'s, as `name: ours → theirs` (the mesh source,
+    /// which may move, is not compared).
+    pub fn differences(&self, other: &Self) -> String {
+        let as_map = |c: &Self| -> serde_json::Map<String, serde_json::Value> {
+            let mut v = serde_json::to_value(c).expect("the config serializes");
+            v.as_object_mut()
+                .map(|m| {
+                    m.remove("source");
+                    m.clone()
+                })
+                .unwrap_or_default()
+        };
+        let (ours, theirs) = (as_map(self), as_map(other));
+        ours.iter()
+            .filter(|(k, v)| theirs.get(*k) != Some(v))
+            .map(|(k, v)| {
+                let other = theirs.get(k).map_or("none".to_string(), |t| t.to_string());
+                format!("{k}: {v} → {other}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Checks every setting; errors name the setting.
@@ -143,6 +188,9 @@ impl VaeTrainConfig {
         let bad = |what: &str| Err(Error::Config(what.to_string()));
         if self.steps == 0 || self.batch == 0 {
             return bad("steps and batch must be at least 1");
+        }
+        if self.batch > MAX_BATCH {
+            return bad(&format!("batch must be at most {MAX_BATCH}"));
         }
         if !(self.lr > 0.0) || !self.lr.is_finite() {
             return bad("lr must be a positive number");

@@ -29,17 +29,22 @@ pub enum Error {
     /// Two sets that cannot be compared (another point count or dimension); names the files.
     #[error("{0}")]
     Sets(String),
-    /// The loss became NaN or infinite.
+    /// The loss, the KL term or the gradient became NaN or infinite.
     #[error(
-        "training diverged: the loss became {loss} at step {step}; start a new run with a lower \
-         learning rate (--lr)"
+        "training diverged: the {what} became {value} at step {step}; start a new run with a \
+         lower learning rate (--lr)"
     )]
     Diverged {
-        /// The step whose loss was not finite.
+        /// The step.
         step: usize,
-        /// That loss.
-        loss: f32,
+        /// Which quantity.
+        what: &'static str,
+        /// Its value.
+        value: f64,
     },
+    /// Tensors of shapes that do not fit.
+    #[error("{0}")]
+    Shape(String),
     /// A checkpoint or model folder that cannot be used.
     #[error("{}: {message}", path.display())]
     Checkpoint {

@@ -2,13 +2,13 @@
 //! exact EMD and the Chamfer distance to its input.
 
 use candle_core::{Device, Tensor};
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
-use deepemd_solvers::Exact;
+use deepemd_core::PointCloud;
 use rayon::prelude::*;
 
 use crate::chamfer::chamfer_distance;
 use crate::data::{to_clouds, to_tensor};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::generation_metrics::exact_emd;
 use crate::network::PointVae;
 
 /// Clouds decoded per forward pass in evaluation.
@@ -37,7 +37,11 @@ pub fn reconstruct(
     Ok(out)
 }
 
-/// The clouds decoded from `count` latents drawn from the prior N(0, I) (seeded).
+/// The most clouds [`sample_prior`] draws in one call.
+pub const MAX_SAMPLES: usize = 1_000_000;
+
+/// The clouds decoded from `count` latents drawn from the prior N(0, I) (seeded; drawn and
+/// decoded chunk by chunk, so memory holds the clouds and one chunk of latents).
 pub fn sample_prior(
     vae: &PointVae,
     count: usize,
@@ -46,20 +50,21 @@ pub fn sample_prior(
 ) -> Result<Vec<PointCloud>> {
     use rand::SeedableRng;
     use rand_distr::{Distribution, StandardNormal};
+    if count > MAX_SAMPLES {
+        return Err(Error::Config(format!(
+            "{count} samples asked; at most {MAX_SAMPLES} per call"
+        )));
+    }
     let latent = vae.config().latent;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let z: Vec<f32> = (0..count * latent)
-        .map(|_| StandardNormal.sample(&mut rng))
-        .collect();
-    let z = Tensor::from_vec(z, (count, latent), device)?;
     let mut out = Vec::with_capacity(count);
     for start in (0..count).step_by(EVAL_CHUNK) {
-        let end = (start + EVAL_CHUNK).min(count);
-        out.extend(to_clouds(&vae.decode(&z.narrow(
-            0,
-            start,
-            end - start,
-        )?)?)?);
+        let rows = EVAL_CHUNK.min(count - start);
+        let z: Vec<f32> = (0..rows * latent)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
+        let z = Tensor::from_vec(z, (rows, latent), device)?;
+        out.extend(to_clouds(&vae.decode(&z)?)?);
     }
     Ok(out)
 }
@@ -74,10 +79,7 @@ pub fn reconstruction_score(
     let per_pair: Vec<(f64, f64)> = decoded
         .par_iter()
         .zip(clouds)
-        .map(|(d, c)| {
-            let emd = Exact::default().estimate(d, c, EmdRequest::new(Cost::Euclidean))?;
-            Ok((emd.distance, chamfer_distance(d, c)?))
-        })
+        .map(|(d, c)| Ok((exact_emd(d, c)?, chamfer_distance(d, c)?)))
         .collect::<Result<_>>()?;
     let n = per_pair.len().max(1) as f64;
     Ok(ReconstructionScore {

@@ -159,9 +159,17 @@ fn argmin(values: impl Iterator<Item = f64>, skip: Option<usize>) -> Option<(usi
         })
 }
 
-/// MMD, COV and 1-NNA from the distance matrices (definitions in the module documentation).
+/// MMD, COV and 1-NNA from the distance matrices (definitions in the module documentation);
+/// NaN for empty sets.
 pub fn set_metrics(m: &DistanceMatrices) -> SetMetrics {
     let (nr, ng) = (m.rg.len(), m.gg.len());
+    if nr == 0 || ng == 0 {
+        return SetMetrics {
+            mmd: f64::NAN,
+            cov: f64::NAN,
+            nna: f64::NAN,
+        };
+    }
     let mmd =
         m.rg.iter()
             .map(|row| row.iter().copied().fold(f64::INFINITY, f64::min))

@@ -37,11 +37,15 @@ mod trainer;
 
 pub use chamfer::{chamfer_batch, chamfer_distance};
 pub use checkpoint::{VaeEvalRecord, VaeState, VaeStepRecord, load_network, read_state};
-pub use config::{MeshSource, VaeConfig, VaeTrainConfig};
+pub use config::{
+    DEFAULT_MANIFEST, DEFAULT_MESHES, MAX_BATCH, MeshSource, VaeConfig, VaeTrainConfig,
+};
 pub use data::{MeshPool, augment, evaluation_clouds, to_clouds, to_tensor};
 pub use deepemd_train::find_checkpoint;
 pub use error::{Error, Result};
-pub use evaluate::{ReconstructionScore, reconstruct, reconstruction_score, sample_prior};
+pub use evaluate::{
+    MAX_SAMPLES, ReconstructionScore, reconstruct, reconstruction_score, sample_prior,
+};
 pub use generation_metrics::{
     DistanceMatrices, GenerationMetrics, SetMetrics, check_sets, distance_matrices, exact_emd,
     generation_metrics, pair_count, set_metrics,

@@ -66,13 +66,12 @@ pub enum VaeOutcome {
 
 /// Trains (or, with `resume`, continues) the run in `run`. `stop` is polled every step; when
 /// set, a checkpoint is written and the call returns [`VaeOutcome::Stopped`]. The DeepEMD losses
-/// use the model of `model`. A run folder that already holds a checkpoint is only resumed, with
-/// the same settings.
+/// use the model of `config.model` on `device`. A run folder that already holds a checkpoint is
+/// only resumed, with the same settings.
 pub fn train_vae(
     config: &VaeTrainConfig,
     run: &Path,
     resume: bool,
-    model: &ModelSource,
     device: &Device,
     stop: &AtomicBool,
     observer: &mut dyn FnMut(VaeEvent<'_>),
@@ -86,9 +85,11 @@ pub fn train_vae(
             if !state.config.same_run(config) {
                 return Err(Error::Checkpoint {
                     path: dir.join("state.json"),
-                    message: "the checkpoint was made with other settings; resume without \
-                              changing them (the settings are in this file)"
-                        .into(),
+                    message: format!(
+                        "the checkpoint was made with other settings ({}); resume without \
+                         changing them",
+                        state.config.differences(config)
+                    ),
                 });
             }
             // The meshes may have moved (another machine, an absolute path): use today's.
@@ -130,7 +131,8 @@ pub fn train_vae(
         config.eval_clouds,
         config.seed ^ 0xe7a1,
     )?;
-    let loss = ReconstructionLoss::new(config.loss, model)?;
+    let model = ModelSource::new(config.model.clone(), device.clone());
+    let loss = ReconstructionLoss::new(config.loss, &model)?;
 
     observer(VaeEvent::Started {
         step: state.step,
@@ -180,22 +182,30 @@ pub fn train_vae(
         let total = (&reconstruction + (&kl * beta)?)?;
         let grads = total.backward()?;
         let norm = optimizer.grad_norm(&grads)?;
+        let value = reconstruction
+            .to_dtype(candle_core::DType::F32)?
+            .to_scalar::<f32>()?;
+        let kl = kl.to_scalar::<f32>()?;
+        // Checked before the update, so no NaN ever reaches the weights or a checkpoint.
+        for (what, x) in [
+            ("reconstruction loss", value as f64),
+            ("KL term", kl as f64),
+            ("gradient norm", norm),
+        ] {
+            if !x.is_finite() {
+                return Err(Error::Diverged {
+                    step,
+                    what,
+                    value: x,
+                });
+            }
+        }
         let scale = if norm > config.clip_norm {
             config.clip_norm / norm
         } else {
             1.0
         };
         optimizer.step(&grads, lr, scale)?;
-        let value = reconstruction
-            .to_dtype(candle_core::DType::F32)?
-            .to_scalar::<f32>()?;
-        let kl = kl.to_scalar::<f32>()?;
-        if !value.is_finite() || !kl.is_finite() {
-            return Err(Error::Diverged {
-                step,
-                loss: if value.is_finite() { kl } else { value },
-            });
-        }
         state.history.push(VaeStepRecord {
             step,
             loss: value,

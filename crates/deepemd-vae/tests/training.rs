@@ -72,16 +72,8 @@ fn a_stopped_and_resumed_run_equals_the_uninterrupted_one() {
     let config = tiny_config(LossKind::Exact, tiny_meshes(), 6);
     let never = AtomicBool::new(false);
     let whole = dir.path().join("whole");
-    let (outcome, full) = train_vae(
-        &config,
-        &whole,
-        false,
-        &ModelSource::Default,
-        &Device::Cpu,
-        &never,
-        &mut |_| {},
-    )
-    .unwrap();
+    let (outcome, full) =
+        train_vae(&config, &whole, false, &Device::Cpu, &never, &mut |_| {}).unwrap();
     assert_eq!(outcome, VaeOutcome::Finished);
     assert_eq!(full.step, 6);
     assert!(
@@ -108,7 +100,6 @@ fn a_stopped_and_resumed_run_equals_the_uninterrupted_one() {
         &config,
         &parts,
         false,
-        &ModelSource::Default,
         &Device::Cpu,
         &stop,
         &mut stop_after_three,
@@ -116,43 +107,19 @@ fn a_stopped_and_resumed_run_equals_the_uninterrupted_one() {
     .unwrap();
     assert_eq!((outcome, first.step), (VaeOutcome::Stopped, 3));
     // A new run into the same folder is refused; a resume with other settings too.
-    let err = train_vae(
-        &config,
-        &parts,
-        false,
-        &ModelSource::Default,
-        &Device::Cpu,
-        &never,
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = train_vae(&config, &parts, false, &Device::Cpu, &never, &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("resume"), "{err}");
     let mut other = config.clone();
     other.lr *= 2.0;
-    let err = train_vae(
-        &other,
-        &parts,
-        true,
-        &ModelSource::Default,
-        &Device::Cpu,
-        &never,
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = train_vae(&other, &parts, true, &Device::Cpu, &never, &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("other settings"), "{err}");
 
-    let (outcome, resumed) = train_vae(
-        &config,
-        &parts,
-        true,
-        &ModelSource::Default,
-        &Device::Cpu,
-        &never,
-        &mut |_| {},
-    )
-    .unwrap();
+    let (outcome, resumed) =
+        train_vae(&config, &parts, true, &Device::Cpu, &never, &mut |_| {}).unwrap();
     assert_eq!(outcome, VaeOutcome::Finished);
     let values = |s: &deepemd_vae::VaeState| -> Vec<(f32, f32)> {
         s.history.iter().map(|r| (r.loss, r.kl)).collect()
@@ -169,37 +136,20 @@ fn bad_settings_and_missing_meshes_are_errors() {
     let run = dir.path().join("run");
     let mut bad = tiny_config(LossKind::Chamfer, source.clone(), 2);
     bad.lr = f64::NAN;
-    let err = train_vae(
-        &bad,
-        &run,
-        false,
-        &ModelSource::Default,
-        &Device::Cpu,
-        &never,
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = train_vae(&bad, &run, false, &Device::Cpu, &never, &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("lr"), "{err}");
     let mut missing = tiny_config(LossKind::Chamfer, source, 2);
     missing.source.meshes = dir.path().join("nowhere");
-    let err = train_vae(
-        &missing,
-        &run,
-        false,
-        &ModelSource::Default,
-        &Device::Cpu,
-        &never,
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = train_vae(&missing, &run, false, &Device::Cpu, &never, &mut |_| {})
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("nowhere"), "{err}");
     let err = train_vae(
         &tiny_config(LossKind::Chamfer, tiny_meshes(), 2),
         &run,
         true,
-        &ModelSource::Default,
         &Device::Cpu,
         &never,
         &mut |_| {},

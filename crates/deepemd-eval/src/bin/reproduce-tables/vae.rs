@@ -12,10 +12,9 @@ use anyhow::{Context, Result, bail};
 use candle_core::Device;
 use deepemd_core::PointCloud;
 use deepemd_core::metrics::median;
-use deepemd_methods::ModelSource;
 use deepemd_vae::{
-    GenerationMetrics, LossKind, MeshSource, ReconstructionScore, VaeEvent, VaeState,
-    VaeTrainConfig, evaluation_clouds, find_checkpoint, generation_metrics, load_network,
+    GenerationMetrics, LossKind, MeshPool, MeshSource, ReconstructionScore, TRAIN_SPLIT, VaeEvent,
+    VaeState, VaeTrainConfig, evaluation_clouds, find_checkpoint, generation_metrics, load_network,
     read_state, reconstruct, reconstruction_score, sample_prior, train_vae,
 };
 
@@ -59,10 +58,17 @@ impl VaePlan {
         }
     }
 
-    /// The settings of `loss`'s run: the recipe of `deepemd vae train` with the plan's sizes.
-    pub fn config(&self, loss: LossKind, source: &MeshSource) -> VaeTrainConfig {
+    /// The settings of `loss`'s run: the recipe of `deepemd vae train` with the plan's sizes
+    /// (so `deepemd vae train --loss L` alone reproduces the full run's).
+    pub fn config(
+        &self,
+        loss: LossKind,
+        source: &MeshSource,
+        model: &Option<PathBuf>,
+    ) -> VaeTrainConfig {
         let mut c = VaeTrainConfig::recipe(loss, source.clone(), self.points, self.steps);
         c.batch = self.batch;
+        c.model = model.clone();
         c
     }
 }
@@ -96,9 +102,14 @@ pub struct VaeResults {
     /// Another sample of the held-out meshes against the reference: what a perfect generator
     /// would score.
     pub data_baseline: GenerationMetrics,
+    /// The settings every run shared (but the loss).
+    pub config: VaeTrainConfig,
+    /// Training meshes.
+    pub train_meshes: usize,
     /// The figure's input shapes (held-out meshes, then held-out categories).
     pub figure_inputs: Vec<PointCloud>,
-    pub wall_seconds: f64,
+    /// Seconds of this call's evaluations (training excluded).
+    pub eval_seconds: f64,
 }
 
 /// Seed of the report's evaluation clouds and prior samples (fixed: every loss sees the same).
@@ -114,7 +125,7 @@ fn source(args: &RunArgs) -> MeshSource {
         meshes: args
             .meshes
             .clone()
-            .unwrap_or_else(|| PathBuf::from("datasets/cache/cgal/data/data/meshes")),
+            .unwrap_or_else(|| PathBuf::from(deepemd_vae::DEFAULT_MESHES)),
         manifest: args.manifest.clone(),
     }
 }
@@ -135,7 +146,7 @@ pub fn vae(args: &RunArgs, plan: &VaePlan, runs: &Path) -> Result<VaeResults> {
         source.meshes.display()
     );
     let device = Device::Cpu;
-    let model = ModelSource::new(args.model.clone(), device.clone());
+    let mut training_seconds = 0.0;
     let clouds = |split: &str, seed: u64| {
         evaluation_clouds(&source, split, plan.points, plan.report_clouds, seed)
     };
@@ -154,9 +165,11 @@ pub fn vae(args: &RunArgs, plan: &VaePlan, runs: &Path) -> Result<VaeResults> {
 
     let mut rows = Vec::new();
     for loss in LossKind::ALL {
-        let config = plan.config(loss, &source);
+        let config = plan.config(loss, &source, &args.model);
         let run = runs.join(plan.mode).join(loss.name());
-        let state = trained(&config, &run, &model, &device)?;
+        let training = Instant::now();
+        let state = trained(&config, &run, &device)?;
+        training_seconds += training.elapsed().as_secs_f64();
         let (vae, _) = load_network(&run.join("model"), &device)?;
         let generated = sample_prior(&vae, test.len(), REPORT_SEED, &device)?;
         let generation =
@@ -200,27 +213,25 @@ pub fn vae(args: &RunArgs, plan: &VaePlan, runs: &Path) -> Result<VaeResults> {
         plan: plan.clone(),
         rows,
         data_baseline,
+        config: plan.config(LossKind::Exact, &source, &args.model),
+        train_meshes: MeshPool::open(&source, TRAIN_SPLIT)?.len(),
         figure_inputs,
-        wall_seconds: started.elapsed().as_secs_f64(),
+        eval_seconds: started.elapsed().as_secs_f64() - training_seconds,
     })
 }
 
 /// The finished run of `config` in `run`: reused when finished with these settings, resumed
 /// when interrupted, trained otherwise.
-fn trained(
-    config: &VaeTrainConfig,
-    run: &Path,
-    model: &ModelSource,
-    device: &Device,
-) -> Result<VaeState> {
+fn trained(config: &VaeTrainConfig, run: &Path, device: &Device) -> Result<VaeState> {
     let checkpoint = find_checkpoint(run);
     if let Some(dir) = &checkpoint {
         let state = read_state(dir)?;
         if !state.config.same_run(config) {
             bail!(
-                "{}: this run was made with other settings than the plan's; delete the folder \
-                 to train it again",
-                run.display()
+                "{}: this run was made with other settings than the plan's ({}); delete the \
+                 folder to train it again",
+                run.display(),
+                state.config.differences(config)
             );
         }
         if state.step == config.steps && run.join("model").is_dir() {
@@ -238,7 +249,6 @@ fn trained(
         config,
         run,
         checkpoint.is_some(),
-        model,
         device,
         &stop,
         &mut observer,
