@@ -2,8 +2,9 @@
 //! rayon task takes one (batch, head, tile of query rows), walks the keys and values tile by
 //! tile with an online softmax, and writes only its output rows. No `T × T` (or rows × T) score
 //! buffer exists: the memory of attention is the output plus O(tile) scratch per thread, and the
-//! scores stay in cache. Inference only for now: training keeps the differentiable reference
-//! path of [`crate::layers`] (this op has no backward pass).
+//! scores stay in cache. The backward pass recomputes the scores tile by tile as
+//! FlashAttention-2 does (a pass for the row log-sum-exps, one over query tiles for dQ, one over
+//! key tiles for dK and dV), again without a score matrix.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -21,13 +22,11 @@ pub struct FusedAttention {
     pub scale: f32,
 }
 
-/// The attention of `q` to `k`, `v` by [`FusedAttention`] (CPU tensors only).
+/// The attention of `q` to `k`, `v` by [`FusedAttention`] (CPU tensors only), differentiable
+/// with respect to all three.
 pub fn fused_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f32) -> Result<Tensor> {
-    q.contiguous()?.apply_op3_no_bwd(
-        &k.contiguous()?,
-        &v.contiguous()?,
-        &FusedAttention { scale },
-    )
+    q.contiguous()?
+        .apply_op3(&k.contiguous()?, &v.contiguous()?, FusedAttention { scale })
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
@@ -95,6 +94,217 @@ impl CustomOp3 for FusedAttention {
         }
         Ok((CpuStorage::F32(out), Shape::from((b, h, t, dh))))
     }
+
+    fn bwd(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        out: &Tensor,
+        grad_out: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let (b, h, t, dh) = q.dims4()?;
+        let tk = k.dim(2)?;
+        // D_r = dO_r · O_r, the softmax's correction term.
+        let delta = (grad_out * out)?.sum(3)?.contiguous()?;
+        let q_do = Tensor::cat(&[q, grad_out], 3)?.contiguous()?;
+        let kv = Tensor::cat(&[k, v], 3)?.contiguous()?;
+        let flat =
+            q_do.apply_op3_no_bwd(&kv, &delta, &FusedAttentionBackward { scale: self.scale })?;
+        let (nq, nk) = (b * h * t * dh, b * h * tk * dh);
+        let dq = flat.narrow(0, 0, nq)?.reshape((b, h, t, dh))?;
+        let dk = flat.narrow(0, nq, nk)?.reshape((b, h, tk, dh))?;
+        let dv = flat.narrow(0, nq + nk, nk)?.reshape((b, h, tk, dh))?;
+        Ok((Some(dq), Some(dk), Some(dv)))
+    }
+}
+
+/// The backward kernel: inputs `[q | dO]` `[B, H, T, 2dh]`, `[k | v]` `[B, H, Tk, 2dh]` and
+/// `D = rowsum(dO ∘ O)` `[B, H, T]`; output dQ, dK, dV back to back, flat.
+#[derive(Clone, Copy, Debug)]
+struct FusedAttentionBackward {
+    scale: f32,
+}
+
+impl CustomOp3 for FusedAttentionBackward {
+    fn name(&self) -> &'static str {
+        "fused-attention-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (b, h, t, dh2) = l1.shape().dims4()?;
+        let tk = l2.shape().dims4()?.2;
+        let dh = dh2 / 2;
+        let (q_do, kv, delta) = (
+            f32_slice(s1, l1, "q|dO")?,
+            f32_slice(s2, l2, "k|v")?,
+            f32_slice(s3, l3, "D")?,
+        );
+        let split = |x: &[f32], rows: usize| -> (Vec<f32>, Vec<f32>) {
+            let mut first = Vec::with_capacity(rows * dh);
+            let mut second = Vec::with_capacity(rows * dh);
+            for r in x.chunks_exact(2 * dh) {
+                first.extend_from_slice(&r[..dh]);
+                second.extend_from_slice(&r[dh..]);
+            }
+            (first, second)
+        };
+        let (q, d_out) = split(q_do, b * h * t);
+        let (k, v) = split(kv, b * h * tk);
+        let mut dq = vec![0f32; b * h * t * dh];
+        let mut dk = vec![0f32; b * h * tk * dh];
+        let mut dv = vec![0f32; b * h * tk * dh];
+        if t > 0 && tk > 0 && dh > 0 {
+            let scale = self.scale;
+            dq.par_chunks_mut(t * dh)
+                .zip(dk.par_chunks_mut(tk * dh))
+                .zip(dv.par_chunks_mut(tk * dh))
+                .enumerate()
+                .for_each(|(bh, ((dq, dk), dv))| {
+                    let head = HeadGrads {
+                        q: &q[bh * t * dh..(bh + 1) * t * dh],
+                        d_out: &d_out[bh * t * dh..(bh + 1) * t * dh],
+                        k: &k[bh * tk * dh..(bh + 1) * tk * dh],
+                        v: &v[bh * tk * dh..(bh + 1) * tk * dh],
+                        delta: &delta[bh * t..(bh + 1) * t],
+                        dh,
+                        scale,
+                    };
+                    head.backward(dq, dk, dv);
+                });
+        }
+        let mut flat = dq;
+        flat.extend(dk);
+        flat.extend(dv);
+        let len = flat.len();
+        Ok((CpuStorage::F32(flat), Shape::from(len)))
+    }
+}
+
+/// One head's inputs to the backward pass.
+struct HeadGrads<'a> {
+    q: &'a [f32],
+    d_out: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
+    delta: &'a [f32],
+    dh: usize,
+    scale: f32,
+}
+
+impl HeadGrads<'_> {
+    fn backward(&self, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+        let dh = self.dh;
+        let (t, tk) = (self.q.len() / dh, self.k.len() / dh);
+        // Pass 1: each row's log-sum-exp of its scores.
+        let mut lse = vec![0f32; t];
+        lse.par_chunks_mut(QUERY_TILE)
+            .enumerate()
+            .for_each(|(tile, lse)| {
+                let mut k_t = vec![0f32; dh * KEY_TILE];
+                let (mut max, mut sum) = ([f32::NEG_INFINITY; QUERY_TILE], [0f32; QUERY_TILE]);
+                for j0 in (0..tk).step_by(KEY_TILE) {
+                    let cols = transpose_tile(self.k, j0, dh, &mut k_t);
+                    for (r, (m, s)) in max.iter_mut().zip(&mut sum).take(lse.len()).enumerate() {
+                        let row = tile * QUERY_TILE + r;
+                        let scores =
+                            row_scores(&self.q[row * dh..(row + 1) * dh], &k_t, self.scale);
+                        let tile_max = scores[..cols]
+                            .iter()
+                            .copied()
+                            .fold(f32::NEG_INFINITY, f32::max);
+                        let new_max = m.max(tile_max);
+                        *s = *s * (*m - new_max).exp()
+                            + scores[..cols]
+                                .iter()
+                                .map(|&x| fast_exp(x - new_max))
+                                .sum::<f32>();
+                        *m = new_max;
+                    }
+                }
+                for (r, l) in lse.iter_mut().enumerate() {
+                    *l = max[r] + sum[r].ln();
+                }
+            });
+        // Pass 2: dQ_r = scale · Σ_j dS_rj k_j over query tiles.
+        dq.par_chunks_mut(QUERY_TILE * dh)
+            .enumerate()
+            .for_each(|(tile, dq)| {
+                let (mut k_t, mut v_t) = (vec![0f32; dh * KEY_TILE], vec![0f32; dh * KEY_TILE]);
+                for j0 in (0..tk).step_by(KEY_TILE) {
+                    let cols = transpose_tile(self.k, j0, dh, &mut k_t);
+                    transpose_tile(self.v, j0, dh, &mut v_t);
+                    for (r, dq_r) in dq.chunks_exact_mut(dh).enumerate() {
+                        let row = tile * QUERY_TILE + r;
+                        let ds = self.score_grads(row, &k_t, &v_t, lse[row]);
+                        for (j, &g) in ds[..cols].iter().enumerate() {
+                            let kr = &self.k[(j0 + j) * dh..(j0 + j + 1) * dh];
+                            for (a, &x) in dq_r.iter_mut().zip(kr) {
+                                *a += g * self.scale * x;
+                            }
+                        }
+                    }
+                }
+            });
+        // Pass 3: dV_j = Σ_r P_rj dO_r and dK_j = scale · Σ_r dS_rj q_r over key tiles.
+        dk.par_chunks_mut(KEY_TILE * dh)
+            .zip(dv.par_chunks_mut(KEY_TILE * dh))
+            .enumerate()
+            .for_each(|(tile, (dk, dv))| {
+                let j0 = tile * KEY_TILE;
+                let (mut k_t, mut v_t) = (vec![0f32; dh * KEY_TILE], vec![0f32; dh * KEY_TILE]);
+                let cols = transpose_tile(self.k, j0, dh, &mut k_t);
+                transpose_tile(self.v, j0, dh, &mut v_t);
+                for row in 0..t {
+                    let scores = row_scores(&self.q[row * dh..(row + 1) * dh], &k_t, self.scale);
+                    let dp = row_scores(&self.d_out[row * dh..(row + 1) * dh], &v_t, 1.0);
+                    let (qr, dor) = (
+                        &self.q[row * dh..(row + 1) * dh],
+                        &self.d_out[row * dh..(row + 1) * dh],
+                    );
+                    for j in 0..cols {
+                        let p = fast_exp(scores[j] - lse[row]);
+                        let ds = p * (dp[j] - self.delta[row]) * self.scale;
+                        let (dk_j, dv_j) =
+                            (&mut dk[j * dh..(j + 1) * dh], &mut dv[j * dh..(j + 1) * dh]);
+                        for c in 0..dh {
+                            dv_j[c] += p * dor[c];
+                            dk_j[c] += ds * qr[c];
+                        }
+                    }
+                }
+            });
+    }
+
+    /// `dS_rj = P_rj (dP_rj − D_r)` for the keys of a transposed tile, with `P` from the row's
+    /// log-sum-exp and `dP_rj = dO_r · v_j`.
+    fn score_grads(&self, row: usize, k_t: &[f32], v_t: &[f32], lse: f32) -> [f32; KEY_TILE] {
+        let dh = self.dh;
+        let scores = row_scores(&self.q[row * dh..(row + 1) * dh], k_t, self.scale);
+        let dp = row_scores(&self.d_out[row * dh..(row + 1) * dh], v_t, 1.0);
+        std::array::from_fn(|j| fast_exp(scores[j] - lse) * (dp[j] - self.delta[row]))
+    }
+}
+
+/// Copies keys `j0..` (up to a tile) of `x` (`rows × dh`) transposed into `x_t`
+/// (`dh × KEY_TILE`, zero past the end); returns how many keys.
+fn transpose_tile(x: &[f32], j0: usize, dh: usize, x_t: &mut [f32]) -> usize {
+    let cols = KEY_TILE.min(x.len() / dh - j0);
+    for c in 0..dh {
+        let dst = &mut x_t[c * KEY_TILE..(c + 1) * KEY_TILE];
+        for (j, d) in dst.iter_mut().enumerate() {
+            *d = if j < cols { x[(j0 + j) * dh + c] } else { 0.0 };
+        }
+    }
+    cols
 }
 
 /// One tile of query rows `q` (`rows × dh`) against all keys and values (`tk × dh`), into `out`
@@ -102,6 +312,7 @@ impl CustomOp3 for FusedAttention {
 fn attend_tile(q: &[f32], k: &[f32], v: &[f32], dh: usize, scale: f32, out: &mut [f32]) {
     let rows = q.len() / dh;
     let tk = k.len() / dh;
+    debug_assert!(rows <= QUERY_TILE);
     let mut running_max = [f32::NEG_INFINITY; QUERY_TILE];
     let mut running_sum = [0f32; QUERY_TILE];
     // The key tile transposed (dh × KEY_TILE) so a query's scores are axpys over keys.
@@ -109,17 +320,7 @@ fn attend_tile(q: &[f32], k: &[f32], v: &[f32], dh: usize, scale: f32, out: &mut
     let mut scores = [[0f32; KEY_TILE]; QUERY_TILE];
     out.fill(0.0);
     for j0 in (0..tk).step_by(KEY_TILE) {
-        let cols = KEY_TILE.min(tk - j0);
-        for j in 0..cols {
-            for c in 0..dh {
-                k_t[c * KEY_TILE + j] = k[(j0 + j) * dh + c];
-            }
-        }
-        for j in cols..KEY_TILE {
-            for c in 0..dh {
-                k_t[c * KEY_TILE + j] = 0.0;
-            }
-        }
+        let cols = transpose_tile(k, j0, dh, &mut k_t);
         for r in 0..rows {
             scores[r] = row_scores(&q[r * dh..(r + 1) * dh], &k_t, scale);
         }
@@ -249,6 +450,72 @@ mod tests {
                 "{:?}: max difference {diff}",
                 (b, h, t, tk, dh)
             );
+        }
+    }
+
+    #[test]
+    fn gradients_equal_the_reference_backward() {
+        let device = Device::Cpu;
+        for (b, h, t, tk, dh) in [
+            (1, 1, 1, 1, 4),
+            (2, 3, 33, 70, 8),
+            (1, 2, 65, 65, 32),
+            (1, 1, 130, 7, 5),
+        ] {
+            let var = |shape, s: f32| {
+                candle_core::Var::from_tensor(
+                    &(Tensor::randn(0f32, 1.0, shape, &device).unwrap() * s as f64).unwrap(),
+                )
+                .unwrap()
+            };
+            let (q, k, v) = (
+                var((b, h, t, dh), 2.0),
+                var((b, h, tk, dh), 2.0),
+                var((b, h, tk, dh), 1.0),
+            );
+            // A loss that weighs every output differently.
+            let w = Tensor::randn(0f32, 1.0, (b, h, t, dh), &device).unwrap();
+            let scale = 1.0 / (dh as f64).sqrt();
+            let ours = (fused_attention(q.as_tensor(), k.as_tensor(), v.as_tensor(), scale as f32)
+                .unwrap()
+                * &w)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let theirs = (reference(q.as_tensor(), k.as_tensor(), v.as_tensor(), scale) * &w)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for (name, x) in [("q", &q), ("k", &k), ("v", &v)] {
+                let (g1, g2) = (
+                    ours.get(x.as_tensor()).unwrap(),
+                    theirs.get(x.as_tensor()).unwrap(),
+                );
+                let diff = (g1 - g2)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                let size = g2
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap();
+                assert!(
+                    diff <= 1e-4 * size.max(1e-3),
+                    "{:?} d{name}: max difference {diff} (largest {size})",
+                    (b, h, t, tk, dh)
+                );
+            }
         }
     }
 

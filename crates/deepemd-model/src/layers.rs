@@ -56,6 +56,8 @@ pub struct MultiHeadAttention {
     out: Linear,
     heads: usize,
     head_dim: usize,
+    /// Use the fused kernel on the CPU (the default); the reference path otherwise.
+    fused: bool,
 }
 
 impl MultiHeadAttention {
@@ -67,11 +69,19 @@ impl MultiHeadAttention {
             out: linear(d, d, vb.pp("out"))?,
             heads: cfg.heads,
             head_dim: d / cfg.heads,
+            fused: true,
         })
     }
 
-    /// Attention of every token to every token, computed `block_rows` query rows at a time so
-    /// that at most `heads × block_rows × T` scores exist at once.
+    /// Chooses the fused CPU kernel (`true`, the default) or the reference path of candle ops
+    /// (the parity tests compare the two).
+    pub fn set_fused(&mut self, fused: bool) {
+        self.fused = fused;
+    }
+
+    /// Attention of every token to every token. On the CPU in f32 the fused kernel computes it
+    /// without a score matrix; otherwise (CUDA, or the reference path) `block_rows` query rows
+    /// at a time, so that at most `heads × block_rows × T` scores exist at once.
     ///
     /// # Shapes
     /// `x`: `[B, T, d]` → `[B, T, d]`.
@@ -83,8 +93,9 @@ impl MultiHeadAttention {
             .reshape((b, t, 3, self.heads, self.head_dim))?;
         let qkv = qkv.permute((2, 0, 3, 1, 4))?; // [3, B, H, T, dh]
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        if !train && x.device().is_cpu() && x.dtype() == DType::F32 {
-            // Inference on the CPU: the fused kernel, no score matrix (`block_rows` moot).
+        if self.fused && x.device().is_cpu() && x.dtype() == DType::F32 {
+            // On the CPU: the fused kernel (differentiable), no score matrix (`block_rows`
+            // moot).
             let y = fused_attention(&qkv.get(0)?, &qkv.get(1)?, &qkv.get(2)?, scale as f32)?;
             let y = y.transpose(1, 2)?.reshape((b, t, d))?;
             return self.out.forward(&y);
@@ -126,6 +137,11 @@ pub struct EncoderBlock {
 }
 
 impl EncoderBlock {
+    /// Chooses the attention kernel (see [`MultiHeadAttention::set_fused`]).
+    pub fn set_fused_attention(&mut self, fused: bool) {
+        self.attn.set_fused(fused);
+    }
+
     /// The block's sublayers under `vb`.
     pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
         Ok(Self {

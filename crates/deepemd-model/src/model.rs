@@ -53,6 +53,15 @@ impl DeepEmdModel {
         })
     }
 
+    /// The same network with the fused CPU attention (`true`, the default) or the reference
+    /// path of candle ops; both share the weights.
+    pub fn with_fused_attention(mut self, fused: bool) -> Self {
+        for block in &mut self.blocks {
+            block.set_fused_attention(fused);
+        }
+        self
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ModelConfig {
         &self.config

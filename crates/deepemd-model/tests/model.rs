@@ -102,29 +102,66 @@ fn inference_kernels_and_attention_blocks_match_the_training_path() {
 fn the_fused_attention_equals_the_reference_path_with_the_shipped_model() {
     // The shipped model (d 128, 4 heads of 32) on a batch of two pairs; T = 2n = 202 is not a
     // multiple of the kernel's tiles.
-    let model = deepemd_model::default_model(&Device::Cpu).unwrap();
+    let fused = deepemd_model::default_model(&Device::Cpu).unwrap();
+    let reference = fused.clone().with_fused_attention(false);
     let pairs = [clouds(101, 3), clouds(101, 4)];
     let batch = |pick: fn(&(PointCloud, PointCloud)) -> &PointCloud| {
         let flat: Vec<f32> = pairs.iter().flat_map(|p| pick(p).to_f32()).collect();
         Tensor::from_vec(flat, (2, 101, 3), &Device::Cpu).unwrap()
     };
     let (a, b) = (batch(|p| &p.0), batch(|p| &p.1));
-    let reference = model.logits(&a, &b, true, usize::MAX).unwrap();
-    let fused = model.logits(&a, &b, false, usize::MAX).unwrap();
-    let diff = max_abs_diff(&reference, &fused);
-    let scale = reference
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    // f32 sums in another order through four blocks: logits reach ~100 here, so the bound is
-    // 1e-4 plus a relative 1e-5 of the largest (measured: 3.2e-4 at 112).
-    assert!(
-        diff < 1e-4 + 1e-5 * scale,
-        "logits differ by {diff} (largest logit {scale})"
-    );
+    for train in [false, true] {
+        let want = reference.logits(&a, &b, train, 64).unwrap();
+        let got = fused.logits(&a, &b, train, usize::MAX).unwrap();
+        let diff = max_abs_diff(&want, &got);
+        let scale = want
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        // f32 sums in another order through four blocks: logits reach ~100 here, so the bound
+        // is 1e-4 plus a relative 1e-5 of the largest.
+        assert!(
+            diff < 1e-4 + 1e-5 * scale,
+            "train {train}: logits differ by {diff} (largest logit {scale})"
+        );
+    }
+}
+
+#[test]
+fn the_fused_attention_gives_the_reference_parameter_gradients() {
+    let (fused, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let reference = fused.clone().with_fused_attention(false);
+    let (a, b) = clouds(37, 5);
+    let gradients = |model: &DeepEmdModel| {
+        let s = model
+            .logits(&tensor(&a), &tensor(&b), true, usize::MAX)
+            .unwrap();
+        candle_nn::ops::log_softmax(&s, D::Minus1)
+            .unwrap()
+            .mean_all()
+            .unwrap()
+            .backward()
+            .unwrap()
+    };
+    let (g_fused, g_reference) = (gradients(&fused), gradients(&reference));
+    for (name, var) in varmap.data().lock().unwrap().iter() {
+        let (x, y) = (g_fused.get(var).unwrap(), g_reference.get(var).unwrap());
+        let diff = max_abs_diff(x, y);
+        let size = y
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(
+            diff <= 1e-3 * size.max(1e-6),
+            "{name}: gradients differ by {diff} (largest {size})"
+        );
+    }
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! `cargo xtask bench-model [--device cuda]`: batched throughput of the model's forward pass and
 //! row argmax at several sizes (pairs/s), one command for any machine; on a CUDA build pass
-//! `--device cuda` (build with `--features cuda`).
+//! `--device cuda` (build with `--features cuda`). Then the machine-relative table: the model's
+//! FLOPs per pair, the GFLOP/s its forward (and a training step) achieves, and the GFLOP/s of a
+//! candle matmul of the attention's shapes measured in the same process, with their ratio.
 
 use std::time::Instant;
+
+mod flop_rates;
 
 use anyhow::Result;
 use candle_core::Device;
@@ -34,6 +38,12 @@ struct Args {
     /// A model folder; the built-in default otherwise.
     #[arg(long)]
     model: Option<std::path::PathBuf>,
+    /// Sizes of the FLOP-rate table's forward rows (each at batch 1 and 8).
+    #[arg(long, value_delimiter = ',', default_values_t = [1024, 2048, 4096])]
+    flop_sizes: Vec<usize>,
+    /// Sizes of the FLOP-rate table's training-step rows (batch 8).
+    #[arg(long, value_delimiter = ',', default_values_t = [128, 512])]
+    train_sizes: Vec<usize>,
 }
 
 fn main() -> Result<()> {
@@ -43,7 +53,7 @@ fn main() -> Result<()> {
         Some(d) => DeepEmdModel::load(d, &device)?,
         None => default_model(&device)?,
     };
-    let estimator = DeepEmd::new(model, device.clone());
+    let estimator = DeepEmd::new(model.clone(), device.clone());
     let mut table = Table::new(&["n", "batch", "pairs/s", "s per batch", "host peak MiB"]);
     for &n in &args.sizes {
         let pairs: Vec<_> = (0..args.batch)
@@ -78,6 +88,13 @@ fn main() -> Result<()> {
         args.device,
         hardware_line(),
         table.to_markdown()
+    );
+    let rates = flop_rates::table(&model, &device, &args.flop_sizes, &args.train_sizes)?;
+    println!(
+        "\nFLOP rates on {} (FLOPs per pair: L·(8Td² + 4T²d + 4Tdf) + 4nd² + 2n²d, T = 2n; \
+         the matmul is candle's [H, T, dh] × [H, dh, T], the attention's score product):\n\n{}",
+        args.device,
+        rates.to_markdown()
     );
     Ok(())
 }
