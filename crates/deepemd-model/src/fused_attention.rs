@@ -69,25 +69,32 @@ impl CustomOp3 for FusedAttention {
             f32_slice(s3, l3, "v")?,
         );
         let mut out = vec![0f32; b * h * t * dh];
+        let arch = pulp::Arch::new();
+        let fma = has_fma();
         if t > 0 && dh > 0 {
             out.par_chunks_mut(t * dh)
                 .enumerate()
                 .for_each(|(bh, out_bh)| {
                     let q_bh = &q[bh * t * dh..(bh + 1) * t * dh];
-                    let k_bh = &k[bh * tk * dh..(bh + 1) * tk * dh];
+                    // The keys transposed once per head, tile by tile (dh × KEY_TILE each),
+                    // for every query tile to share.
+                    let k_bh = transposed_tiles(&k[bh * tk * dh..(bh + 1) * tk * dh], dh);
                     let v_bh = &v[bh * tk * dh..(bh + 1) * tk * dh];
                     out_bh.par_chunks_mut(QUERY_TILE * dh).enumerate().for_each(
                         |(tile, out_tile)| {
                             let r0 = tile * QUERY_TILE;
                             let rows = out_tile.len() / dh;
-                            attend_tile(
-                                &q_bh[r0 * dh..(r0 + rows) * dh],
-                                k_bh,
-                                v_bh,
+                            // Compiled for the best SIMD level the CPU has (AVX-512,
+                            // AVX2+FMA, or baseline), chosen at run time.
+                            arch.dispatch(Tile {
+                                q: &q_bh[r0 * dh..(r0 + rows) * dh],
+                                k_tiles: &k_bh,
+                                v: v_bh,
                                 dh,
-                                self.scale,
-                                out_tile,
-                            );
+                                scale: self.scale,
+                                out: out_tile,
+                                fma,
+                            });
                         },
                     );
                 });
@@ -178,7 +185,7 @@ impl CustomOp3 for FusedAttentionBackward {
                         dh,
                         scale,
                     };
-                    head.backward(dq, dk, dv);
+                    pulp::Arch::new().dispatch(HeadTask { head, dq, dk, dv });
                 });
         }
         let mut flat = dq;
@@ -201,6 +208,7 @@ struct HeadGrads<'a> {
 }
 
 impl HeadGrads<'_> {
+    #[inline(always)]
     fn backward(&self, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
         let dh = self.dh;
         let (t, tk) = (self.q.len() / dh, self.k.len() / dh);
@@ -215,8 +223,11 @@ impl HeadGrads<'_> {
                     let cols = transpose_tile(self.k, j0, dh, &mut k_t);
                     for (r, (m, s)) in max.iter_mut().zip(&mut sum).take(lse.len()).enumerate() {
                         let row = tile * QUERY_TILE + r;
-                        let scores =
-                            row_scores(&self.q[row * dh..(row + 1) * dh], &k_t, self.scale);
+                        let scores = row_scores::<false>(
+                            &self.q[row * dh..(row + 1) * dh],
+                            &k_t,
+                            self.scale,
+                        );
                         let tile_max = scores[..cols]
                             .iter()
                             .copied()
@@ -264,8 +275,9 @@ impl HeadGrads<'_> {
                 let cols = transpose_tile(self.k, j0, dh, &mut k_t);
                 transpose_tile(self.v, j0, dh, &mut v_t);
                 for row in 0..t {
-                    let scores = row_scores(&self.q[row * dh..(row + 1) * dh], &k_t, self.scale);
-                    let dp = row_scores(&self.d_out[row * dh..(row + 1) * dh], &v_t, 1.0);
+                    let scores =
+                        row_scores::<false>(&self.q[row * dh..(row + 1) * dh], &k_t, self.scale);
+                    let dp = row_scores::<false>(&self.d_out[row * dh..(row + 1) * dh], &v_t, 1.0);
                     let (qr, dor) = (
                         &self.q[row * dh..(row + 1) * dh],
                         &self.d_out[row * dh..(row + 1) * dh],
@@ -284,18 +296,32 @@ impl HeadGrads<'_> {
             });
     }
 
+    #[inline(always)]
     /// `dS_rj = P_rj (dP_rj − D_r)` for the keys of a transposed tile, with `P` from the row's
     /// log-sum-exp and `dP_rj = dO_r · v_j`.
     fn score_grads(&self, row: usize, k_t: &[f32], v_t: &[f32], lse: f32) -> [f32; KEY_TILE] {
         let dh = self.dh;
-        let scores = row_scores(&self.q[row * dh..(row + 1) * dh], k_t, self.scale);
-        let dp = row_scores(&self.d_out[row * dh..(row + 1) * dh], v_t, 1.0);
+        let scores = row_scores::<false>(&self.q[row * dh..(row + 1) * dh], k_t, self.scale);
+        let dp = row_scores::<false>(&self.d_out[row * dh..(row + 1) * dh], v_t, 1.0);
         std::array::from_fn(|j| fast_exp(scores[j] - lse) * (dp[j] - self.delta[row]))
     }
 }
 
+/// All keys of `x` (`rows × dh`) as consecutive transposed tiles (`dh × KEY_TILE` each, zero
+/// past the end).
+#[inline(always)]
+fn transposed_tiles(x: &[f32], dh: usize) -> Vec<f32> {
+    let tiles = (x.len() / dh).div_ceil(KEY_TILE);
+    let mut out = vec![0f32; tiles * dh * KEY_TILE];
+    for (tile, dst) in out.chunks_exact_mut(dh * KEY_TILE).enumerate() {
+        transpose_tile(x, tile * KEY_TILE, dh, dst);
+    }
+    out
+}
+
 /// Copies keys `j0..` (up to a tile) of `x` (`rows × dh`) transposed into `x_t`
 /// (`dh × KEY_TILE`, zero past the end); returns how many keys.
+#[inline(always)]
 fn transpose_tile(x: &[f32], j0: usize, dh: usize, x_t: &mut [f32]) -> usize {
     let cols = KEY_TILE.min(x.len() / dh - j0);
     for c in 0..dh {
@@ -307,46 +333,101 @@ fn transpose_tile(x: &[f32], j0: usize, dh: usize, x_t: &mut [f32]) -> usize {
     cols
 }
 
-/// One tile of query rows `q` (`rows × dh`) against all keys and values (`tk × dh`), into `out`
-/// (`rows × dh`).
-fn attend_tile(q: &[f32], k: &[f32], v: &[f32], dh: usize, scale: f32, out: &mut [f32]) {
+/// One task of the forward pass, for [`pulp::Arch::dispatch`]: `with_simd` is inlined into a
+/// function compiled for the detected instruction set, and so is everything it calls (hence
+/// `inline(always)` on the kernel's helpers); a closure would not be.
+struct Tile<'a> {
+    q: &'a [f32],
+    k_tiles: &'a [f32],
+    v: &'a [f32],
+    dh: usize,
+    scale: f32,
+    out: &'a mut [f32],
+    /// Whether the CPU has fused multiply-add.
+    fma: bool,
+}
+
+impl pulp::WithSimd for Tile<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            q,
+            k_tiles,
+            v,
+            dh,
+            scale,
+            out,
+            fma,
+        } = self;
+        if fma {
+            attend_tile::<true>(q, k_tiles, v, dh, scale, out);
+        } else {
+            attend_tile::<false>(q, k_tiles, v, dh, scale, out);
+        }
+    }
+}
+
+/// One head of the backward pass, dispatched like [`Tile`].
+struct HeadTask<'a, 'b> {
+    head: HeadGrads<'a>,
+    dq: &'b mut [f32],
+    dk: &'b mut [f32],
+    dv: &'b mut [f32],
+}
+
+impl pulp::WithSimd for HeadTask<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        self.head.backward(self.dq, self.dk, self.dv);
+    }
+}
+
+/// One tile of query rows `q` (`rows × dh`) against all keys (`k_tiles`, from
+/// [`transposed_tiles`]) and values (`tk × dh`), into `out` (`rows × dh`).
+#[inline(always)]
+fn attend_tile<const FMA: bool>(
+    q: &[f32],
+    k_tiles: &[f32],
+    v: &[f32],
+    dh: usize,
+    scale: f32,
+    out: &mut [f32],
+) {
     let rows = q.len() / dh;
-    let tk = k.len() / dh;
+    let tk = v.len() / dh;
     debug_assert!(rows <= QUERY_TILE);
     let mut running_max = [f32::NEG_INFINITY; QUERY_TILE];
     let mut running_sum = [0f32; QUERY_TILE];
-    // The key tile transposed (dh × KEY_TILE) so a query's scores are axpys over keys.
-    let mut k_t = vec![0f32; dh * KEY_TILE];
     let mut scores = [[0f32; KEY_TILE]; QUERY_TILE];
     out.fill(0.0);
-    for j0 in (0..tk).step_by(KEY_TILE) {
-        let cols = transpose_tile(k, j0, dh, &mut k_t);
+    for (tile, j0) in (0..tk).step_by(KEY_TILE).enumerate() {
+        let cols = KEY_TILE.min(tk - j0);
+        let k_t = &k_tiles[tile * dh * KEY_TILE..(tile + 1) * dh * KEY_TILE];
         for r in 0..rows {
-            scores[r] = row_scores(&q[r * dh..(r + 1) * dh], &k_t, scale);
+            scores[r] = row_scores::<FMA>(&q[r * dh..(r + 1) * dh], k_t, scale);
         }
         for r in 0..rows {
-            let s = &mut scores[r][..cols];
-            let tile_max = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let new_max = running_max[r].max(tile_max);
+            let s = &mut scores[r];
+            // Keys past the end weigh exp(−∞) = 0.
+            s[cols..].fill(f32::NEG_INFINITY);
+            let new_max = running_max[r].max(lane_max(s));
             // exp(−∞) = 0 on the first tile: the empty accumulators stay empty.
             let alpha = (running_max[r] - new_max).exp();
-            let mut sum = 0f32;
+            // Separate loops for the exponentials and their sum, so both vectorize.
             for x in s.iter_mut() {
                 *x = fast_exp(*x - new_max);
-                sum += *x;
             }
-            running_sum[r] = running_sum[r] * alpha + sum;
+            running_sum[r] = running_sum[r] * alpha + lane_sum(s);
             running_max[r] = new_max;
             let acc = &mut out[r * dh..(r + 1) * dh];
             if alpha != 1.0 {
                 acc.iter_mut().for_each(|a| *a *= alpha);
             }
-            for (j, &p) in s.iter().enumerate() {
-                let vr = &v[(j0 + j) * dh..(j0 + j + 1) * dh];
-                for (a, &x) in acc.iter_mut().zip(vr) {
-                    *a += p * x;
-                }
-            }
+            accumulate_pv::<FMA>(acc, &s[..cols], &v[j0 * dh..(j0 + cols) * dh]);
         }
     }
     for r in 0..rows {
@@ -355,9 +436,86 @@ fn attend_tile(q: &[f32], k: &[f32], v: &[f32], dh: usize, scale: f32, out: &mut
     }
 }
 
+/// Whether this CPU has fused multiply-add (checked once per call, cached by std).
+fn has_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        true
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
+/// `a·b + c`, as one fused instruction when `FMA` (the CPU has it: `f32::mul_add` without the
+/// instruction is a slow library call, and Rust never fuses `a * b + c` itself).
+#[inline(always)]
+fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FMA { a.mul_add(b, c) } else { a * b + c }
+}
+
+/// The largest of a score row (vectorized lane by lane).
+#[inline(always)]
+fn lane_max(x: &[f32; KEY_TILE]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 16];
+    for chunk in x.chunks_exact(16) {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l = l.max(v);
+        }
+    }
+    lanes.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// The sum of a score row (vectorized lane by lane).
+#[inline(always)]
+fn lane_sum(x: &[f32; KEY_TILE]) -> f32 {
+    let mut lanes = [0f32; 16];
+    for chunk in x.chunks_exact(16) {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l += v;
+        }
+    }
+    lanes.iter().sum()
+}
+
+/// `acc += Σ_j p_j v_j` (`v`: `p.len()` rows of `acc.len()`), with the accumulator in registers
+/// for the usual head sizes.
+#[inline(always)]
+fn accumulate_pv<const FMA: bool>(acc: &mut [f32], p: &[f32], v: &[f32]) {
+    match acc.len() {
+        16 => accumulate_pv_fixed::<FMA, 16>(acc, p, v),
+        32 => accumulate_pv_fixed::<FMA, 32>(acc, p, v),
+        64 => accumulate_pv_fixed::<FMA, 64>(acc, p, v),
+        dh => {
+            for (&pj, vr) in p.iter().zip(v.chunks_exact(dh)) {
+                for (a, &x) in acc.iter_mut().zip(vr) {
+                    *a = madd::<FMA>(pj, x, *a);
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn accumulate_pv_fixed<const FMA: bool, const D: usize>(acc: &mut [f32], p: &[f32], v: &[f32]) {
+    let mut a: [f32; D] = acc.try_into().expect("a row of D values");
+    for (&pj, vr) in p.iter().zip(v.chunks_exact(D)) {
+        let vr: &[f32; D] = vr.try_into().expect("a row of D values");
+        for c in 0..D {
+            a[c] = madd::<FMA>(pj, vr[c], a[c]);
+        }
+    }
+    acc.copy_from_slice(&a);
+}
+
 /// The scores of one query against a transposed key tile, in a register-sized accumulator.
-#[inline]
-fn row_scores(q: &[f32], k_t: &[f32], scale: f32) -> [f32; KEY_TILE] {
+#[inline(always)]
+fn row_scores<const FMA: bool>(q: &[f32], k_t: &[f32], scale: f32) -> [f32; KEY_TILE] {
     let mut acc = [0f32; KEY_TILE];
     for (c, &qc) in q.iter().enumerate() {
         let a = qc * scale;
@@ -365,7 +523,7 @@ fn row_scores(q: &[f32], k_t: &[f32], scale: f32) -> [f32; KEY_TILE] {
             .try_into()
             .expect("a full tile row");
         for j in 0..KEY_TILE {
-            acc[j] += a * kr[j];
+            acc[j] = madd::<FMA>(a, kr[j], acc[j]);
         }
     }
     acc
@@ -374,13 +532,16 @@ fn row_scores(q: &[f32], k_t: &[f32], scale: f32) -> [f32; KEY_TILE] {
 /// `eˣ` for `x ≤ 0` in f32 (relative error < 2e-7), in arithmetic the compiler vectorizes:
 /// `x = n·ln2 + r`, `|r| ≤ ln2/2`, `eʳ` by a degree-6 polynomial, `2ⁿ` by the exponent bits.
 /// At or below −87 it returns 0 (e⁻⁸⁷ ≈ 1.6e-38, at the edge of f32's normal range).
-#[inline]
+#[inline(always)]
 fn fast_exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
     const LN2_LO: f32 = 1.428_606_8e-6;
+    // Round to nearest by adding and subtracting 1.5·2²³ (`f32::round` is a library call that
+    // stops the loop from vectorizing).
+    const ROUND: f32 = 12_582_912.0;
     let x = x.max(-87.0);
-    let n = (x * LOG2E).round();
+    let n = (x * LOG2E + ROUND) - ROUND;
     let r = (x - n * LN2_HI) - n * LN2_LO;
     let p = 1.0
         + r * (1.0
