@@ -56,8 +56,11 @@ pub struct MultiHeadAttention {
     out: Linear,
     heads: usize,
     head_dim: usize,
-    /// Use the fused kernel on the CPU (the default); the reference path otherwise.
+    /// Use the fused kernel on the CPU at inference (the default); the reference path otherwise.
     fused: bool,
+    /// Use it in training too (off by default: its backward pass is still slower than the
+    /// reference path's on this project's CPU, measured by `cargo xtask bench-model`).
+    fused_training: bool,
 }
 
 impl MultiHeadAttention {
@@ -70,13 +73,15 @@ impl MultiHeadAttention {
             heads: cfg.heads,
             head_dim: d / cfg.heads,
             fused: true,
+            fused_training: false,
         })
     }
 
     /// Chooses the fused CPU kernel (`true`, the default) or the reference path of candle ops
-    /// (the parity tests compare the two).
-    pub fn set_fused(&mut self, fused: bool) {
-        self.fused = fused;
+    /// at inference, and in training (`false` by default); the parity tests compare them.
+    pub fn set_fused(&mut self, inference: bool, training: bool) {
+        self.fused = inference;
+        self.fused_training = training;
     }
 
     /// Attention of every token to every token. On the CPU in f32 the fused kernel computes it
@@ -93,7 +98,12 @@ impl MultiHeadAttention {
             .reshape((b, t, 3, self.heads, self.head_dim))?;
         let qkv = qkv.permute((2, 0, 3, 1, 4))?; // [3, B, H, T, dh]
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        if self.fused && x.device().is_cpu() && x.dtype() == DType::F32 {
+        let fused = if train {
+            self.fused_training
+        } else {
+            self.fused
+        };
+        if fused && x.device().is_cpu() && x.dtype() == DType::F32 {
             // On the CPU: the fused kernel (differentiable), no score matrix (`block_rows`
             // moot).
             let y = fused_attention(&qkv.get(0)?, &qkv.get(1)?, &qkv.get(2)?, scale as f32)?;
@@ -137,9 +147,14 @@ pub struct EncoderBlock {
 }
 
 impl EncoderBlock {
-    /// Chooses the attention kernel (see [`MultiHeadAttention::set_fused`]).
-    pub fn set_fused_attention(&mut self, fused: bool) {
-        self.attn.set_fused(fused);
+    /// Chooses the attention kernels (see [`MultiHeadAttention::set_fused`]).
+    pub fn set_fused_attention(&mut self, inference: bool, training: bool) {
+        self.attn.set_fused(inference, training);
+    }
+
+    /// Whether the attention is the fused CPU kernel (at inference, in training).
+    pub fn uses_fused_attention(&self) -> (bool, bool) {
+        (self.attn.fused, self.attn.fused_training)
     }
 
     /// The block's sublayers under `vb`.

@@ -53,13 +53,21 @@ impl DeepEmdModel {
         })
     }
 
-    /// The same network with the fused CPU attention (`true`, the default) or the reference
-    /// path of candle ops; both share the weights.
-    pub fn with_fused_attention(mut self, fused: bool) -> Self {
+    /// The same network (sharing the weights) with the fused CPU attention or the reference
+    /// path of candle ops, at inference (fused by default) and in training (reference by
+    /// default: the fused backward pass is not faster yet).
+    pub fn with_fused_attention(mut self, inference: bool, training: bool) -> Self {
         for block in &mut self.blocks {
-            block.set_fused_attention(fused);
+            block.set_fused_attention(inference, training);
         }
         self
+    }
+
+    /// Whether the attention is the fused CPU kernel (at inference, in training).
+    pub fn uses_fused_attention(&self) -> (bool, bool) {
+        self.blocks
+            .first()
+            .map_or((true, false), |b| b.uses_fused_attention())
     }
 
     /// The configuration.

@@ -102,8 +102,10 @@ fn inference_kernels_and_attention_blocks_match_the_training_path() {
 fn the_fused_attention_equals_the_reference_path_with_the_shipped_model() {
     // The shipped model (d 128, 4 heads of 32) on a batch of two pairs; T = 2n = 202 is not a
     // multiple of the kernel's tiles.
-    let fused = deepemd_model::default_model(&Device::Cpu).unwrap();
-    let reference = fused.clone().with_fused_attention(false);
+    let fused = deepemd_model::default_model(&Device::Cpu)
+        .unwrap()
+        .with_fused_attention(true, true);
+    let reference = fused.clone().with_fused_attention(false, false);
     let pairs = [clouds(101, 3), clouds(101, 4)];
     let batch = |pick: fn(&(PointCloud, PointCloud)) -> &PointCloud| {
         let flat: Vec<f32> = pairs.iter().flat_map(|p| pick(p).to_f32()).collect();
@@ -132,8 +134,9 @@ fn the_fused_attention_equals_the_reference_path_with_the_shipped_model() {
 
 #[test]
 fn the_fused_attention_gives_the_reference_parameter_gradients() {
-    let (fused, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
-    let reference = fused.clone().with_fused_attention(false);
+    let (model, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
+    let fused = model.clone().with_fused_attention(true, true);
+    let reference = model.with_fused_attention(false, false);
     let (a, b) = clouds(37, 5);
     let gradients = |model: &DeepEmdModel| {
         let s = model

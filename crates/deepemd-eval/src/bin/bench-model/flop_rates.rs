@@ -37,16 +37,20 @@ fn sync(device: &Device) -> Result<()> {
     Ok(())
 }
 
-/// GFLOP/s of candle's batched matmul `[H, T, dh] × [H, dh, T]` on `device`.
+/// GFLOP/s of candle's batched matmuls of the attention's two products on `device`: the scores
+/// `[H, T, dh] × [H, dh, T]` and the weighted values `[H, T, T] × [H, T, dh]`, together.
 fn matmul_rate(c: &ModelConfig, t: usize, device: &Device) -> Result<f64> {
     let (h, dh) = (c.heads, c.d_model / c.heads);
-    let a = Tensor::randn(0f32, 1.0, (h, t, dh), device)?;
-    let b = Tensor::randn(0f32, 1.0, (h, dh, t), device)?;
+    let q = Tensor::randn(0f32, 1.0, (h, t, dh), device)?;
+    let k_t = Tensor::randn(0f32, 1.0, (h, dh, t), device)?;
+    let p = Tensor::randn(0f32, 1.0, (h, t, t), device)?;
+    let v = Tensor::randn(0f32, 1.0, (h, t, dh), device)?;
     let seconds = median_seconds(3, || {
-        a.matmul(&b)?;
+        q.matmul(&k_t)?;
+        p.matmul(&v)?;
         sync(device)
     })?;
-    Ok(2.0 * (h * t * t * dh) as f64 / seconds / 1e9)
+    Ok(4.0 * (h * t * t * dh) as f64 / seconds / 1e9)
 }
 
 fn batch_tensors(n: usize, batch: usize, device: &Device) -> Result<(Tensor, Tensor)> {
@@ -107,6 +111,8 @@ pub fn table(
     }
     // Training needs variables: a fresh network of the same config (the FLOPs are the same).
     let (trainable, _varmap) = DeepEmdModel::fresh(&c, device)?;
+    let (inference, training) = model.uses_fused_attention();
+    let trainable = trainable.with_fused_attention(inference, training);
     for &n in train_sizes {
         let batch = 8;
         let (a, b) = batch_tensors(n, batch, device)?;

@@ -44,6 +44,9 @@ struct Args {
     /// Sizes of the FLOP-rate table's training-step rows (batch 8).
     #[arg(long, value_delimiter = ',', default_values_t = [128, 512])]
     train_sizes: Vec<usize>,
+    /// Also print the FLOP-rate table of the reference attention (candle ops, no fusion).
+    #[arg(long)]
+    with_reference: bool,
 }
 
 fn main() -> Result<()> {
@@ -89,12 +92,27 @@ fn main() -> Result<()> {
         hardware_line(),
         table.to_markdown()
     );
-    let rates = flop_rates::table(&model, &device, &args.flop_sizes, &args.train_sizes)?;
-    println!(
-        "\nFLOP rates on {} (FLOPs per pair: L·(8Td² + 4T²d + 4Tdf) + 4nd² + 2n²d, T = 2n; \
-         the matmul is candle's [H, T, dh] × [H, dh, T], the attention's score product):\n\n{}",
-        args.device,
-        rates.to_markdown()
-    );
+    // The fused kernel in both passes (training uses the reference path by default), then,
+    // on request, the reference path in both.
+    let mut kernels = vec![(
+        "fused attention",
+        model.clone().with_fused_attention(true, true),
+    )];
+    if args.with_reference {
+        kernels.push((
+            "reference attention",
+            model.with_fused_attention(false, false),
+        ));
+    }
+    for (name, model) in kernels {
+        let rates = flop_rates::table(&model, &device, &args.flop_sizes, &args.train_sizes)?;
+        println!(
+            "\nFLOP rates on {}, {name} (FLOPs per pair: L·(8Td² + 4T²d + 4Tdf) + 4nd² + 2n²d, \
+             T = 2n; the matmul rate is candle's on the attention's two products, [H, T, dh] × \
+             [H, dh, T] and [H, T, T] × [H, T, dh], timed in this process):\n\n{}",
+            args.device,
+            rates.to_markdown()
+        );
+    }
     Ok(())
 }
