@@ -47,6 +47,9 @@ struct Args {
     /// Also print the FLOP-rate table of the reference attention (candle ops, no fusion).
     #[arg(long)]
     with_reference: bool,
+    /// Only the throughput table (for memory measurements at large n).
+    #[arg(long)]
+    throughput_only: bool,
 }
 
 fn main() -> Result<()> {
@@ -92,6 +95,9 @@ fn main() -> Result<()> {
         hardware_line(),
         table.to_markdown()
     );
+    if args.throughput_only {
+        return Ok(());
+    }
     // The fused kernel in both passes (training uses the reference path by default), then,
     // on request, the reference path in both.
     let mut kernels = vec![(
