@@ -176,16 +176,21 @@ impl CustomOp3 for FusedAttentionBackward {
                 .zip(dv.par_chunks_mut(tk * dh))
                 .enumerate()
                 .for_each(|(bh, ((dq, dk), dv))| {
+                    let (k, v) = (
+                        &k[bh * tk * dh..(bh + 1) * tk * dh],
+                        &v[bh * tk * dh..(bh + 1) * tk * dh],
+                    );
                     let head = HeadGrads {
                         q: &q[bh * t * dh..(bh + 1) * t * dh],
                         d_out: &d_out[bh * t * dh..(bh + 1) * t * dh],
-                        k: &k[bh * tk * dh..(bh + 1) * tk * dh],
-                        v: &v[bh * tk * dh..(bh + 1) * tk * dh],
+                        k,
+                        k_tiles: transposed_tiles(k, dh),
+                        v_tiles: transposed_tiles(v, dh),
                         delta: &delta[bh * t..(bh + 1) * t],
                         dh,
                         scale,
                     };
-                    pulp::Arch::new().dispatch(HeadTask { head, dq, dk, dv });
+                    head.backward(dq, dk, dv);
                 });
         }
         let mut flat = dq;
@@ -196,114 +201,222 @@ impl CustomOp3 for FusedAttentionBackward {
     }
 }
 
-/// One head's inputs to the backward pass.
+/// One head's inputs to the backward pass, with the keys and values transposed tile by tile
+/// (see [`transposed_tiles`]).
 struct HeadGrads<'a> {
     q: &'a [f32],
     d_out: &'a [f32],
     k: &'a [f32],
-    v: &'a [f32],
+    k_tiles: Vec<f32>,
+    v_tiles: Vec<f32>,
     delta: &'a [f32],
     dh: usize,
     scale: f32,
 }
 
-impl HeadGrads<'_> {
+/// One tile of one pass of the backward pass, for [`pulp::Arch::dispatch`] (see [`Tile`]).
+enum BackwardTile<'a, 'b> {
+    /// Rows `first..`: their log-sum-exps into `lse`.
+    LogSumExp {
+        head: &'a HeadGrads<'a>,
+        first: usize,
+        lse: &'b mut [f32],
+    },
+    /// Rows `first..`: their dQ into `dq`.
+    Queries {
+        head: &'a HeadGrads<'a>,
+        first: usize,
+        lse: &'a [f32],
+        dq: &'b mut [f32],
+    },
+    /// Key tile `tile`: its dK and dV.
+    Keys {
+        head: &'a HeadGrads<'a>,
+        tile: usize,
+        lse: &'a [f32],
+        dk: &'b mut [f32],
+        dv: &'b mut [f32],
+    },
+}
+
+impl pulp::WithSimd for BackwardTile<'_, '_> {
+    type Output = ();
+
     #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let fma = has_fma();
+        match self {
+            BackwardTile::LogSumExp { head, first, lse } => {
+                if fma {
+                    head.log_sum_exps::<true>(first, lse)
+                } else {
+                    head.log_sum_exps::<false>(first, lse)
+                }
+            }
+            BackwardTile::Queries {
+                head,
+                first,
+                lse,
+                dq,
+            } => {
+                if fma {
+                    head.query_grads::<true>(first, lse, dq)
+                } else {
+                    head.query_grads::<false>(first, lse, dq)
+                }
+            }
+            BackwardTile::Keys {
+                head,
+                tile,
+                lse,
+                dk,
+                dv,
+            } => {
+                if fma {
+                    head.key_grads::<true>(tile, lse, dk, dv)
+                } else {
+                    head.key_grads::<false>(tile, lse, dk, dv)
+                }
+            }
+        }
+    }
+}
+
+impl HeadGrads<'_> {
+    /// dQ, dK, dV of this head, each pass parallel over its tiles.
     fn backward(&self, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
         let dh = self.dh;
-        let (t, tk) = (self.q.len() / dh, self.k.len() / dh);
+        let t = self.q.len() / dh;
+        let arch = pulp::Arch::new();
         // Pass 1: each row's log-sum-exp of its scores.
         let mut lse = vec![0f32; t];
         lse.par_chunks_mut(QUERY_TILE)
             .enumerate()
             .for_each(|(tile, lse)| {
-                let mut k_t = vec![0f32; dh * KEY_TILE];
-                let (mut max, mut sum) = ([f32::NEG_INFINITY; QUERY_TILE], [0f32; QUERY_TILE]);
-                for j0 in (0..tk).step_by(KEY_TILE) {
-                    let cols = transpose_tile(self.k, j0, dh, &mut k_t);
-                    for (r, (m, s)) in max.iter_mut().zip(&mut sum).take(lse.len()).enumerate() {
-                        let row = tile * QUERY_TILE + r;
-                        let scores = row_scores::<false>(
-                            &self.q[row * dh..(row + 1) * dh],
-                            &k_t,
-                            self.scale,
-                        );
-                        let tile_max = scores[..cols]
-                            .iter()
-                            .copied()
-                            .fold(f32::NEG_INFINITY, f32::max);
-                        let new_max = m.max(tile_max);
-                        *s = *s * (*m - new_max).exp()
-                            + scores[..cols]
-                                .iter()
-                                .map(|&x| fast_exp(x - new_max))
-                                .sum::<f32>();
-                        *m = new_max;
-                    }
-                }
-                for (r, l) in lse.iter_mut().enumerate() {
-                    *l = max[r] + sum[r].ln();
-                }
+                arch.dispatch(BackwardTile::LogSumExp {
+                    head: self,
+                    first: tile * QUERY_TILE,
+                    lse,
+                })
             });
-        // Pass 2: dQ_r = scale · Σ_j dS_rj k_j over query tiles.
+        // Pass 2: dQ_r = scale · Σ_j dS_rj k_j, over query tiles.
         dq.par_chunks_mut(QUERY_TILE * dh)
             .enumerate()
             .for_each(|(tile, dq)| {
-                let (mut k_t, mut v_t) = (vec![0f32; dh * KEY_TILE], vec![0f32; dh * KEY_TILE]);
-                for j0 in (0..tk).step_by(KEY_TILE) {
-                    let cols = transpose_tile(self.k, j0, dh, &mut k_t);
-                    transpose_tile(self.v, j0, dh, &mut v_t);
-                    for (r, dq_r) in dq.chunks_exact_mut(dh).enumerate() {
-                        let row = tile * QUERY_TILE + r;
-                        let ds = self.score_grads(row, &k_t, &v_t, lse[row]);
-                        for (j, &g) in ds[..cols].iter().enumerate() {
-                            let kr = &self.k[(j0 + j) * dh..(j0 + j + 1) * dh];
-                            for (a, &x) in dq_r.iter_mut().zip(kr) {
-                                *a += g * self.scale * x;
-                            }
-                        }
-                    }
-                }
+                arch.dispatch(BackwardTile::Queries {
+                    head: self,
+                    first: tile * QUERY_TILE,
+                    lse: &lse,
+                    dq,
+                })
             });
-        // Pass 3: dV_j = Σ_r P_rj dO_r and dK_j = scale · Σ_r dS_rj q_r over key tiles.
+        // Pass 3: dV_j = Σ_r P_rj dO_r and dK_j = scale · Σ_r dS_rj q_r, over key tiles.
         dk.par_chunks_mut(KEY_TILE * dh)
             .zip(dv.par_chunks_mut(KEY_TILE * dh))
             .enumerate()
             .for_each(|(tile, (dk, dv))| {
-                let j0 = tile * KEY_TILE;
-                let (mut k_t, mut v_t) = (vec![0f32; dh * KEY_TILE], vec![0f32; dh * KEY_TILE]);
-                let cols = transpose_tile(self.k, j0, dh, &mut k_t);
-                transpose_tile(self.v, j0, dh, &mut v_t);
-                for row in 0..t {
-                    let scores =
-                        row_scores::<false>(&self.q[row * dh..(row + 1) * dh], &k_t, self.scale);
-                    let dp = row_scores::<false>(&self.d_out[row * dh..(row + 1) * dh], &v_t, 1.0);
-                    let (qr, dor) = (
-                        &self.q[row * dh..(row + 1) * dh],
-                        &self.d_out[row * dh..(row + 1) * dh],
-                    );
-                    for j in 0..cols {
-                        let p = fast_exp(scores[j] - lse[row]);
-                        let ds = p * (dp[j] - self.delta[row]) * self.scale;
-                        let (dk_j, dv_j) =
-                            (&mut dk[j * dh..(j + 1) * dh], &mut dv[j * dh..(j + 1) * dh]);
-                        for c in 0..dh {
-                            dv_j[c] += p * dor[c];
-                            dk_j[c] += ds * qr[c];
-                        }
-                    }
-                }
+                arch.dispatch(BackwardTile::Keys {
+                    head: self,
+                    tile,
+                    lse: &lse,
+                    dk,
+                    dv,
+                })
             });
     }
 
+    /// The transposed tile `tile` of the keys and of the values, and how many keys it holds.
     #[inline(always)]
-    /// `dS_rj = P_rj (dP_rj − D_r)` for the keys of a transposed tile, with `P` from the row's
-    /// log-sum-exp and `dP_rj = dO_r · v_j`.
-    fn score_grads(&self, row: usize, k_t: &[f32], v_t: &[f32], lse: f32) -> [f32; KEY_TILE] {
+    fn tiles(&self, tile: usize) -> (&[f32], &[f32], usize) {
+        let size = self.dh * KEY_TILE;
+        let cols = KEY_TILE.min(self.k.len() / self.dh - tile * KEY_TILE);
+        (
+            &self.k_tiles[tile * size..(tile + 1) * size],
+            &self.v_tiles[tile * size..(tile + 1) * size],
+            cols,
+        )
+    }
+
+    #[inline(always)]
+    fn row<'s>(&self, x: &'s [f32], r: usize) -> &'s [f32] {
+        &x[r * self.dh..(r + 1) * self.dh]
+    }
+
+    #[inline(always)]
+    fn log_sum_exps<const FMA: bool>(&self, first: usize, lse: &mut [f32]) {
+        let tiles = (self.k.len() / self.dh).div_ceil(KEY_TILE);
+        let (mut max, mut sum) = ([f32::NEG_INFINITY; QUERY_TILE], [0f32; QUERY_TILE]);
+        for tile in 0..tiles {
+            let (k_t, _, cols) = self.tiles(tile);
+            for r in 0..lse.len() {
+                let mut s = row_scores::<FMA>(self.row(self.q, first + r), k_t, self.scale);
+                s[cols..].fill(f32::NEG_INFINITY);
+                let new_max = max[r].max(lane_max(&s));
+                for x in s.iter_mut() {
+                    *x = fast_exp(*x - new_max);
+                }
+                sum[r] = sum[r] * (max[r] - new_max).exp() + lane_sum(&s);
+                max[r] = new_max;
+            }
+        }
+        for (r, l) in lse.iter_mut().enumerate() {
+            *l = max[r] + sum[r].ln();
+        }
+    }
+
+    /// `dS_rj = P_rj (dP_rj − D_r)` for the keys of a tile (zero past its end), with `P` from
+    /// the row's log-sum-exp and `dP_rj = dO_r · v_j`; also `P_rj`.
+    #[inline(always)]
+    fn score_grads<const FMA: bool>(
+        &self,
+        row: usize,
+        tile: usize,
+        lse: f32,
+    ) -> ([f32; KEY_TILE], [f32; KEY_TILE]) {
+        let (k_t, v_t, cols) = self.tiles(tile);
+        let mut p = row_scores::<FMA>(self.row(self.q, row), k_t, self.scale);
+        let dp = row_scores::<FMA>(self.row(self.d_out, row), v_t, 1.0);
+        p[cols..].fill(f32::NEG_INFINITY);
+        let delta = self.delta[row];
+        let mut ds = [0f32; KEY_TILE];
+        for j in 0..KEY_TILE {
+            p[j] = fast_exp(p[j] - lse);
+            ds[j] = p[j] * (dp[j] - delta);
+        }
+        (ds, p)
+    }
+
+    #[inline(always)]
+    fn query_grads<const FMA: bool>(&self, first: usize, lse: &[f32], dq: &mut [f32]) {
         let dh = self.dh;
-        let scores = row_scores::<false>(&self.q[row * dh..(row + 1) * dh], k_t, self.scale);
-        let dp = row_scores::<false>(&self.d_out[row * dh..(row + 1) * dh], v_t, 1.0);
-        std::array::from_fn(|j| fast_exp(scores[j] - lse) * (dp[j] - self.delta[row]))
+        let tk = self.k.len() / dh;
+        for (tile, j0) in (0..tk).step_by(KEY_TILE).enumerate() {
+            let cols = KEY_TILE.min(tk - j0);
+            for (r, dq_r) in dq.chunks_exact_mut(dh).enumerate() {
+                let (mut ds, _) = self.score_grads::<FMA>(first + r, tile, lse[first + r]);
+                ds.iter_mut().for_each(|g| *g *= self.scale);
+                accumulate_pv::<FMA>(dq_r, &ds[..cols], &self.k[j0 * dh..(j0 + cols) * dh]);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn key_grads<const FMA: bool>(&self, tile: usize, lse: &[f32], dk: &mut [f32], dv: &mut [f32]) {
+        let dh = self.dh;
+        let t = self.q.len() / dh;
+        let cols = dk.len() / dh;
+        for row in 0..t {
+            let (ds, p) = self.score_grads::<FMA>(row, tile, lse[row]);
+            let (q_r, do_r) = (self.row(self.q, row), self.row(self.d_out, row));
+            for j in 0..cols {
+                let (g, pj) = (ds[j] * self.scale, p[j]);
+                let (dk_j, dv_j) = (&mut dk[j * dh..(j + 1) * dh], &mut dv[j * dh..(j + 1) * dh]);
+                for c in 0..dh {
+                    dv_j[c] = madd::<FMA>(pj, do_r[c], dv_j[c]);
+                    dk_j[c] = madd::<FMA>(g, q_r[c], dk_j[c]);
+                }
+            }
+        }
     }
 }
 
@@ -366,23 +479,6 @@ impl pulp::WithSimd for Tile<'_> {
         } else {
             attend_tile::<false>(q, k_tiles, v, dh, scale, out);
         }
-    }
-}
-
-/// One head of the backward pass, dispatched like [`Tile`].
-struct HeadTask<'a, 'b> {
-    head: HeadGrads<'a>,
-    dq: &'b mut [f32],
-    dk: &'b mut [f32],
-    dv: &'b mut [f32],
-}
-
-impl pulp::WithSimd for HeadTask<'_, '_> {
-    type Output = ();
-
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, _: S) {
-        self.head.backward(self.dq, self.dk, self.dv);
     }
 }
 
