@@ -9,6 +9,16 @@ use common::deepemd;
 use deepemd_data::hdf5::{ShapeFile, WriteOptions};
 use serde_json::Value;
 
+/// The tests of this file run one at a time: HDF5 opens files without close-on-exec and locks
+/// them, so a `deepemd` child spawned by one test while another test is writing an HDF5 file
+/// inherits that file's lock and the reader of the finished file is refused ("unable to lock
+/// file", seen in CI-like runs).
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn fixture() -> Value {
     serde_json::from_str(include_str!(
         "../../deepemd-vae/tests/fixtures/gen_metrics.json"
@@ -74,6 +84,7 @@ fn stderr(out: &std::process::Output) -> String {
 
 #[test]
 fn gen_metrics_json_matches_scipy_through_hdf5_files() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let fixture = fixture();
     for (name, case) in fixture["cases"].as_object().unwrap() {
@@ -111,6 +122,7 @@ fn gen_metrics_json_matches_scipy_through_hdf5_files() {
 
 #[test]
 fn gen_metrics_bad_inputs_are_one_line_errors_naming_the_file() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let cloud =
         |n: usize, shift: f32| -> Vec<f32> { (0..3 * n).map(|k| k as f32 * 0.1 + shift).collect() };
@@ -157,6 +169,7 @@ fn gen_metrics_bad_inputs_are_one_line_errors_naming_the_file() {
 
 #[test]
 fn vae_train_resume_sample_and_evaluate_end_to_end() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let meshes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deepemd-vae/tests/fixtures/meshes");
     let run = dir.path().join("run");

@@ -186,7 +186,9 @@ fn sinkhorn_is_trained_on_its_plan_cost() {
             .transport
             .unwrap()
             .value;
-        assert_eq!(v[k], plan);
+        // The loss solves the pairs in parallel, and Sinkhorn's own parallel sums may then split
+        // differently: equal to rounding, not to the bit.
+        assert!((v[k] - plan).abs() <= 1e-12 * plan, "{} vs {plan}", v[k]);
     }
 }
 
