@@ -171,6 +171,26 @@ pub fn find_checkpoint(run: &Path) -> Option<PathBuf> {
         .find(|d| d.join("state.json").exists())
 }
 
+/// The checkpoint a run starts from: `Some(dir)` to resume it, `None` for a fresh run. Resuming
+/// without a checkpoint, or starting afresh over one, is an error naming the folder (every
+/// trainer of the workspace decides through this).
+pub fn checkpoint_to_resume(run: &Path, resume: bool) -> Result<Option<PathBuf>> {
+    match (find_checkpoint(run), resume) {
+        (Some(dir), true) => Ok(Some(dir)),
+        (None, false) => Ok(None),
+        (None, true) => Err(Error::Checkpoint {
+            path: run.into(),
+            message: "no checkpoint to resume".into(),
+        }),
+        (Some(dir), false) => Err(Error::Checkpoint {
+            path: dir,
+            message: "this run folder already holds a checkpoint; resume it (--resume) or \
+                      choose another folder"
+                .into(),
+        }),
+    }
+}
+
 /// Reads `state.json` of a checkpoint folder.
 pub fn read_state(dir: &Path) -> Result<TrainState> {
     let path = dir.join("state.json");

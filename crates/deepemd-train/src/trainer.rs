@@ -9,7 +9,7 @@ use candle_core::Device;
 use deepemd_model::{DeepEmd, DeepEmdModel};
 
 use crate::checkpoint::{
-    StepRecord, TrainState, checkpoint_dir, find_checkpoint, load_weights, read_state,
+    StepRecord, TrainState, checkpoint_dir, checkpoint_to_resume, load_weights, read_state,
     save_checkpoint,
 };
 use crate::config::{PairSource, TrainConfig};
@@ -67,12 +67,11 @@ pub fn train(
     observer: &mut dyn TrainObserver,
 ) -> Result<(Outcome, TrainState)> {
     config.check()?;
-    let existing = find_checkpoint(run);
     let (model, mut varmap) = DeepEmdModel::fresh(&config.model, device)?;
     let mut optimizer = AdamW::new(&varmap, config.weight_decay)?;
-    let mut state = match (&existing, resume) {
-        (Some(dir), true) => {
-            let state = read_state(dir)?;
+    let mut state = match checkpoint_to_resume(run, resume)? {
+        Some(dir) => {
+            let state = read_state(&dir)?;
             if &state.config != config {
                 return Err(Error::Checkpoint {
                     path: dir.join("state.json"),
@@ -83,30 +82,16 @@ pub fn train(
                     ),
                 });
             }
-            load_weights(dir, &config.model, &mut varmap, &mut optimizer)?;
+            load_weights(&dir, &config.model, &mut varmap, &mut optimizer)?;
             if optimizer.steps_taken() != state.step {
                 return Err(Error::Checkpoint {
-                    path: dir.clone(),
+                    path: dir,
                     message: "optimizer and state disagree on the step".into(),
                 });
             }
             state
         }
-        (None, true) => {
-            return Err(Error::Checkpoint {
-                path: run.into(),
-                message: "no checkpoint to resume".into(),
-            });
-        }
-        (Some(dir), false) => {
-            return Err(Error::Checkpoint {
-                path: dir.clone(),
-                message:
-                    "this run folder already holds a checkpoint; resume it or choose another folder"
-                        .into(),
-            });
-        }
-        (None, false) => {
+        None => {
             init_weights(&varmap, config.seed)?;
             TrainState {
                 step: 0,

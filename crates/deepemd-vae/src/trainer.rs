@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use deepemd_methods::ModelSource;
-use deepemd_train::{AdamW, find_checkpoint, learning_rate};
+use deepemd_train::{AdamW, checkpoint_to_resume, learning_rate};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -79,8 +79,8 @@ pub fn train_vae(
     config.check()?;
     let (vae, mut varmap) = PointVae::fresh(&config.network, device)?;
     let mut optimizer = AdamW::new(&varmap, config.weight_decay)?;
-    let mut state = match (find_checkpoint(run), resume) {
-        (Some(dir), true) => {
+    let mut state = match checkpoint_to_resume(run, resume)? {
+        Some(dir) => {
             let mut state = read_state(&dir)?;
             if !state.config.same_run(config) {
                 return Err(Error::Checkpoint {
@@ -98,21 +98,7 @@ pub fn train_vae(
             optimizer.load(&dir.join("optimizer.safetensors"))?;
             state
         }
-        (None, true) => {
-            return Err(Error::Checkpoint {
-                path: run.into(),
-                message: "no checkpoint to resume".into(),
-            });
-        }
-        (Some(dir), false) => {
-            return Err(Error::Checkpoint {
-                path: dir,
-                message: "this run folder already holds a checkpoint; resume it (--resume) or \
-                          choose another folder"
-                    .into(),
-            });
-        }
-        (None, false) => {
+        None => {
             init_vae(&varmap, config.seed)?;
             VaeState {
                 step: 0,
