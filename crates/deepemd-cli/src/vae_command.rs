@@ -233,7 +233,7 @@ fn sample(args: &VaeSampleArgs) -> Result<()> {
                 args.run.display()
             )
         })?;
-    let device = candle_core::Device::Cpu;
+    let device = device_from_name("cpu")?;
     let (vae, _) = load_network(&dir, &device)?;
     let clouds = sample_prior(&vae, args.count, args.seed, &device)?;
     let shapes = ShapeFile {

@@ -193,6 +193,31 @@ fn draw_cdf(
     Ok(())
 }
 
+/// Each series as a labelled line with a dot of `radius` at every point, on any axes.
+fn draw_lines_with_points<'a, X, Y>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    series: &[Series],
+    radius: i32,
+) -> DrawResult
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for s in series {
+        let color = s.color;
+        chart
+            .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))?
+            .label(s.label.as_str())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart.draw_series(
+            s.points
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), radius, color.filled())),
+        )?;
+    }
+    Ok(())
+}
+
 /// Lines on log-log axes (time vs n).
 pub fn loglog(
     path: &Path,
@@ -229,18 +254,7 @@ fn draw_loglog(
         .y_desc(y_desc)
         .label_style(("sans-serif", 15))
         .draw()?;
-    for s in series {
-        let color = s.color;
-        chart
-            .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-        chart.draw_series(
-            s.points
-                .iter()
-                .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
-        )?;
-    }
+    draw_lines_with_points(&mut chart, series, 4)?;
     draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present()?;
     Ok(())
@@ -279,18 +293,7 @@ fn draw_lines(
         .y_desc(y_desc)
         .label_style(("sans-serif", 15))
         .draw()?;
-    for s in series {
-        let color = s.color;
-        chart
-            .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-        chart.draw_series(
-            s.points
-                .iter()
-                .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
-        )?;
-    }
+    draw_lines_with_points(&mut chart, series, 3)?;
     draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present()?;
     Ok(())

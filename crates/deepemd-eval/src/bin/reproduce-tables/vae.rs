@@ -13,8 +13,8 @@ use candle_core::Device;
 use deepemd_core::PointCloud;
 use deepemd_core::metrics::median;
 use deepemd_vae::{
-    GenerationMetrics, LossKind, MeshPool, MeshSource, ReconstructionScore, TRAIN_SPLIT, VaeEvent,
-    VaeState, VaeTrainConfig, evaluation_clouds, find_checkpoint, generation_metrics, load_network,
+    GenerationMetrics, LossKind, MeshSource, ReconstructionScore, TRAIN_SPLIT, VaeEvent, VaeState,
+    VaeTrainConfig, evaluation_clouds, find_checkpoint, generation_metrics, load_network,
     read_state, reconstruct, reconstruction_score, sample_prior, train_vae,
 };
 
@@ -214,7 +214,11 @@ pub fn vae(args: &RunArgs, plan: &VaePlan, runs: &Path) -> Result<VaeResults> {
         rows,
         data_baseline,
         config: plan.config(LossKind::Exact, &source, &args.model),
-        train_meshes: MeshPool::open(&source, TRAIN_SPLIT)?.len(),
+        // Counted in the manifest: opening the pool would read every training mesh again.
+        train_meshes: deepemd_data::datasets::read_manifest(&source.manifest)?
+            .iter()
+            .filter(|m| m.split == TRAIN_SPLIT)
+            .count(),
         figure_inputs,
         eval_seconds: started.elapsed().as_secs_f64() - training_seconds,
     })
