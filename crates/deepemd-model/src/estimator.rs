@@ -3,8 +3,8 @@
 
 use candle_core::{Device, Tensor};
 use deepemd_core::{
-    Cost, Emd, EmdEstimator, EmdRequest, Error as CoreError, JointNormalization, Pairing,
-    PointCloud, check_same_dim,
+    Assignment, Cost, Emd, EmdEstimator, EmdRequest, Error as CoreError, JointNormalization,
+    Pairing, PointCloud, check_same_dim,
 };
 
 use crate::error::Result;
@@ -87,8 +87,39 @@ impl DeepEmd {
 
     /// The logits of several pairs of equal size, each `n × n` row-major, in one forward pass.
     pub fn logits_batch(&self, pairs: &[(&PointCloud, &PointCloud)]) -> Result<Vec<Vec<f32>>> {
-        let Some(&(first, _)) = pairs.first() else {
+        let Some((ta, tb)) = self.batch_tensors(pairs)? else {
             return Ok(Vec::new());
+        };
+        let s = self.model.logits(&ta, &tb, false, self.block_rows)?;
+        let s = s.to_device(&Device::Cpu)?;
+        // One pair at a time out of the tensor: no second copy of the whole batch.
+        (0..pairs.len())
+            .map(|k| Ok(s.get(k)?.flatten_all()?.to_vec1::<f32>()?))
+            .collect()
+    }
+
+    /// The row-argmax matchings of several pairs of equal size in one forward pass, without
+    /// storing their logits (see [`DeepEmdModel::row_argmax`]).
+    pub fn row_argmax_batch(&self, pairs: &[(&PointCloud, &PointCloud)]) -> Result<Vec<Pairing>> {
+        let Some((ta, tb)) = self.batch_tensors(pairs)? else {
+            return Ok(Vec::new());
+        };
+        let n = pairs[0].0.len();
+        self.model
+            .row_argmax(&ta, &tb, self.block_rows)?
+            .into_iter()
+            .map(|targets| Ok(Pairing::Map(Assignment::new(n, targets)?)))
+            .collect()
+    }
+
+    /// The pairs as the network's input tensors `[B, n, point_dim]` (each pair normalized
+    /// jointly), `None` for no pairs.
+    fn batch_tensors(
+        &self,
+        pairs: &[(&PointCloud, &PointCloud)],
+    ) -> Result<Option<(Tensor, Tensor)>> {
+        let Some(&(first, _)) = pairs.first() else {
+            return Ok(None);
         };
         // 2-D clouds go through a 3-D model in the z = 0 plane.
         let (n, dim) = (first.len(), self.model.config().point_dim);
@@ -119,9 +150,25 @@ impl DeepEmd {
         let shape = (pairs.len(), n, dim);
         let ta = Tensor::from_vec(xa, shape, &self.device)?;
         let tb = Tensor::from_vec(xb, shape, &self.device)?;
-        let s = self.model.logits(&ta, &tb, false, self.block_rows)?;
-        let s = s.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
-        Ok(s.chunks(n * n).map(<[f32]>::to_vec).collect())
+        Ok(Some((ta, tb)))
+    }
+
+    /// Each pair's matching by this estimator's rounding: by [`Self::row_argmax_batch`] for the
+    /// row argmax (no logits stored), from the logits otherwise.
+    fn pairings_batch(
+        &self,
+        pairs: &[(&PointCloud, &PointCloud)],
+        cost: Cost,
+    ) -> Result<Vec<Pairing>> {
+        if self.rounding == Rounding::RowArgmax {
+            return self.row_argmax_batch(pairs);
+        }
+        let logits = self.logits_batch(pairs)?;
+        pairs
+            .iter()
+            .zip(&logits)
+            .map(|(&(a, b), s)| Ok(self.rounding.apply(s, a, b, cost)?))
+            .collect()
     }
 
     /// The logits of one pair, `n × n` row-major.
@@ -173,10 +220,9 @@ impl DeepEmd {
         &self,
         a: &PointCloud,
         b: &PointCloud,
-        logits: &[f32],
+        pairing: Pairing,
         request: EmdRequest,
     ) -> Result<Emd> {
-        let pairing = self.rounding.apply(logits, a, b, request.cost)?;
         Ok(Emd::of_pairing(
             a,
             b,
@@ -202,8 +248,11 @@ impl EmdEstimator for DeepEmd {
         b: &PointCloud,
         request: EmdRequest,
     ) -> deepemd_core::Result<Emd> {
-        let logits = self.logits(a, b)?;
-        Ok(self.finish(a, b, &logits, request)?)
+        let pairing = self
+            .pairings_batch(&[(a, b)], request.cost)?
+            .pop()
+            .expect("one pair in, one out");
+        Ok(self.finish(a, b, pairing, request)?)
     }
 
     /// Consecutive pairs of equal size go through the network together (up to 16 at once).
@@ -226,10 +275,10 @@ impl EmdEstimator for DeepEmd {
             }
             let group: Vec<(&PointCloud, &PointCloud)> =
                 pairs[start..end].iter().map(|(a, b)| (a, b)).collect();
-            match self.logits_batch(&group) {
+            match self.pairings_batch(&group, request.cost) {
                 Ok(all) => {
-                    for ((a, b), logits) in group.iter().zip(all) {
-                        out.push(self.finish(a, b, &logits, request).map_err(Into::into));
+                    for ((a, b), pairing) in group.iter().zip(all) {
+                        out.push(self.finish(a, b, pairing, request).map_err(Into::into));
                     }
                 }
                 Err(_) => {

@@ -767,8 +767,11 @@ mod tests {
                     .unwrap()
                     .to_scalar::<f32>()
                     .unwrap();
+                // Relative 1e-4, and an absolute 1e-5 for gradients that are zero in exact
+                // arithmetic (dq with one key: the softmax is constant) but are f32 rounding
+                // of terms of size ~1 here.
                 assert!(
-                    diff <= 1e-4 * size.max(1e-3),
+                    diff <= 1e-4 * size + 1e-5,
                     "{:?} d{name}: max difference {diff} (largest {size})",
                     (b, h, t, tk, dh)
                 );

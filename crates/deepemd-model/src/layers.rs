@@ -1,12 +1,21 @@
 //! The transformer's layers. candle-nn has no TransformerEncoder or MultiheadAttention, and its
-//! fused `softmax_last_dim` and `layer_norm` have no backward pass, so training (`train = true`)
-//! uses versions built from primitive ops while inference may use the fused kernels.
+//! fused `softmax_last_dim` and `layer_norm` have no backward pass. On the CPU both passes use
+//! this crate's fused kernels (which have one); elsewhere, or on the reference path that the
+//! parity tests compare against, training (`train = true`) uses versions built from primitive
+//! ops and inference candle's fused ones.
 
 use candle_core::{D, DType, Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder, linear};
 
 use crate::config::ModelConfig;
 use crate::fused_attention::fused_attention;
+use crate::fused_layer_norm::fused_layer_norm;
+use crate::kernels::FusedKernels;
+
+/// Whether `x` can go through this crate's fused CPU kernels.
+fn fusable(x: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == DType::F32
+}
 
 /// Layer normalization over the last dimension.
 #[derive(Clone, Debug)]
@@ -14,6 +23,7 @@ pub struct LayerNorm {
     weight: Tensor,
     bias: Tensor,
     eps: f64,
+    kernels: FusedKernels,
 }
 
 impl LayerNorm {
@@ -21,12 +31,25 @@ impl LayerNorm {
     pub fn new(d: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
         let weight = vb.get_with_hints(d, "weight", candle_nn::Init::Const(1.0))?;
         let bias = vb.get_with_hints(d, "bias", candle_nn::Init::Const(0.0))?;
-        Ok(Self { weight, bias, eps })
+        Ok(Self {
+            weight,
+            bias,
+            eps,
+            kernels: FusedKernels::default(),
+        })
+    }
+
+    /// Chooses the fused CPU kernel or the reference path, in each pass.
+    pub fn set_kernels(&mut self, kernels: FusedKernels) {
+        self.kernels = kernels;
     }
 
     /// # Shapes
     /// `x`: `[.., d]` → `[.., d]`.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        if self.kernels.in_pass(train) && fusable(x) {
+            return fused_layer_norm(x, &self.weight, &self.bias, self.eps as f32);
+        }
         if !train && x.is_contiguous() {
             return candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32);
         }
@@ -56,11 +79,7 @@ pub struct MultiHeadAttention {
     out: Linear,
     heads: usize,
     head_dim: usize,
-    /// Use the fused kernel on the CPU at inference (the default); the reference path otherwise.
-    fused: bool,
-    /// Use it in training too (off by default: its backward pass is still slower than the
-    /// reference path's on this project's CPU, measured by `cargo xtask bench-model`).
-    fused_training: bool,
+    kernels: FusedKernels,
 }
 
 impl MultiHeadAttention {
@@ -72,16 +91,14 @@ impl MultiHeadAttention {
             out: linear(d, d, vb.pp("out"))?,
             heads: cfg.heads,
             head_dim: d / cfg.heads,
-            fused: true,
-            fused_training: false,
+            kernels: FusedKernels::default(),
         })
     }
 
-    /// Chooses the fused CPU kernel (`true`, the default) or the reference path of candle ops
-    /// at inference, and in training (`false` by default); the parity tests compare them.
-    pub fn set_fused(&mut self, inference: bool, training: bool) {
-        self.fused = inference;
-        self.fused_training = training;
+    /// Chooses the fused CPU kernel or the reference path of candle ops, in each pass; the
+    /// parity tests compare them.
+    pub fn set_kernels(&mut self, kernels: FusedKernels) {
+        self.kernels = kernels;
     }
 
     /// Attention of every token to every token. On the CPU in f32 the fused kernel computes it
@@ -98,12 +115,7 @@ impl MultiHeadAttention {
             .reshape((b, t, 3, self.heads, self.head_dim))?;
         let qkv = qkv.permute((2, 0, 3, 1, 4))?; // [3, B, H, T, dh]
         let scale = 1.0 / (self.head_dim as f64).sqrt();
-        let fused = if train {
-            self.fused_training
-        } else {
-            self.fused
-        };
-        if fused && x.device().is_cpu() && x.dtype() == DType::F32 {
+        if self.kernels.in_pass(train) && fusable(x) {
             // On the CPU: the fused kernel (differentiable), no score matrix (`block_rows`
             // moot).
             let y = fused_attention(&qkv.get(0)?, &qkv.get(1)?, &qkv.get(2)?, scale as f32)?;
@@ -147,14 +159,11 @@ pub struct EncoderBlock {
 }
 
 impl EncoderBlock {
-    /// Chooses the attention kernels (see [`MultiHeadAttention::set_fused`]).
-    pub fn set_fused_attention(&mut self, inference: bool, training: bool) {
-        self.attn.set_fused(inference, training);
-    }
-
-    /// Whether the attention is the fused CPU kernel (at inference, in training).
-    pub fn uses_fused_attention(&self) -> (bool, bool) {
-        (self.attn.fused, self.attn.fused_training)
+    /// Chooses the fused CPU kernels or the reference path for all its sublayers.
+    pub fn set_kernels(&mut self, kernels: FusedKernels) {
+        self.norm1.set_kernels(kernels);
+        self.attn.set_kernels(kernels);
+        self.norm2.set_kernels(kernels);
     }
 
     /// The block's sublayers under `vb`.

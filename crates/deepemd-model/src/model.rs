@@ -5,13 +5,19 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Linear, VarBuilder, VarMap, linear, linear_no_bias};
+use rayon::prelude::*;
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
+use crate::kernels::FusedKernels;
 use crate::layers::{EncoderBlock, LayerNorm};
 
 /// Query rows per attention block at inference: 2 × 1024 × T scores per head at most.
 pub const DEFAULT_BLOCK_ROWS: usize = 1024;
+
+/// Rows of logits per step of [`DeepEmdModel::row_argmax`]: `256 × n` floats per pair (16 MiB
+/// at n = 16384), enough rows for the matmul to run at full rate.
+pub const ARGMAX_BLOCK_ROWS: usize = 256;
 
 /// The network. Build it with [`DeepEmdModel::new`] over a `VarBuilder` (fresh weights from a
 /// `VarMap` for training) or load a saved folder with [`DeepEmdModel::load`].
@@ -24,6 +30,7 @@ pub struct DeepEmdModel {
     final_norm: LayerNorm,
     w_q: Linear,
     w_k: Linear,
+    kernels: FusedKernels,
 }
 
 impl DeepEmdModel {
@@ -50,24 +57,24 @@ impl DeepEmdModel {
             final_norm: LayerNorm::new(d, config.layer_norm_eps, vb.pp("final_norm"))?,
             w_q: linear_no_bias(d, d, vb.pp("match_q"))?,
             w_k: linear_no_bias(d, d, vb.pp("match_k"))?,
+            kernels: FusedKernels::default(),
         })
     }
 
-    /// The same network (sharing the weights) with the fused CPU attention or the reference
-    /// path of candle ops, at inference (fused by default) and in training (reference by
-    /// default: the fused backward pass is not faster yet).
-    pub fn with_fused_attention(mut self, inference: bool, training: bool) -> Self {
+    /// The same network (sharing the weights) with the fused CPU kernels (attention and
+    /// LayerNorm; the default in both passes) or the reference path of candle ops.
+    pub fn with_fused_kernels(mut self, kernels: FusedKernels) -> Self {
         for block in &mut self.blocks {
-            block.set_fused_attention(inference, training);
+            block.set_kernels(kernels);
         }
+        self.final_norm.set_kernels(kernels);
+        self.kernels = kernels;
         self
     }
 
-    /// Whether the attention is the fused CPU kernel (at inference, in training).
-    pub fn uses_fused_attention(&self) -> (bool, bool) {
-        self.blocks
-            .first()
-            .map_or((true, false), |b| b.uses_fused_attention())
+    /// Which kernels run on the CPU, in each pass.
+    pub fn fused_kernels(&self) -> FusedKernels {
+        self.kernels
     }
 
     /// The configuration.
@@ -110,12 +117,57 @@ impl DeepEmdModel {
 
     /// The matching logits `S[b, i, j]`: how much the network believes `b_j` is the optimal
     /// match of `a_i`. `train` selects differentiable kernels; `block_rows` bounds the attention
-    /// scores held at once.
+    /// scores held at once on the reference path.
     ///
     /// # Shapes
     /// `a`, `b`: `[B, n, point_dim]` → `[B, n, n]`.
     pub fn logits(&self, a: &Tensor, b: &Tensor, train: bool, block_rows: usize) -> Result<Tensor> {
-        let (batch, n, _) = a.dims3()?;
+        let (q, k) = self.match_features(a, b, train, block_rows)?;
+        Ok(q.matmul(&k.transpose(1, 2)?.contiguous()?)?)
+    }
+
+    /// The row argmax of the logits (the first maximum on ties, as [`Rounding::RowArgmax`]
+    /// breaks them), computed [`ARGMAX_BLOCK_ROWS`] rows at a time: the `n × n` logits are never
+    /// stored, so the memory is that of the encoder (`O(n·d)` per pair).
+    ///
+    /// # Shapes
+    /// `a`, `b`: `[B, n, point_dim]` → `B` vectors of `n` column indices.
+    ///
+    /// [`Rounding::RowArgmax`]: crate::Rounding::RowArgmax
+    pub fn row_argmax(&self, a: &Tensor, b: &Tensor, block_rows: usize) -> Result<Vec<Vec<usize>>> {
+        let (q, k) = self.match_features(a, b, false, block_rows)?;
+        let (batch, n, _) = q.dims3()?;
+        let k_t = k.transpose(1, 2)?.contiguous()?; // [B, d, n]
+        let mut targets = vec![Vec::with_capacity(n); batch];
+        for start in (0..n).step_by(ARGMAX_BLOCK_ROWS) {
+            let rows = ARGMAX_BLOCK_ROWS.min(n - start);
+            let s = q.narrow(1, start, rows)?.matmul(&k_t)?; // [B, rows, n]
+            let s = s.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+            for (pair, s) in targets.iter_mut().zip(s.chunks(rows * n)) {
+                pair.extend(
+                    s.par_chunks(n)
+                        .map(crate::rounding::first_max_index)
+                        .collect::<Vec<_>>(),
+                );
+            }
+        }
+        Ok(targets)
+    }
+
+    /// The two sides of the final single-head attention: `q = W_q h_A / √d` and `k = W_k h_B`,
+    /// so that the logits are `q kᵀ` (the scale is applied to `q`, `n·d` values, rather than to
+    /// the `n × n` logits).
+    ///
+    /// # Shapes
+    /// `a`, `b`: `[B, n, point_dim]` → `[B, n, d]` each.
+    pub fn match_features(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        train: bool,
+        block_rows: usize,
+    ) -> Result<(Tensor, Tensor)> {
+        let n = a.dim(1)?;
         let ta = self
             .embed
             .forward(a)?
@@ -129,11 +181,9 @@ impl DeepEmdModel {
             x = block.forward_t(&x, train, block_rows)?;
         }
         let h = self.final_norm.forward_t(&x, train)?;
-        let q = self.w_q.forward(&h.narrow(1, 0, n)?)?;
-        let k = self.w_k.forward(&h.narrow(1, n, n)?)?;
         let scale = 1.0 / (self.config.d_model as f64).sqrt();
-        let s = (q.matmul(&k.transpose(1, 2)?.contiguous()?)? * scale)?;
-        debug_assert_eq!(s.dims3()?, (batch, n, n));
-        Ok(s)
+        let q = (self.w_q.forward(&h.narrow(1, 0, n)?)? * scale)?;
+        let k = self.w_k.forward(&h.narrow(1, n, n)?)?;
+        Ok((q, k))
     }
 }

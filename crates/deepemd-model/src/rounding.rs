@@ -71,18 +71,7 @@ impl Rounding {
         let n = a.len();
         match *self {
             Rounding::RowArgmax => {
-                let targets = logits
-                    .par_chunks(n)
-                    .map(|row| {
-                        // First maximum: deterministic on ties.
-                        row.iter()
-                            .enumerate()
-                            .fold((0, f32::NEG_INFINITY), |best, (j, &s)| {
-                                if s > best.1 { (j, s) } else { best }
-                            })
-                            .0
-                    })
-                    .collect();
+                let targets = logits.par_chunks(n).map(first_max_index).collect();
                 Ok(Pairing::Map(Assignment::new(n, targets)?))
             }
             Rounding::Greedy => Ok(Pairing::Bijection(greedy_bijection(logits, n)?)),
@@ -102,6 +91,17 @@ impl Rounding {
             }
         }
     }
+}
+
+/// The index of the first maximum of `row` (deterministic on ties); 0 for a row without a
+/// number above −∞.
+pub(crate) fn first_max_index(row: &[f32]) -> usize {
+    row.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |best, (j, &s)| {
+            if s > best.1 { (j, s) } else { best }
+        })
+        .0
 }
 
 /// `S + f + g` after `iterations` log-domain Sinkhorn rounds on `exp(S)` (rows then columns

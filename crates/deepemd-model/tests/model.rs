@@ -5,7 +5,9 @@
 use candle_core::{D, DType, Device, Tensor};
 use deepemd_core::synthetic::{jitter, uniform_cube};
 use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Pairing, PointCloud};
-use deepemd_model::{DeepEmd, DeepEmdModel, ModelConfig, Rounding, device_from_name, two_opt};
+use deepemd_model::{
+    DeepEmd, DeepEmdModel, FusedKernels, ModelConfig, Rounding, device_from_name, two_opt,
+};
 use deepemd_solvers::Hungarian;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -99,13 +101,13 @@ fn inference_kernels_and_attention_blocks_match_the_training_path() {
 }
 
 #[test]
-fn the_fused_attention_equals_the_reference_path_with_the_shipped_model() {
+fn the_fused_kernels_equal_the_reference_path_with_the_shipped_model() {
     // The shipped model (d 128, 4 heads of 32) on a batch of two pairs; T = 2n = 202 is not a
     // multiple of the kernel's tiles.
     let fused = deepemd_model::default_model(&Device::Cpu)
         .unwrap()
-        .with_fused_attention(true, true);
-    let reference = fused.clone().with_fused_attention(false, false);
+        .with_fused_kernels(FusedKernels::ALL);
+    let reference = fused.clone().with_fused_kernels(FusedKernels::NONE);
     let pairs = [clouds(101, 3), clouds(101, 4)];
     let batch = |pick: fn(&(PointCloud, PointCloud)) -> &PointCloud| {
         let flat: Vec<f32> = pairs.iter().flat_map(|p| pick(p).to_f32()).collect();
@@ -133,10 +135,10 @@ fn the_fused_attention_equals_the_reference_path_with_the_shipped_model() {
 }
 
 #[test]
-fn the_fused_attention_gives_the_reference_parameter_gradients() {
+fn the_fused_kernels_give_the_reference_parameter_gradients() {
     let (model, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
-    let fused = model.clone().with_fused_attention(true, true);
-    let reference = model.with_fused_attention(false, false);
+    let fused = model.clone().with_fused_kernels(FusedKernels::ALL);
+    let reference = model.with_fused_kernels(FusedKernels::NONE);
     let (a, b) = clouds(37, 5);
     let gradients = |model: &DeepEmdModel| {
         let s = model
@@ -164,6 +166,47 @@ fn the_fused_attention_gives_the_reference_parameter_gradients() {
             diff <= 1e-3 * size.max(1e-6),
             "{name}: gradients differ by {diff} (largest {size})"
         );
+    }
+}
+
+#[test]
+fn the_blockwise_row_argmax_equals_the_argmax_of_the_stored_logits() {
+    // The shipped model; sizes below, at and across the argmax's row blocks (256), a batch of
+    // several pairs, and one point.
+    let model = deepemd_model::default_model(&Device::Cpu).unwrap();
+    let estimator = DeepEmd::new(model.clone(), Device::Cpu);
+    for (n, pairs) in [(1, 1), (37, 3), (256, 1), (300, 2)] {
+        let pairs: Vec<_> = (0..pairs).map(|k| clouds(n, 10 + k as u64)).collect();
+        let refs: Vec<_> = pairs.iter().map(|(a, b)| (a, b)).collect();
+        let blockwise = estimator.row_argmax_batch(&refs).unwrap();
+        let logits = estimator.logits_batch(&refs).unwrap();
+        let mut mismatches = 0;
+        for (((a, b), s), got) in pairs.iter().zip(&logits).zip(&blockwise) {
+            let want = Rounding::RowArgmax.apply(s, a, b, Cost::Euclidean).unwrap();
+            let (Pairing::Map(want), Pairing::Map(got)) = (want, got) else {
+                panic!("the row argmax is a map");
+            };
+            for i in 0..n {
+                let (w, g) = (want.targets()[i], got.targets()[i]);
+                if w != g {
+                    // Only a near-tie may differ (the two matmuls round differently).
+                    let gap = (s[i * n + w] - s[i * n + g]).abs();
+                    assert!(
+                        gap < 1e-4,
+                        "n {n}, row {i}: {w} vs {g}, logits apart by {gap}"
+                    );
+                    mismatches += 1;
+                }
+            }
+        }
+        assert!(mismatches <= 1, "n {n}: {mismatches} rows differ");
+        // The estimator's default path is the blockwise one and gives its matching's cost.
+        let (a, b) = &pairs[0];
+        let emd = estimator
+            .estimate(a, b, EmdRequest::new(Cost::Euclidean))
+            .unwrap();
+        let direct = Emd::of_pairing(a, b, blockwise[0].clone(), Cost::Euclidean, false).unwrap();
+        assert_eq!(emd.distance, direct.distance);
     }
 }
 

@@ -111,8 +111,7 @@ pub fn table(
     }
     // Training needs variables: a fresh network of the same config (the FLOPs are the same).
     let (trainable, _varmap) = DeepEmdModel::fresh(&c, device)?;
-    let (inference, training) = model.uses_fused_attention();
-    let trainable = trainable.with_fused_attention(inference, training);
+    let trainable = trainable.with_fused_kernels(model.fused_kernels());
     for &n in train_sizes {
         let batch = 8;
         let (a, b) = batch_tensors(n, batch, device)?;

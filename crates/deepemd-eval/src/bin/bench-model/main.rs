@@ -16,7 +16,7 @@ use deepemd_eval::clouds::CloudSet;
 use deepemd_eval::report::Table;
 use deepemd_eval::speed::peak_rss_mib;
 use deepemd_eval::timing::hardware_line;
-use deepemd_model::{DeepEmd, DeepEmdModel, default_model, device_from_name};
+use deepemd_model::{DeepEmd, DeepEmdModel, FusedKernels, default_model, device_from_name};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -98,16 +98,15 @@ fn main() -> Result<()> {
     if args.throughput_only {
         return Ok(());
     }
-    // The fused kernel in both passes (training uses the reference path by default), then,
-    // on request, the reference path in both.
+    // The fused kernels in both passes (the default), then, on request, the reference path.
     let mut kernels = vec![(
-        "fused attention",
-        model.clone().with_fused_attention(true, true),
+        "fused kernels",
+        model.clone().with_fused_kernels(FusedKernels::ALL),
     )];
     if args.with_reference {
         kernels.push((
-            "reference attention",
-            model.with_fused_attention(false, false),
+            "reference path",
+            model.with_fused_kernels(FusedKernels::NONE),
         ));
     }
     for (name, model) in kernels {
