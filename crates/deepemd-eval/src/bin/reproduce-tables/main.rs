@@ -79,6 +79,10 @@ pub struct RunArgs {
     /// section of the document and its figures.
     #[arg(long)]
     vae_only: bool,
+    /// Leave the VAE section as it is (e.g. to refresh the tables and the speed table of a
+    /// quick run without replacing the full VAE experiment's section by the quick smoke run).
+    #[arg(long, conflicts_with = "vae_only")]
+    no_vae: bool,
     /// Where the VAE runs are kept (finished runs with the plan's settings are reused).
     #[arg(long, default_value = "runs/vae")]
     vae_runs: PathBuf,
@@ -149,7 +153,9 @@ fn run(args: &RunArgs) -> Result<()> {
         document::relative(&args.out, &args.figures, name)
     });
     deepemd_eval::report::update_section(&args.out, "reproduce-tables", &md)?;
-    if vae::meshes_present(args) {
+    if args.no_vae {
+        eprintln!("the VAE section is left as it is (--no-vae)");
+    } else if vae::meshes_present(args) {
         run_vae(args)?;
     } else {
         eprintln!(
