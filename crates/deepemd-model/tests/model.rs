@@ -102,36 +102,71 @@ fn inference_kernels_and_attention_blocks_match_the_training_path() {
 
 #[test]
 fn the_fused_kernels_equal_the_reference_path_with_the_shipped_model() {
-    // The shipped model (d 128, 4 heads of 32) on a batch of two pairs; T = 2n = 202 is not a
-    // multiple of the kernel's tiles.
+    // The shipped model (d 128, 4 heads of 32) on a batch of two random pairs (T = 2n = 202, not
+    // a multiple of the kernel's tiles) and on a real pair (bunny vs armadillo, T = 600).
     let fused = deepemd_model::default_model(&Device::Cpu)
         .unwrap()
         .with_fused_kernels(FusedKernels::ALL);
     let reference = fused.clone().with_fused_kernels(FusedKernels::NONE);
-    let pairs = [clouds(101, 3), clouds(101, 4)];
-    let batch = |pick: fn(&(PointCloud, PointCloud)) -> &PointCloud| {
-        let flat: Vec<f32> = pairs.iter().flat_map(|p| pick(p).to_f32()).collect();
-        Tensor::from_vec(flat, (2, 101, 3), &Device::Cpu).unwrap()
-    };
-    let (a, b) = (batch(|p| &p.0), batch(|p| &p.1));
-    for train in [false, true] {
-        let want = reference.logits(&a, &b, train, 64).unwrap();
-        let got = fused.logits(&a, &b, train, usize::MAX).unwrap();
-        let diff = max_abs_diff(&want, &got);
-        let scale = want
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        // f32 sums in another order through four blocks: logits reach ~100 here, so the bound
-        // is 1e-4 plus a relative 1e-5 of the largest.
-        assert!(
-            diff < 1e-4 + 1e-5 * scale,
-            "train {train}: logits differ by {diff} (largest logit {scale})"
-        );
+    let (bunny, armadillo) = real_pair();
+    for pairs in [
+        vec![clouds(101, 3), clouds(101, 4)],
+        vec![(bunny, armadillo)],
+    ] {
+        let (a, b) = batch(&pairs);
+        for train in [false, true] {
+            let want = reference.logits(&a, &b, train, 64).unwrap();
+            let got = fused.logits(&a, &b, train, usize::MAX).unwrap();
+            let diff = max_abs_diff(&want, &got);
+            let scale = want
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            // f32 sums in another order through four blocks: logits reach ~100 here (measured:
+            // 2.4e-4 apart at 112, 4.6e-5 at 51), so the bound is 1e-4 plus a relative 1e-5 of
+            // the largest, the 1e-4 absolute for logits of size ~1.
+            assert!(
+                diff < 1e-4 + 1e-5 * scale,
+                "n {}, train {train}: logits differ by {diff} (largest logit {scale})",
+                pairs[0].0.len()
+            );
+        }
     }
+}
+
+/// The pairs as the model's input tensors `[B, n, 3]`.
+fn batch(pairs: &[(PointCloud, PointCloud)]) -> (Tensor, Tensor) {
+    let n = pairs[0].0.len();
+    let side = |pick: fn(&(PointCloud, PointCloud)) -> &PointCloud| {
+        let flat: Vec<f32> = pairs.iter().flat_map(|p| pick(p).to_f32()).collect();
+        Tensor::from_vec(flat, (pairs.len(), n, 3), &Device::Cpu).unwrap()
+    };
+    (side(|p| &p.0), side(|p| &p.1))
+}
+
+/// 300 points sampled from CGAL's bunny and armadillo meshes (`fixtures/make_real_clouds.py`).
+fn real_pair() -> (PointCloud, PointCloud) {
+    let read = |name: &str| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let points: Vec<[f64; 3]> = text
+            .lines()
+            .map(|line| {
+                let v: Vec<f64> = line
+                    .split_whitespace()
+                    .map(|w| w.parse().unwrap())
+                    .collect();
+                [v[0], v[1], v[2]]
+            })
+            .collect();
+        PointCloud::from_points(&points).unwrap()
+    };
+    (read("real_bunny.xyz"), read("real_armadillo.xyz"))
 }
 
 #[test]
@@ -139,33 +174,41 @@ fn the_fused_kernels_give_the_reference_parameter_gradients() {
     let (model, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
     let fused = model.clone().with_fused_kernels(FusedKernels::ALL);
     let reference = model.with_fused_kernels(FusedKernels::NONE);
-    let (a, b) = clouds(37, 5);
-    let gradients = |model: &DeepEmdModel| {
-        let s = model
-            .logits(&tensor(&a), &tensor(&b), true, usize::MAX)
-            .unwrap();
-        candle_nn::ops::log_softmax(&s, D::Minus1)
-            .unwrap()
-            .mean_all()
-            .unwrap()
-            .backward()
-            .unwrap()
+    let (bunny, armadillo) = real_pair();
+    let first = |c: &PointCloud, k: usize| {
+        let pts: Vec<[f64; 3]> = c.points().take(k).map(|p| [p[0], p[1], p[2]]).collect();
+        PointCloud::from_points(&pts).unwrap()
     };
-    let (g_fused, g_reference) = (gradients(&fused), gradients(&reference));
-    for (name, var) in varmap.data().lock().unwrap().iter() {
-        let (x, y) = (g_fused.get(var).unwrap(), g_reference.get(var).unwrap());
-        let diff = max_abs_diff(x, y);
-        let size = y
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        assert!(
-            diff <= 1e-3 * size.max(1e-6),
-            "{name}: gradients differ by {diff} (largest {size})"
-        );
+    // Random clouds, and 64 points of each real cloud.
+    for (a, b) in [clouds(37, 5), (first(&bunny, 64), first(&armadillo, 64))] {
+        let gradients = |model: &DeepEmdModel| {
+            let s = model
+                .logits(&tensor(&a), &tensor(&b), true, usize::MAX)
+                .unwrap();
+            candle_nn::ops::log_softmax(&s, D::Minus1)
+                .unwrap()
+                .mean_all()
+                .unwrap()
+                .backward()
+                .unwrap()
+        };
+        let (g_fused, g_reference) = (gradients(&fused), gradients(&reference));
+        for (name, var) in varmap.data().lock().unwrap().iter() {
+            let (x, y) = (g_fused.get(var).unwrap(), g_reference.get(var).unwrap());
+            let diff = max_abs_diff(x, y);
+            let size = y
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(
+                diff <= 1e-3 * size.max(1e-6),
+                "n {}: {name}: gradients differ by {diff} (largest {size})",
+                a.len()
+            );
+        }
     }
 }
 

@@ -107,8 +107,9 @@ fn sinkhorn_table(args: &Args) -> Result<()> {
          below {} (at most {} iterations); median of 5 runs (n ≤ 1024) or 3 (n = 2048), greedy \
          rounding and ⟨P, C⟩ in f64 included. POT {}: `ot.sinkhorn(method=\"sinkhorn_log\")` \
          and `ot.bregman.sinkhorn_epsilon_scaling` (ε₀ = the largest cost, POT's stage schedule, \
-         ≤ 100 stabilized iterations per stage), `stopThr = {}` on POT's own test (the L2 norm \
-         of a marginal's error, looser than ours), one run each. *Marginal L1* is the L1 error \
+         ≤ 100 stabilized iterations per stage), one run each, stopping when POT's own test (the L2 \
+         norm of a marginal's error) passes at {} / √n, the L2 norm of an L1 error of {} spread \
+         evenly, i.e. at our accuracy. *Marginal L1* is the L1 error \
          of the worse marginal of the plan returned; *bias* is ⟨P, C⟩ against the exact EMD \
          (our certified solver). Ratios above 1 mean ours is faster. Hardware: {}.\n\n{md}",
         args.seed,
@@ -116,6 +117,7 @@ fn sinkhorn_table(args: &Args) -> Result<()> {
         s.tolerance,
         s.max_iterations,
         pot_version(&args.python),
+        s.tolerance,
         s.tolerance,
         hardware_line()
     );
