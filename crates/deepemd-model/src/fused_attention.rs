@@ -2,9 +2,10 @@
 //! rayon task takes one (batch, head, tile of query rows), walks the keys and values tile by
 //! tile with an online softmax, and writes only its output rows. No `T × T` (or rows × T) score
 //! buffer exists: the memory of attention is the output plus O(tile) scratch per thread, and the
-//! scores stay in cache. The backward pass recomputes the scores tile by tile as
-//! FlashAttention-2 does (a pass for the row log-sum-exps, one over query tiles for dQ, one over
-//! key tiles for dK and dV), again without a score matrix.
+//! scores stay in cache. The forward pass also keeps each row's log-sum-exp of its scores
+//! (`T` floats per head), from which the backward pass recomputes the softmax tile by tile as
+//! FlashAttention-2 does, in one pass over key tiles that gives dK, dV and dQ together (each
+//! score's exponential computed once), again without a score matrix.
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -13,9 +14,15 @@ use rayon::prelude::*;
 const QUERY_TILE: usize = 32;
 /// Keys per inner tile: one row of scores is `KEY_TILE` floats (four AVX-512 registers).
 const KEY_TILE: usize = 64;
+/// Groups of key tiles per head in the backward pass: each accumulates its own share of dQ
+/// (`T × dh` floats), and the shares are added in group order, so the result does not depend
+/// on how rayon schedules the groups.
+const KEY_GROUPS: usize = 8;
 
 /// `softmax(q kᵀ · scale) v` per (batch, head), fused. Inputs `[B, H, T, dh]` and
-/// `[B, H, Tk, dh]` (f32, any layout: non-contiguous inputs are copied), output `[B, H, T, dh]`.
+/// `[B, H, Tk, dh]` (f32, contiguous); output flat: the attention `[B, H, T, dh]`, then each
+/// row's log-sum-exp of its scores `[B, H, T]` (for the backward pass). [`fused_attention`]
+/// returns the first part in shape.
 #[derive(Clone, Copy, Debug)]
 pub struct FusedAttention {
     /// The factor of the scores (1/√dh).
@@ -25,8 +32,10 @@ pub struct FusedAttention {
 /// The attention of `q` to `k`, `v` by [`FusedAttention`] (CPU tensors only), differentiable
 /// with respect to all three.
 pub fn fused_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f32) -> Result<Tensor> {
-    q.contiguous()?
-        .apply_op3(&k.contiguous()?, &v.contiguous()?, FusedAttention { scale })
+    let flat =
+        q.contiguous()?
+            .apply_op3(&k.contiguous()?, &v.contiguous()?, FusedAttention { scale })?;
+    flat.narrow(0, 0, q.elem_count())?.reshape(q.shape())
 }
 
 fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
@@ -68,20 +77,25 @@ impl CustomOp3 for FusedAttention {
             f32_slice(s2, l2, "k")?,
             f32_slice(s3, l3, "v")?,
         );
-        let mut out = vec![0f32; b * h * t * dh];
+        let mut flat = vec![0f32; b * h * t * (dh + 1)];
+        let (out, lse) = flat.split_at_mut(b * h * t * dh);
         let arch = pulp::Arch::new();
         let fma = has_fma();
         if t > 0 && dh > 0 {
             out.par_chunks_mut(t * dh)
+                .zip(lse.par_chunks_mut(t))
                 .enumerate()
-                .for_each(|(bh, out_bh)| {
+                .for_each(|(bh, (out_bh, lse_bh))| {
                     let q_bh = &q[bh * t * dh..(bh + 1) * t * dh];
                     // The keys transposed once per head, tile by tile (dh × KEY_TILE each),
                     // for every query tile to share.
                     let k_bh = transposed_tiles(&k[bh * tk * dh..(bh + 1) * tk * dh], dh);
                     let v_bh = &v[bh * tk * dh..(bh + 1) * tk * dh];
-                    out_bh.par_chunks_mut(QUERY_TILE * dh).enumerate().for_each(
-                        |(tile, out_tile)| {
+                    out_bh
+                        .par_chunks_mut(QUERY_TILE * dh)
+                        .zip(lse_bh.par_chunks_mut(QUERY_TILE))
+                        .enumerate()
+                        .for_each(|(tile, (out_tile, lse_tile))| {
                             let r0 = tile * QUERY_TILE;
                             let rows = out_tile.len() / dh;
                             // Compiled for the best SIMD level the CPU has (AVX-512,
@@ -93,13 +107,14 @@ impl CustomOp3 for FusedAttention {
                                 dh,
                                 scale: self.scale,
                                 out: out_tile,
+                                lse: lse_tile,
                                 fma,
                             });
-                        },
-                    );
+                        });
                 });
         }
-        Ok((CpuStorage::F32(out), Shape::from((b, h, t, dh))))
+        let len = flat.len();
+        Ok((CpuStorage::F32(flat), Shape::from(len)))
     }
 
     fn bwd(
@@ -107,17 +122,27 @@ impl CustomOp3 for FusedAttention {
         q: &Tensor,
         k: &Tensor,
         v: &Tensor,
-        out: &Tensor,
-        grad_out: &Tensor,
+        flat: &Tensor,
+        grad_flat: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let (b, h, t, dh) = q.dims4()?;
         let tk = k.dim(2)?;
-        // D_r = dO_r · O_r, the softmax's correction term.
-        let delta = (grad_out * out)?.sum(3)?.contiguous()?;
+        let n = q.elem_count();
+        let out = flat.narrow(0, 0, n)?.reshape(q.shape())?;
+        let lse = flat.narrow(0, n, b * h * t)?;
+        // Only the attention part is used downstream; the log-sum-exps get zero gradients.
+        let grad_out = grad_flat.narrow(0, 0, n)?.reshape(q.shape())?;
+        // D_r = dO_r · O_r, the softmax's correction term, then the log-sum-exps.
+        let delta = (&grad_out * &out)?.sum(3)?.flatten_all()?;
+        let delta_lse = Tensor::cat(&[&delta, &lse], 0)?.contiguous()?;
+        let grad_out = &grad_out;
         let q_do = Tensor::cat(&[q, grad_out], 3)?.contiguous()?;
         let kv = Tensor::cat(&[k, v], 3)?.contiguous()?;
-        let flat =
-            q_do.apply_op3_no_bwd(&kv, &delta, &FusedAttentionBackward { scale: self.scale })?;
+        let flat = q_do.apply_op3_no_bwd(
+            &kv,
+            &delta_lse,
+            &FusedAttentionBackward { scale: self.scale },
+        )?;
         let (nq, nk) = (b * h * t * dh, b * h * tk * dh);
         let dq = flat.narrow(0, 0, nq)?.reshape((b, h, t, dh))?;
         let dk = flat.narrow(0, nq, nk)?.reshape((b, h, tk, dh))?;
@@ -127,7 +152,8 @@ impl CustomOp3 for FusedAttention {
 }
 
 /// The backward kernel: inputs `[q | dO]` `[B, H, T, 2dh]`, `[k | v]` `[B, H, Tk, 2dh]` and
-/// `D = rowsum(dO ∘ O)` `[B, H, T]`; output dQ, dK, dV back to back, flat.
+/// `D = rowsum(dO ∘ O)` then the forward's log-sum-exps, flat (`2·B·H·T`); output dQ, dK, dV
+/// back to back, flat.
 #[derive(Clone, Copy, Debug)]
 struct FusedAttentionBackward {
     scale: f32,
@@ -150,11 +176,12 @@ impl CustomOp3 for FusedAttentionBackward {
         let (b, h, t, dh2) = l1.shape().dims4()?;
         let tk = l2.shape().dims4()?.2;
         let dh = dh2 / 2;
-        let (q_do, kv, delta) = (
+        let (q_do, kv, delta_lse) = (
             f32_slice(s1, l1, "q|dO")?,
             f32_slice(s2, l2, "k|v")?,
-            f32_slice(s3, l3, "D")?,
+            f32_slice(s3, l3, "D|lse")?,
         );
+        let (delta, lse) = delta_lse.split_at(b * h * t);
         let split = |x: &[f32], rows: usize| -> (Vec<f32>, Vec<f32>) {
             let mut first = Vec::with_capacity(rows * dh);
             let mut second = Vec::with_capacity(rows * dh);
@@ -187,6 +214,7 @@ impl CustomOp3 for FusedAttentionBackward {
                         k_tiles: transposed_tiles(k, dh),
                         v_tiles: transposed_tiles(v, dh),
                         delta: &delta[bh * t..(bh + 1) * t],
+                        lse: &lse[bh * t..(bh + 1) * t],
                         dh,
                         scale,
                     };
@@ -210,32 +238,20 @@ struct HeadGrads<'a> {
     k_tiles: Vec<f32>,
     v_tiles: Vec<f32>,
     delta: &'a [f32],
+    lse: &'a [f32],
     dh: usize,
     scale: f32,
 }
 
 /// One tile of one pass of the backward pass, for [`pulp::Arch::dispatch`] (see [`Tile`]).
 enum BackwardTile<'a, 'b> {
-    /// Rows `first..`: their log-sum-exps into `lse`.
-    LogSumExp {
-        head: &'a HeadGrads<'a>,
-        first: usize,
-        lse: &'b mut [f32],
-    },
-    /// Rows `first..`: their dQ into `dq`.
-    Queries {
-        head: &'a HeadGrads<'a>,
-        first: usize,
-        lse: &'a [f32],
-        dq: &'b mut [f32],
-    },
-    /// Key tile `tile`: its dK and dV.
+    /// Key tile `tile`: its dK and dV, and its terms of dQ added to `dq`.
     Keys {
         head: &'a HeadGrads<'a>,
         tile: usize,
-        lse: &'a [f32],
         dk: &'b mut [f32],
         dv: &'b mut [f32],
+        dq: &'b mut [f32],
     },
 }
 
@@ -246,36 +262,17 @@ impl pulp::WithSimd for BackwardTile<'_, '_> {
     fn with_simd<S: pulp::Simd>(self, _: S) {
         let fma = has_fma();
         match self {
-            BackwardTile::LogSumExp { head, first, lse } => {
-                if fma {
-                    head.log_sum_exps::<true>(first, lse)
-                } else {
-                    head.log_sum_exps::<false>(first, lse)
-                }
-            }
-            BackwardTile::Queries {
-                head,
-                first,
-                lse,
-                dq,
-            } => {
-                if fma {
-                    head.query_grads::<true>(first, lse, dq)
-                } else {
-                    head.query_grads::<false>(first, lse, dq)
-                }
-            }
             BackwardTile::Keys {
                 head,
                 tile,
-                lse,
                 dk,
                 dv,
+                dq,
             } => {
                 if fma {
-                    head.key_grads::<true>(tile, lse, dk, dv)
+                    head.key_grads::<true>(tile, dk, dv, dq)
                 } else {
-                    head.key_grads::<false>(tile, lse, dk, dv)
+                    head.key_grads::<false>(tile, dk, dv, dq)
                 }
             }
         }
@@ -288,41 +285,39 @@ impl HeadGrads<'_> {
         let dh = self.dh;
         let t = self.q.len() / dh;
         let arch = pulp::Arch::new();
-        // Pass 1: each row's log-sum-exp of its scores.
-        let mut lse = vec![0f32; t];
-        lse.par_chunks_mut(QUERY_TILE)
+        // Over a fixed partition of the key tiles into groups: dV_j = Σ_r P_rj dO_r and
+        // dK_j = scale · Σ_r dS_rj q_r for the group's keys, and the group's share of
+        // dQ_r = scale · Σ_j dS_rj k_j.
+        let tiles = (self.k.len() / dh).div_ceil(KEY_TILE);
+        let group = tiles.div_ceil(KEY_GROUPS) * KEY_TILE * dh;
+        let shares: Vec<Vec<f32>> = dk
+            .par_chunks_mut(group)
+            .zip(dv.par_chunks_mut(group))
             .enumerate()
-            .for_each(|(tile, lse)| {
-                arch.dispatch(BackwardTile::LogSumExp {
-                    head: self,
-                    first: tile * QUERY_TILE,
-                    lse,
-                })
-            });
-        // Pass 2: dQ_r = scale · Σ_j dS_rj k_j, over query tiles.
-        dq.par_chunks_mut(QUERY_TILE * dh)
-            .enumerate()
-            .for_each(|(tile, dq)| {
-                arch.dispatch(BackwardTile::Queries {
-                    head: self,
-                    first: tile * QUERY_TILE,
-                    lse: &lse,
-                    dq,
-                })
-            });
-        // Pass 3: dV_j = Σ_r P_rj dO_r and dK_j = scale · Σ_r dS_rj q_r, over key tiles.
-        dk.par_chunks_mut(KEY_TILE * dh)
-            .zip(dv.par_chunks_mut(KEY_TILE * dh))
-            .enumerate()
-            .for_each(|(tile, (dk, dv))| {
-                arch.dispatch(BackwardTile::Keys {
-                    head: self,
-                    tile,
-                    lse: &lse,
-                    dk,
-                    dv,
-                })
-            });
+            .map(|(g, (dk, dv))| {
+                let mut share = vec![0f32; t * dh];
+                let first_tile = g * group / (KEY_TILE * dh);
+                for (i, (dk, dv)) in dk
+                    .chunks_mut(KEY_TILE * dh)
+                    .zip(dv.chunks_mut(KEY_TILE * dh))
+                    .enumerate()
+                {
+                    arch.dispatch(BackwardTile::Keys {
+                        head: self,
+                        tile: first_tile + i,
+                        dk,
+                        dv,
+                        dq: &mut share,
+                    });
+                }
+                share
+            })
+            .collect();
+        for share in &shares {
+            for (d, s) in dq.iter_mut().zip(share) {
+                *d += s;
+            }
+        }
     }
 
     /// The transposed tile `tile` of the keys and of the values, and how many keys it holds.
@@ -340,28 +335,6 @@ impl HeadGrads<'_> {
     #[inline(always)]
     fn row<'s>(&self, x: &'s [f32], r: usize) -> &'s [f32] {
         &x[r * self.dh..(r + 1) * self.dh]
-    }
-
-    #[inline(always)]
-    fn log_sum_exps<const FMA: bool>(&self, first: usize, lse: &mut [f32]) {
-        let tiles = (self.k.len() / self.dh).div_ceil(KEY_TILE);
-        let (mut max, mut sum) = ([f32::NEG_INFINITY; QUERY_TILE], [0f32; QUERY_TILE]);
-        for tile in 0..tiles {
-            let (k_t, _, cols) = self.tiles(tile);
-            for r in 0..lse.len() {
-                let mut s = row_scores::<FMA>(self.row(self.q, first + r), k_t, self.scale);
-                s[cols..].fill(f32::NEG_INFINITY);
-                let new_max = max[r].max(lane_max(&s));
-                for x in s.iter_mut() {
-                    *x = fast_exp(*x - new_max);
-                }
-                sum[r] = sum[r] * (max[r] - new_max).exp() + lane_sum(&s);
-                max[r] = new_max;
-            }
-        }
-        for (r, l) in lse.iter_mut().enumerate() {
-            *l = max[r] + sum[r].ln();
-        }
     }
 
     /// `dS_rj = P_rj (dP_rj − D_r)` for the keys of a tile (zero past its end), with `P` from
@@ -387,35 +360,31 @@ impl HeadGrads<'_> {
     }
 
     #[inline(always)]
-    fn query_grads<const FMA: bool>(&self, first: usize, lse: &[f32], dq: &mut [f32]) {
-        let dh = self.dh;
-        let tk = self.k.len() / dh;
-        for (tile, j0) in (0..tk).step_by(KEY_TILE).enumerate() {
-            let cols = KEY_TILE.min(tk - j0);
-            for (r, dq_r) in dq.chunks_exact_mut(dh).enumerate() {
-                let (mut ds, _) = self.score_grads::<FMA>(first + r, tile, lse[first + r]);
-                ds.iter_mut().for_each(|g| *g *= self.scale);
-                accumulate_pv::<FMA>(dq_r, &ds[..cols], &self.k[j0 * dh..(j0 + cols) * dh]);
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn key_grads<const FMA: bool>(&self, tile: usize, lse: &[f32], dk: &mut [f32], dv: &mut [f32]) {
+    fn key_grads<const FMA: bool>(
+        &self,
+        tile: usize,
+        dk: &mut [f32],
+        dv: &mut [f32],
+        dq: &mut [f32],
+    ) {
         let dh = self.dh;
         let t = self.q.len() / dh;
         let cols = dk.len() / dh;
+        let j0 = tile * KEY_TILE;
+        let keys = &self.k[j0 * dh..(j0 + cols) * dh];
         for row in 0..t {
-            let (ds, p) = self.score_grads::<FMA>(row, tile, lse[row]);
+            let (mut ds, p) = self.score_grads::<FMA>(row, tile, self.lse[row]);
+            ds.iter_mut().for_each(|g| *g *= self.scale);
             let (q_r, do_r) = (self.row(self.q, row), self.row(self.d_out, row));
             for j in 0..cols {
-                let (g, pj) = (ds[j] * self.scale, p[j]);
+                let (g, pj) = (ds[j], p[j]);
                 let (dk_j, dv_j) = (&mut dk[j * dh..(j + 1) * dh], &mut dv[j * dh..(j + 1) * dh]);
                 for c in 0..dh {
                     dv_j[c] = madd::<FMA>(pj, do_r[c], dv_j[c]);
                     dk_j[c] = madd::<FMA>(g, q_r[c], dk_j[c]);
                 }
             }
+            accumulate_pv::<FMA>(&mut dq[row * dh..(row + 1) * dh], &ds[..cols], keys);
         }
     }
 }
@@ -456,6 +425,7 @@ struct Tile<'a> {
     dh: usize,
     scale: f32,
     out: &'a mut [f32],
+    lse: &'a mut [f32],
     /// Whether the CPU has fused multiply-add.
     fma: bool,
 }
@@ -472,18 +442,20 @@ impl pulp::WithSimd for Tile<'_> {
             dh,
             scale,
             out,
+            lse,
             fma,
         } = self;
         if fma {
-            attend_tile::<true>(q, k_tiles, v, dh, scale, out);
+            attend_tile::<true>(q, k_tiles, v, dh, scale, out, lse);
         } else {
-            attend_tile::<false>(q, k_tiles, v, dh, scale, out);
+            attend_tile::<false>(q, k_tiles, v, dh, scale, out, lse);
         }
     }
 }
 
 /// One tile of query rows `q` (`rows × dh`) against all keys (`k_tiles`, from
-/// [`transposed_tiles`]) and values (`tk × dh`), into `out` (`rows × dh`).
+/// [`transposed_tiles`]) and values (`tk × dh`), into `out` (`rows × dh`), with each row's
+/// log-sum-exp of its scores into `lse`.
 #[inline(always)]
 fn attend_tile<const FMA: bool>(
     q: &[f32],
@@ -492,6 +464,7 @@ fn attend_tile<const FMA: bool>(
     dh: usize,
     scale: f32,
     out: &mut [f32],
+    lse: &mut [f32],
 ) {
     let rows = q.len() / dh;
     let tk = v.len() / dh;
@@ -529,6 +502,7 @@ fn attend_tile<const FMA: bool>(
     for r in 0..rows {
         let inv = 1.0 / running_sum[r];
         out[r * dh..(r + 1) * dh].iter_mut().for_each(|a| *a *= inv);
+        lse[r] = running_max[r] + running_sum[r].ln();
     }
 }
 
@@ -718,6 +692,8 @@ mod tests {
             (2, 3, 33, 70, 8),
             (1, 2, 65, 65, 32),
             (1, 1, 130, 7, 5),
+            // More key tiles than groups: groups of two tiles, the last one short.
+            (1, 2, 20, 600, 16),
         ] {
             let var = |shape, s: f32| {
                 candle_core::Var::from_tensor(

@@ -5,7 +5,9 @@
 //! ops and inference candle's fused ones.
 
 use candle_core::{D, DType, Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder, linear};
+use candle_nn::VarBuilder;
+
+use crate::linear::Linear;
 
 use crate::config::ModelConfig;
 use crate::fused_attention::fused_attention;
@@ -87,8 +89,8 @@ impl MultiHeadAttention {
     pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.d_model;
         Ok(Self {
-            qkv: linear(d, 3 * d, vb.pp("qkv"))?,
-            out: linear(d, d, vb.pp("out"))?,
+            qkv: Linear::new(d, 3 * d, vb.pp("qkv"))?,
+            out: Linear::new(d, d, vb.pp("out"))?,
             heads: cfg.heads,
             head_dim: d / cfg.heads,
             kernels: FusedKernels::default(),
@@ -172,8 +174,8 @@ impl EncoderBlock {
             norm1: LayerNorm::new(cfg.d_model, cfg.layer_norm_eps, vb.pp("norm1"))?,
             attn: MultiHeadAttention::new(cfg, vb.pp("attn"))?,
             norm2: LayerNorm::new(cfg.d_model, cfg.layer_norm_eps, vb.pp("norm2"))?,
-            ffn_in: linear(cfg.d_model, cfg.ffn, vb.pp("ffn_in"))?,
-            ffn_out: linear(cfg.ffn, cfg.d_model, vb.pp("ffn_out"))?,
+            ffn_in: Linear::new(cfg.d_model, cfg.ffn, vb.pp("ffn_in"))?,
+            ffn_out: Linear::new(cfg.ffn, cfg.d_model, vb.pp("ffn_out"))?,
         })
     }
 

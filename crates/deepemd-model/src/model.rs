@@ -4,13 +4,14 @@
 use std::path::Path;
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Linear, VarBuilder, VarMap, linear, linear_no_bias};
+use candle_nn::{VarBuilder, VarMap};
 use rayon::prelude::*;
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::kernels::FusedKernels;
 use crate::layers::{EncoderBlock, LayerNorm};
+use crate::linear::Linear;
 
 /// Query rows per attention block at inference: 2 × 1024 × T scores per head at most.
 pub const DEFAULT_BLOCK_ROWS: usize = 1024;
@@ -44,7 +45,7 @@ impl DeepEmdModel {
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(Self {
             config: config.clone(),
-            embed: linear(config.point_dim, d, vb.pp("embed"))?,
+            embed: Linear::new(config.point_dim, d, vb.pp("embed"))?,
             segment: vb.get_with_hints(
                 (2, d),
                 "segment",
@@ -55,8 +56,8 @@ impl DeepEmdModel {
             )?,
             blocks,
             final_norm: LayerNorm::new(d, config.layer_norm_eps, vb.pp("final_norm"))?,
-            w_q: linear_no_bias(d, d, vb.pp("match_q"))?,
-            w_k: linear_no_bias(d, d, vb.pp("match_k"))?,
+            w_q: Linear::no_bias(d, d, vb.pp("match_q"))?,
+            w_k: Linear::no_bias(d, d, vb.pp("match_k"))?,
             kernels: FusedKernels::default(),
         })
     }
