@@ -372,19 +372,30 @@ impl HeadGrads<'_> {
         let cols = dk.len() / dh;
         let j0 = tile * KEY_TILE;
         let keys = &self.k[j0 * dh..(j0 + cols) * dh];
-        for row in 0..t {
-            let (mut ds, p) = self.score_grads::<FMA>(row, tile, self.lse[row]);
-            ds.iter_mut().for_each(|g| *g *= self.scale);
-            let (q_r, do_r) = (self.row(self.q, row), self.row(self.d_out, row));
-            for j in 0..cols {
-                let (g, pj) = (ds[j], p[j]);
-                let (dk_j, dv_j) = (&mut dk[j * dh..(j + 1) * dh], &mut dv[j * dh..(j + 1) * dh]);
-                for c in 0..dh {
-                    dv_j[c] = madd::<FMA>(pj, do_r[c], dv_j[c]);
-                    dk_j[c] = madd::<FMA>(g, q_r[c], dk_j[c]);
+        // The softmax and score gradients of a block of query rows, transposed (key-major):
+        // dV_j += Σ_r P_rj dO_r and dK_j += Σ_r dS_rj q_r then run with dV_j / dK_j held in
+        // registers over the block (a rank-1 update per row was bound by loads and stores).
+        let mut p_t = [[0f32; QUERY_TILE]; KEY_TILE];
+        let mut ds_t = [[0f32; QUERY_TILE]; KEY_TILE];
+        for first in (0..t).step_by(QUERY_TILE) {
+            let rows = QUERY_TILE.min(t - first);
+            for r in 0..rows {
+                let row = first + r;
+                let (mut ds, p) = self.score_grads::<FMA>(row, tile, self.lse[row]);
+                ds.iter_mut().for_each(|g| *g *= self.scale);
+                accumulate_pv::<FMA>(&mut dq[row * dh..(row + 1) * dh], &ds[..cols], keys);
+                for j in 0..cols {
+                    p_t[j][r] = p[j];
+                    ds_t[j][r] = ds[j];
                 }
             }
-            accumulate_pv::<FMA>(&mut dq[row * dh..(row + 1) * dh], &ds[..cols], keys);
+            let block = first * dh..(first + rows) * dh;
+            let (q_block, do_block) = (&self.q[block.clone()], &self.d_out[block]);
+            for j in 0..cols {
+                let rows_j = j * dh..(j + 1) * dh;
+                accumulate_pv::<FMA>(&mut dv[rows_j.clone()], &p_t[j][..rows], do_block);
+                accumulate_pv::<FMA>(&mut dk[rows_j], &ds_t[j][..rows], q_block);
+            }
         }
     }
 }
