@@ -3,12 +3,12 @@
 Input (argv[1]): a JSON file {"repeats": k, "cost": "euclidean"|"sqeuclidean",
 "epsilon": e, "tolerance": t, "max_iterations": m, "pairs": [{"a": path.npy, "b": path.npy}]}.
 The regularization is `e * max C` (the project's convention: epsilon relative to the largest
-cost), uniform weights 1/n. Both solvers stop when POT's own marginal test (the L2 norm of a
-marginal's error, checked every 10 iterations by `sinkhorn_log`) passes at `t / sqrt(n)` -- the
-L2 norm that an L1 error of `t` spread evenly has, so that they stop at the accuracy at which
-ours stops (an L1 error of `t`) -- or after `m` iterations (`m / 100` stages, at least POT's minimum of 36, for the epsilon scaling).
-`sinkhorn_epsilon_scaling` starts at epsilon0 = max C, as ours does, with POT's
-stage schedule and 100 inner iterations at most per stage (its defaults).
+cost), uniform weights 1/n, and POT's `stopThr` is `t / sqrt(n)`: the L2 norm that an L1 error
+of `t` spread evenly has (ours stops at an L1 error of `t`). `sinkhorn_log` applies it to the
+L2 norm of the column marginals' error, checked every 10 iterations, for at most `m`
+iterations. `sinkhorn_epsilon_scaling` starts at epsilon0 = max C, as ours does, with POT's
+stage schedule, at least 36 stages (POT's minimum) and at most `m / 100`, each of at most 100
+stabilized iterations; its outer test is the sum of both marginals' squared L2 errors (looser).
 
 Output (stdout): one JSON object per pair, {"log": run, "eps_scaling": run}, each run
 {"s": median seconds (cost matrix included), "value": <P, C>, "iterations": total Sinkhorn

@@ -21,8 +21,9 @@ const KEY_GROUPS: usize = 8;
 
 /// `softmax(q kᵀ · scale) v` per (batch, head), fused. Inputs `[B, H, T, dh]` and
 /// `[B, H, Tk, dh]` (f32, contiguous); output flat: the attention `[B, H, T, dh]`, then each
-/// row's log-sum-exp of its scores `[B, H, T]` (for the backward pass). [`fused_attention`]
-/// returns the first part in shape.
+/// row's log-sum-exp of its scores `[B, H, T]` (for the backward pass, which takes the gradient
+/// of the attention part only: the log-sum-exps are not differentiable outputs).
+/// [`fused_attention`] returns the first part in shape.
 #[derive(Clone, Copy, Debug)]
 pub struct FusedAttention {
     /// The factor of the scores (1/√dh).
@@ -703,8 +704,10 @@ mod tests {
             (2, 3, 33, 70, 8),
             (1, 2, 65, 65, 32),
             (1, 1, 130, 7, 5),
-            // More key tiles than groups: groups of two tiles, the last one short.
+            // More key tiles than groups: groups of two tiles, the last one short (600 keys:
+            // 10 tiles in 5 groups) or a last group of one tile (550 keys: 9 tiles, 2+2+2+2+1).
             (1, 2, 20, 600, 16),
+            (1, 1, 9, 550, 32),
         ] {
             let var = |shape, s: f32| {
                 candle_core::Var::from_tensor(
@@ -764,6 +767,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_backward_pass_is_bit_for_bit_repeatable() {
+        // The dQ shares of the key groups are added in a fixed order, whatever rayon's
+        // schedule: two runs give identical gradients.
+        let device = Device::Cpu;
+        let x = |s: f64| {
+            candle_core::Var::from_tensor(
+                &(Tensor::randn(0f32, 1.0, (2, 2, 300, 32), &device).unwrap() * s).unwrap(),
+            )
+            .unwrap()
+        };
+        let (q, k, v) = (x(2.0), x(2.0), x(1.0));
+        let w = Tensor::randn(0f32, 1.0, (2, 2, 300, 32), &device).unwrap();
+        let grads = || {
+            let g = (fused_attention(&q, &k, &v, 0.2).unwrap() * &w)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            [&q, &k, &v].map(|x| {
+                g.get(x)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap()
+            })
+        };
+        assert_eq!(grads(), grads());
     }
 
     #[test]

@@ -39,6 +39,6 @@ pub use fused_layer_norm::{FusedLayerNorm, fused_layer_norm};
 pub use kernels::FusedKernels;
 pub use layers::{EncoderBlock, LayerNorm, MultiHeadAttention};
 pub use linear::Linear;
-pub use model::{DEFAULT_BLOCK_ROWS, DeepEmdModel};
+pub use model::{ARGMAX_BLOCK_ROWS, DEFAULT_BLOCK_ROWS, DeepEmdModel};
 pub use rounding::{Rounding, sinkhorn_scores, two_opt};
 pub use weights::check_weights;

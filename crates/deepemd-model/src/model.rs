@@ -129,7 +129,9 @@ impl DeepEmdModel {
 
     /// The row argmax of the logits (the first maximum on ties, as [`Rounding::RowArgmax`]
     /// breaks them), computed [`ARGMAX_BLOCK_ROWS`] rows at a time: the `n × n` logits are never
-    /// stored, so the memory is that of the encoder (`O(n·d)` per pair).
+    /// stored, so the memory is that of the encoder (`O(n·d)` per pair). The blocks' products
+    /// may round differently from the whole matrix's, so on a near-tie (logits within ~1e-5)
+    /// the chosen column can differ from the argmax of [`Self::logits`].
     ///
     /// # Shapes
     /// `a`, `b`: `[B, n, point_dim]` → `B` vectors of `n` column indices.
@@ -139,7 +141,7 @@ impl DeepEmdModel {
         let (q, k) = self.match_features(a, b, false, block_rows)?;
         let (batch, n, _) = q.dims3()?;
         let k_t = k.transpose(1, 2)?.contiguous()?; // [B, d, n]
-        let mut targets = vec![Vec::with_capacity(n); batch];
+        let mut targets: Vec<Vec<usize>> = (0..batch).map(|_| Vec::with_capacity(n)).collect();
         for start in (0..n).step_by(ARGMAX_BLOCK_ROWS) {
             let rows = ARGMAX_BLOCK_ROWS.min(n - start);
             let s = q.narrow(1, start, rows)?.matmul(&k_t)?; // [B, rows, n]
