@@ -40,13 +40,15 @@ pub fn settings() -> SinkhornSettings {
     }
 }
 
-/// One row: `repeats` timed runs of ours, one of each POT solver (they take minutes).
+/// One row: `repeats` timed runs of ours, one of each POT solver (they take minutes); and
+/// whether each POT solver (log-domain, ε-scaling) converged, i.e. ended with a marginal L1
+/// error within 10× the tolerance.
 pub fn row(
     python: &std::path::Path,
     clouds: &str,
     pair: (PointCloud, PointCloud),
     repeats: usize,
-) -> Result<Vec<String>> {
+) -> Result<(Vec<String>, [bool; 2])> {
     let cost = Cost::Euclidean;
     let (a, b) = &pair;
     let emd = Exact::default()
@@ -78,5 +80,6 @@ pub fn row(
     peer(&pot.eps_scaling);
     row.push(format!("{:.2}×", pot.log.s / t));
     row.push(format!("{:.2}×", pot.eps_scaling.s / t));
-    Ok(row)
+    let converged = |r: &SinkhornRun| r.marginal_l1 <= 10.0 * settings().tolerance;
+    Ok((row, [converged(&pot.log), converged(&pot.eps_scaling)]))
 }
