@@ -137,8 +137,9 @@ impl CustomOp3 for FusedAttention {
         let delta = (&grad_out * &out)?.sum(3)?.flatten_all()?;
         let delta_lse = Tensor::cat(&[&delta, &lse], 0)?.contiguous()?;
         let grad_out = &grad_out;
-        let q_do = Tensor::cat(&[q, grad_out], 3)?.contiguous()?;
-        let kv = Tensor::cat(&[k, v], 3)?.contiguous()?;
+        // Stacked on a new leading axis, so that the kernel reads each as a plain slice.
+        let q_do = Tensor::stack(&[q, grad_out], 0)?;
+        let kv = Tensor::stack(&[k, v], 0)?;
         let flat = q_do.apply_op3_no_bwd(
             &kv,
             &delta_lse,
@@ -152,7 +153,8 @@ impl CustomOp3 for FusedAttention {
     }
 }
 
-/// The backward kernel: inputs `[q | dO]` `[B, H, T, 2dh]`, `[k | v]` `[B, H, Tk, 2dh]` and
+/// The backward kernel: inputs `q` and `dO` stacked `[2, B, H, T, dh]`, `k` and `v` stacked
+/// `[2, B, H, Tk, dh]`, and
 /// `D = rowsum(dO ∘ O)` then the forward's log-sum-exps, flat (`2·B·H·T`); output dQ, dK, dV
 /// back to back, flat.
 #[derive(Clone, Copy, Debug)]
@@ -174,26 +176,16 @@ impl CustomOp3 for FusedAttentionBackward {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (b, h, t, dh2) = l1.shape().dims4()?;
-        let tk = l2.shape().dims4()?.2;
-        let dh = dh2 / 2;
+        let (_, b, h, t, dh) = l1.shape().dims5()?;
+        let tk = l2.shape().dims5()?.3;
         let (q_do, kv, delta_lse) = (
             f32_slice(s1, l1, "q|dO")?,
             f32_slice(s2, l2, "k|v")?,
             f32_slice(s3, l3, "D|lse")?,
         );
         let (delta, lse) = delta_lse.split_at(b * h * t);
-        let split = |x: &[f32], rows: usize| -> (Vec<f32>, Vec<f32>) {
-            let mut first = Vec::with_capacity(rows * dh);
-            let mut second = Vec::with_capacity(rows * dh);
-            for r in x.chunks_exact(2 * dh) {
-                first.extend_from_slice(&r[..dh]);
-                second.extend_from_slice(&r[dh..]);
-            }
-            (first, second)
-        };
-        let (q, d_out) = split(q_do, b * h * t);
-        let (k, v) = split(kv, b * h * tk);
+        let (q, d_out) = q_do.split_at(b * h * t * dh);
+        let (k, v) = kv.split_at(b * h * tk * dh);
         let mut dq = vec![0f32; b * h * t * dh];
         let mut dk = vec![0f32; b * h * tk * dh];
         let mut dv = vec![0f32; b * h * tk * dh];
