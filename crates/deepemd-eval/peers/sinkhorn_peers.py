@@ -15,14 +15,14 @@ Output (stdout): one JSON object per pair, {"log": run, "eps_scaling": run}, eac
 iterations, "marginal_l1": L1 error of the worse of the returned plan's two marginals}.
 """
 import json
-import statistics
 import sys
-import time
 
 import numpy as np
 import ot
 import ot.bregman._sinkhorn as pot_sinkhorn
 from scipy.spatial.distance import cdist
+
+from peers import median_time  # the exact peers' script, beside this one
 
 # sinkhorn_epsilon_scaling reports its stages, not its iterations: count those of the
 # stabilized solves it makes (one per stage).
@@ -40,12 +40,8 @@ pot_sinkhorn.sinkhorn_stabilized = _counted_stabilized
 
 
 def median_run(fn, repeats):
-    times, run = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        run = fn()
-        times.append(time.perf_counter() - t)
-    run["s"] = statistics.median(times)
+    seconds, run = median_time(fn, repeats)
+    run["s"] = seconds
     return run
 
 

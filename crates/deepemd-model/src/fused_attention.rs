@@ -10,6 +10,11 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::cpu_slices::f32_slice;
+
+/// The op's name in errors.
+const OP: &str = "fused attention";
+
 /// Query rows per task.
 const QUERY_TILE: usize = 32;
 /// Keys per inner tile: one row of scores is `KEY_TILE` floats (four AVX-512 registers).
@@ -39,16 +44,6 @@ pub fn fused_attention(q: &Tensor, k: &Tensor, v: &Tensor, scale: f32) -> Result
     flat.narrow(0, 0, q.elem_count())?.reshape(q.shape())
 }
 
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(data) = s else {
-        candle_core::bail!("fused attention: {what} must be f32");
-    };
-    let Some((start, end)) = l.contiguous_offsets() else {
-        candle_core::bail!("fused attention: {what} must be contiguous");
-    };
-    Ok(&data[start..end])
-}
-
 impl CustomOp3 for FusedAttention {
     fn name(&self) -> &'static str {
         "fused-attention"
@@ -74,9 +69,9 @@ impl CustomOp3 for FusedAttention {
             );
         }
         let (q, k, v) = (
-            f32_slice(s1, l1, "q")?,
-            f32_slice(s2, l2, "k")?,
-            f32_slice(s3, l3, "v")?,
+            f32_slice(OP, s1, l1, "q")?,
+            f32_slice(OP, s2, l2, "k")?,
+            f32_slice(OP, s3, l3, "v")?,
         );
         let mut flat = vec![0f32; b * h * t * (dh + 1)];
         let (out, lse) = flat.split_at_mut(b * h * t * dh);
@@ -179,9 +174,9 @@ impl CustomOp3 for FusedAttentionBackward {
         let (_, b, h, t, dh) = l1.shape().dims5()?;
         let tk = l2.shape().dims5()?.3;
         let (q_do, kv, delta_lse) = (
-            f32_slice(s1, l1, "q|dO")?,
-            f32_slice(s2, l2, "k|v")?,
-            f32_slice(s3, l3, "D|lse")?,
+            f32_slice(OP, s1, l1, "q|dO")?,
+            f32_slice(OP, s2, l2, "k|v")?,
+            f32_slice(OP, s3, l3, "D|lse")?,
         );
         let (delta, lse) = delta_lse.split_at(b * h * t);
         let (q, d_out) = q_do.split_at(b * h * t * dh);
@@ -629,6 +624,7 @@ fn fast_exp(x: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cpu_slices::max_abs_diff;
     use candle_core::{D, Device};
 
     fn reference(q: &Tensor, k: &Tensor, v: &Tensor, scale: f64) -> Tensor {
@@ -672,14 +668,7 @@ mod tests {
             let scale = 1.0 / (dh as f64).sqrt();
             let ours = fused_attention(&q, &k, &v, scale as f32).unwrap();
             let theirs = reference(&q, &k, &v, scale);
-            let diff = (ours - theirs)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+            let diff = max_abs_diff(&ours, &theirs);
             assert!(
                 diff < 1e-5,
                 "{:?}: max difference {diff}",
@@ -734,14 +723,7 @@ mod tests {
                     ours.get(x.as_tensor()).unwrap(),
                     theirs.get(x.as_tensor()).unwrap(),
                 );
-                let diff = (g1 - g2)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap();
+                let diff = max_abs_diff(g1, g2);
                 let size = g2
                     .abs()
                     .unwrap()
@@ -801,7 +783,6 @@ mod tests {
         let v = Tensor::randn(0f32, 1.0, (1, 1, 90, 8), &device).unwrap();
         let ours = fused_attention(&q, &k, &v, 1.0).unwrap();
         let theirs = reference(&q, &k, &v, 1.0);
-        let diff = (ours - theirs).unwrap().abs().unwrap().max_all().unwrap();
-        assert!(diff.to_scalar::<f32>().unwrap() < 1e-4);
+        assert!(max_abs_diff(&ours, &theirs) < 1e-4);
     }
 }

@@ -7,6 +7,11 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::cpu_slices::f32_slice;
+
+/// The op's name in errors.
+const OP: &str = "fused layer norm";
+
 /// Rows per rayon task: enough work to amortize the task (≈ 32 K floats at d = 128).
 const ROWS_PER_TASK: usize = 256;
 
@@ -26,16 +31,6 @@ pub fn fused_layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f32) ->
         &bias.contiguous()?,
         FusedLayerNorm { eps },
     )
-}
-
-fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, what: &str) -> Result<&'a [f32]> {
-    let CpuStorage::F32(data) = s else {
-        candle_core::bail!("fused layer norm: {what} must be f32");
-    };
-    let Some((start, end)) = l.contiguous_offsets() else {
-        candle_core::bail!("fused layer norm: {what} must be contiguous");
-    };
-    Ok(&data[start..end])
 }
 
 /// The width `d` of `x`'s rows, checked against the `[d]` parameters.
@@ -77,9 +72,9 @@ impl CustomOp3 for FusedLayerNorm {
     ) -> Result<(CpuStorage, Shape)> {
         let d = row_width(l1, l2, l3)?;
         let (x, w, b) = (
-            f32_slice(s1, l1, "x")?,
-            f32_slice(s2, l2, "weight")?,
-            f32_slice(s3, l3, "bias")?,
+            f32_slice(OP, s1, l1, "x")?,
+            f32_slice(OP, s2, l2, "weight")?,
+            f32_slice(OP, s3, l3, "bias")?,
         );
         let mut out = vec![0f32; x.len()];
         out.par_chunks_mut(ROWS_PER_TASK * d)
@@ -148,9 +143,9 @@ impl CustomOp3 for FusedLayerNormBackward {
             );
         }
         let (x, w, dy) = (
-            f32_slice(s1, l1, "x")?,
-            f32_slice(s2, l2, "weight")?,
-            f32_slice(s3, l3, "dy")?,
+            f32_slice(OP, s1, l1, "x")?,
+            f32_slice(OP, s2, l2, "weight")?,
+            f32_slice(OP, s3, l3, "dy")?,
         );
         let mut out = vec![0f32; x.len() + 2 * d];
         let (dx, _) = out.split_at_mut(x.len());
@@ -201,17 +196,13 @@ impl CustomOp3 for FusedLayerNormBackward {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{D, Device, Var};
+    use crate::cpu_slices::max_abs_diff;
+    use crate::layers::layer_norm_of_primitive_ops;
+    use candle_core::{Device, Var};
 
-    /// The layer norm of primitive ops (what the model used before), for reference.
+    /// The layer norm of primitive ops (the reference path), for reference.
     fn reference(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Tensor {
-        let mean = x.mean_keepdim(D::Minus1).unwrap();
-        let centered = x.broadcast_sub(&mean).unwrap();
-        let var = centered.sqr().unwrap().mean_keepdim(D::Minus1).unwrap();
-        let normed = centered
-            .broadcast_div(&(var + eps).unwrap().sqrt().unwrap())
-            .unwrap();
-        normed.broadcast_mul(w).unwrap().broadcast_add(b).unwrap()
+        layer_norm_of_primitive_ops(x, w, b, eps).unwrap()
     }
 
     fn max_rel_diff(x: &Tensor, y: &Tensor) -> f32 {
@@ -222,8 +213,7 @@ mod tests {
             .unwrap()
             .to_scalar::<f32>()
             .unwrap();
-        let diff = (x - y).unwrap().abs().unwrap().max_all().unwrap();
-        diff.to_scalar::<f32>().unwrap() / scale.max(1e-12)
+        max_abs_diff(x, y) / scale.max(1e-12)
     }
 
     #[test]

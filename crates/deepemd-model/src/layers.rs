@@ -55,14 +55,23 @@ impl LayerNorm {
         if !train && x.is_contiguous() {
             return candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps as f32);
         }
-        let mean = x.mean_keepdim(D::Minus1)?;
-        let centered = x.broadcast_sub(&mean)?;
-        let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
-        let normed = centered.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        normed
-            .broadcast_mul(&self.weight)?
-            .broadcast_add(&self.bias)
+        layer_norm_of_primitive_ops(x, &self.weight, &self.bias, self.eps)
     }
+}
+
+/// Layer normalization over the last dimension built from differentiable candle ops: the
+/// reference path in training, and the fused kernel's reference in its tests.
+pub(crate) fn layer_norm_of_primitive_ops(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    eps: f64,
+) -> Result<Tensor> {
+    let mean = x.mean_keepdim(D::Minus1)?;
+    let centered = x.broadcast_sub(&mean)?;
+    let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
+    let normed = centered.broadcast_div(&(var + eps)?.sqrt()?)?;
+    normed.broadcast_mul(weight)?.broadcast_add(bias)
 }
 
 /// Softmax over the last dimension, differentiable when `train`.

@@ -16,6 +16,7 @@
 //! ```
 
 mod config;
+mod cpu_slices;
 mod default_model;
 mod device;
 mod error;

@@ -6,7 +6,7 @@
 //! the outer product `1 · biasᵀ`, so its gradient is the matrix product `1ᵀ · dY` (when the bias
 //! is a variable being trained; a loaded bias is broadcast as usual).
 
-use candle_core::{D, DType, Module, Result, Tensor};
+use candle_core::{D, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 
 /// `y = x Wᵀ + b` over the last dimension. Weights `weight` `[out, in]` and `bias` `[out]`
@@ -52,7 +52,7 @@ impl Module for Linear {
             // not materialize a rows × out bias term.
             Some(b) if !b.is_variable() => y.broadcast_add(b)?,
             Some(b) => {
-                let ones = Tensor::ones((rows, 1), DType::F32, x.device())?.to_dtype(x.dtype())?;
+                let ones = Tensor::ones((rows, 1), x.dtype(), x.device())?;
                 (y + ones.matmul(&b.reshape((1, d_out))?)?)?
             }
         };
@@ -63,7 +63,8 @@ impl Module for Linear {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{Device, Var};
+    use crate::cpu_slices::max_abs_diff;
+    use candle_core::{DType, Device, Var};
     use candle_nn::VarMap;
 
     #[test]
@@ -86,16 +87,7 @@ mod tests {
             (y, g)
         };
         let ((y1, g1), (y2, g2)) = (run(&ours), run(&theirs));
-        let diff = |a: &Tensor, b: &Tensor| {
-            (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
+        let diff = max_abs_diff;
         assert_eq!(y1.dims(), &[2, 3, 7]);
         assert!(diff(&y1, &y2) < 1e-5);
         for (name, var) in varmap.data().lock().unwrap().iter() {
