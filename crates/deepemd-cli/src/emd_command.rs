@@ -72,9 +72,9 @@ pub fn run(args: &EmdArgs) -> Result<()> {
         if args.method.method == Method::Model {
             let rounding = args.method.rounding.unwrap_or(Rounding::RowArgmax);
             obj["rounding"] = serde_json::json!(rounding.to_string());
-            if let Pairing::Map(m) = &emd.pairing {
+            if let Pairing::Map(_) | Pairing::MapFromB(_) = &emd.pairing {
                 obj["targets_hit_more_than_once"] =
-                    serde_json::json!(m.targets_hit_more_than_once());
+                    serde_json::json!(emd.pairing.targets_hit_more_than_once());
             }
         }
         if let Some(t) = &emd.transport {
@@ -115,6 +115,14 @@ fn matching_json(pairing: &Pairing) -> serde_json::Value {
     match pairing {
         Pairing::Bijection(m) => serde_json::json!(m.targets()),
         Pairing::Map(m) => serde_json::json!(m.targets()),
+        // Pairs (i, j), as for a partial matching: B's points are the ones mapped.
+        Pairing::MapFromB(m) => serde_json::json!(
+            m.targets()
+                .iter()
+                .enumerate()
+                .map(|(j, &i)| (i, j))
+                .collect::<Vec<_>>()
+        ),
         Pairing::Partial(p) => serde_json::json!(p.pairs()),
     }
 }

@@ -32,9 +32,26 @@ pub struct TrainArgs {
     /// Points per cloud [default: 128].
     #[arg(long)]
     points: Option<usize>,
-    /// Pairs per step [default: 16].
+    /// Mixed sizes: each step's smaller cloud has between --points and this many points
+    /// (log-uniform) [default: 0, every step at --points].
+    #[arg(long)]
+    max_points: Option<usize>,
+    /// Share of steps with unbalanced pairs (one cloud up to --max-ratio times the other)
+    /// [default: 0].
+    #[arg(long)]
+    unbalanced: Option<f64>,
+    /// Largest size ratio of an unbalanced pair [default: 4].
+    #[arg(long)]
+    max_ratio: Option<f64>,
+    /// Pairs per step at --points points per cloud (fewer for larger clouds) [default: 16].
     #[arg(long)]
     batch: Option<usize>,
+    /// Start from this model folder's weights (fine-tuning; same architecture).
+    #[arg(long)]
+    init: Option<PathBuf>,
+    /// Sinkhorn rounds of the matching layer on the logits [default: 0, none].
+    #[arg(long)]
+    sinkhorn_layer: Option<usize>,
     /// Token width [default: 128].
     #[arg(long)]
     d_model: Option<usize>,
@@ -88,6 +105,9 @@ impl TrainArgs {
         if let Some(p) = &self.pairs {
             c.source = PairSource::Shards { dir: p.clone() };
         }
+        if let Some(dir) = &self.init {
+            c.init = Some(dir.clone());
+        }
         macro_rules! set {
             ($($field:ident => $($path:ident).+),*) => {$(
                 if let Some(v) = self.$field { c.$($path).+ = v; }
@@ -96,7 +116,8 @@ impl TrainArgs {
         set!(steps => steps, points => points, batch => batch, lr => lr, warmup => warmup, seed => seed,
              eval_every => eval_every, eval_pairs => eval_pairs, checkpoint_minutes => checkpoint_minutes,
              checkpoint_every => checkpoint_every, d_model => model.d_model, layers => model.layers,
-             heads => model.heads, ffn => model.ffn);
+             heads => model.heads, ffn => model.ffn, max_points => max_points,
+             unbalanced => unbalanced, max_ratio => max_ratio, sinkhorn_layer => model.sinkhorn_layer);
         c
     }
 }

@@ -324,19 +324,30 @@ fn the_built_in_model_estimates_with_every_rounding() {
         &["--method", "model", "--rounding", "greedy"],
     );
     assert!(v["distance"].as_f64().unwrap() >= expected("a2_b2", "euclidean") * (1.0 - 1e-12));
-    // Unequal sizes are refused with a clear message.
-    let out = deepemd(&[
-        "emd",
-        a.to_str().unwrap(),
-        fixture("b150.xyz").to_str().unwrap(),
-        "--method",
-        "model",
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("equal sizes"),
-        "{err}"
-    );
+    // Unequal sizes, both orders: the smaller cloud is matched into the larger (the partial
+    // convention), the bijective rounding costing at least the exact partial EMD.
+    let b150 = fixture("b150.xyz");
+    for (x, y) in [(&a, &b150), (&b150, &a)] {
+        let exact = emd_json(x, y, &["--method", "exact"])["distance"]
+            .as_f64()
+            .unwrap();
+        let refined = emd_json(
+            x,
+            y,
+            &["--method", "model", "--rounding", "refined", "--matching"],
+        );
+        let argmax = emd_json(x, y, &["--method", "model", "--matching"]);
+        let (n_a, n_b) = (
+            refined["n_a"].as_u64().unwrap(),
+            refined["n_b"].as_u64().unwrap(),
+        );
+        assert_ne!(n_a, n_b);
+        for v in [&refined, &argmax] {
+            assert_eq!(v["matching"].as_array().unwrap().len() as u64, n_a.min(n_b));
+        }
+        assert!(refined["distance"].as_f64().unwrap() >= exact * (1.0 - 1e-12));
+        assert!(argmax["targets_hit_more_than_once"].is_u64());
+    }
     let out = deepemd(&[
         "emd",
         a.to_str().unwrap(),

@@ -125,6 +125,7 @@ fn check_pairing_fits(a: &PointCloud, b: &PointCloud, pairing: &Pairing) -> Resu
         Pairing::Bijection(m) => m.len() == n_a && n_a == n_b,
         Pairing::Partial(p) => p.n_a() == n_a && p.n_b() == n_b,
         Pairing::Map(m) => m.targets().len() == n_a && m.n_b() == n_b,
+        Pairing::MapFromB(m) => m.targets().len() == n_b && m.n_b() == n_a,
     };
     if ok {
         Ok(())

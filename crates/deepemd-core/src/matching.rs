@@ -187,6 +187,10 @@ pub enum Pairing {
     Partial(PartialMatching),
     /// A map from A to B, possibly not injective.
     Map(Assignment),
+    /// A map from B to A, possibly not injective: `b_j` goes to `a_{targets[j]}` (the
+    /// [`Assignment`]'s targets index A). What a model's argmax over the smaller cloud gives
+    /// when B is the smaller one.
+    MapFromB(Assignment),
 }
 
 impl Pairing {
@@ -235,7 +239,7 @@ impl Pairing {
         match self {
             Pairing::Bijection(m) => m.len(),
             Pairing::Partial(p) => p.pairs.len(),
-            Pairing::Map(a) => a.targets.len(),
+            Pairing::Map(a) | Pairing::MapFromB(a) => a.targets.len(),
         }
     }
 
@@ -250,16 +254,44 @@ impl Pairing {
             Pairing::Bijection(m) => Box::new(m.targets.iter().copied().enumerate()),
             Pairing::Partial(p) => Box::new(p.pairs.iter().copied()),
             Pairing::Map(a) => Box::new(a.targets.iter().copied().enumerate()),
+            Pairing::MapFromB(a) => Box::new(a.targets.iter().enumerate().map(|(j, &i)| (i, j))),
         }
     }
 
-    /// The target of every point of A, for a bijection or a map (`None` for a partial
-    /// matching, where some points of the larger cloud have none).
+    /// The target of every point of A, for a bijection or a map from A (`None` for a partial
+    /// matching or a map from B, where some points of A may have none).
     pub fn targets(&self) -> Option<&[usize]> {
         match self {
             Pairing::Bijection(m) => Some(m.targets()),
             Pairing::Map(a) => Some(a.targets()),
-            Pairing::Partial(_) => None,
+            Pairing::Partial(_) | Pairing::MapFromB(_) => None,
+        }
+    }
+
+    /// The partner of every point of the smaller cloud (A on a tie), in index order: what a
+    /// matching of unequal clouds is judged on (see `docs/math.md`). `None` for a map from the
+    /// larger cloud, which does not give each point of the smaller one a single partner.
+    pub fn smaller_side_partners(&self, n_a: usize, n_b: usize) -> Option<Vec<usize>> {
+        let mut out = vec![usize::MAX; n_a.min(n_b)];
+        let from_a = n_a <= n_b;
+        match self {
+            Pairing::Map(_) if !from_a => return None,
+            Pairing::MapFromB(_) if from_a => return None,
+            _ => {}
+        }
+        for (i, j) in self.pairs() {
+            let (s, l) = if from_a { (i, j) } else { (j, i) };
+            *out.get_mut(s)? = l;
+        }
+        (!out.contains(&usize::MAX)).then_some(out)
+    }
+
+    /// Number of points of the larger cloud (B on a tie) that receive two or more points, for
+    /// maps; 0 for the injective kinds.
+    pub fn targets_hit_more_than_once(&self) -> usize {
+        match self {
+            Pairing::Map(a) | Pairing::MapFromB(a) => a.targets_hit_more_than_once(),
+            _ => 0,
         }
     }
 
@@ -277,6 +309,7 @@ impl Pairing {
             Pairing::Bijection(_) => "bijection",
             Pairing::Partial(_) => "partial",
             Pairing::Map(_) => "map",
+            Pairing::MapFromB(_) => "map from B",
         }
     }
 }
@@ -293,6 +326,23 @@ mod tests {
         assert!(PartialMatching::new(2, 3, vec![(0, 2), (1, 3)]).is_err());
         let p = PartialMatching::new(3, 2, vec![(2, 0), (0, 1)]).unwrap();
         assert_eq!(p.pairs(), &[(0, 1), (2, 0)]);
+    }
+
+    #[test]
+    fn a_map_from_b_pairs_each_point_of_b_and_gives_the_smaller_sides_partners() {
+        let m = Pairing::MapFromB(Assignment::new(3, vec![2, 2]).unwrap());
+        assert_eq!(m.pairs().collect::<Vec<_>>(), vec![(2, 0), (2, 1)]);
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.targets(), None);
+        assert_eq!(m.targets_hit_more_than_once(), 1);
+        assert_eq!(m.smaller_side_partners(3, 2), Some(vec![2, 2]));
+        let p = Pairing::from_pairs(3, 2, vec![(2, 0), (0, 1)]).unwrap();
+        assert_eq!(p.smaller_side_partners(3, 2), Some(vec![2, 0]));
+        let p = Pairing::from_pairs(2, 3, vec![(1, 0), (0, 2)]).unwrap();
+        assert_eq!(p.smaller_side_partners(2, 3), Some(vec![2, 0]));
+        // A map from the larger cloud gives no single partner to each point of the smaller.
+        let map = Pairing::Map(Assignment::new(2, vec![0, 1, 1]).unwrap());
+        assert_eq!(map.smaller_side_partners(3, 2), None);
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! Rounding a score matrix to a bijection in O(n²): used for Sinkhorn plans and model logits.
+//! Rounding a score matrix to a matching in O(n·m): used for Sinkhorn plans and model logits.
 
 use crate::error::{Error, Result};
-use crate::matching::Matching;
+use crate::matching::{Matching, Pairing};
 
 /// How many best columns of each row enter the global greedy pass. Rows whose candidates are
-/// all taken fall back to a scan of the free columns, so the result is always a bijection.
+/// all taken fall back to a scan of the free columns, so the result always covers every row.
 const CANDIDATES_PER_ROW: usize = 8;
 
 /// Greedy bijective rounding of an `n × n` row-major score matrix (higher is better).
@@ -23,22 +23,69 @@ pub fn greedy_bijection<T>(scores: &[T], n: usize) -> Result<Matching>
 where
     T: Copy + Into<f64>,
 {
-    if scores.len() != n * n {
+    check_scores(scores, n, n)?;
+    Matching::new(greedy_rows(scores, n, n))
+}
+
+/// Greedy rounding of an `n × m` row-major score matrix to a matching that covers the smaller
+/// side: a bijection when `n == m`, else a partial matching in which every point of the smaller
+/// cloud has a distinct partner (the same greedy rule as [`greedy_bijection`], run from the
+/// smaller side).
+///
+/// ```
+/// use deepemd_core::rounding::greedy_matching;
+/// // Two rows, three columns: row 0 takes column 2, row 1 its best free column, 0.
+/// let scores = [0.1, 0.5, 0.9, 0.8, 0.2, 0.85];
+/// let p = greedy_matching(&scores, 2, 3).unwrap();
+/// assert_eq!(p.pairs().collect::<Vec<_>>(), vec![(0, 2), (1, 0)]);
+/// ```
+pub fn greedy_matching<T>(scores: &[T], n: usize, m: usize) -> Result<Pairing>
+where
+    T: Copy + Into<f64>,
+{
+    check_scores(scores, n, m)?;
+    if n <= m {
+        let targets = greedy_rows(scores, n, m);
+        return Pairing::from_pairs(n, m, targets.into_iter().enumerate().collect());
+    }
+    let transposed: Vec<f64> = (0..m)
+        .flat_map(|j| (0..n).map(move |i| scores[i * m + j].into()))
+        .collect();
+    let sources = greedy_rows(&transposed, m, n);
+    Pairing::from_pairs(
+        n,
+        m,
+        sources
+            .into_iter()
+            .enumerate()
+            .map(|(j, i)| (i, j))
+            .collect(),
+    )
+}
+
+fn check_scores<T: Copy + Into<f64>>(scores: &[T], n: usize, m: usize) -> Result<()> {
+    if scores.len() != n * m {
         return Err(Error::InvalidParameter(format!(
-            "a score matrix of {} entries is not {n} × {n}",
+            "a score matrix of {} entries is not {n} × {m}",
             scores.len()
         )));
     }
     if let Some(pos) = scores.iter().position(|s| (*s).into().is_nan()) {
         return Err(Error::InvalidParameter(format!(
             "score ({}, {}) is NaN",
-            pos / n,
-            pos % n
+            pos / m.max(1),
+            pos % m.max(1)
         )));
     }
+    Ok(())
+}
+
+/// The greedy rule on an `n × m` matrix with `n <= m`: the column given to each row.
+fn greedy_rows<T: Copy + Into<f64>>(scores: &[T], n: usize, m: usize) -> Vec<usize> {
+    debug_assert!(n <= m);
     const FREE: usize = usize::MAX;
     let mut target = vec![FREE; n];
-    let mut col_taken = vec![false; n];
+    let mut col_taken = vec![false; m];
     let mut rows: Vec<usize> = (0..n).collect();
     let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
     let mut row_best: Vec<(f64, usize)> = Vec::with_capacity(CANDIDATES_PER_ROW + 1);
@@ -46,12 +93,12 @@ where
     // accepted greedily. The best proposal of a round is always accepted, so rounds terminate;
     // in practice one or two rounds match almost every row.
     while !rows.is_empty() {
-        // As many columns are free as rows are unmatched.
+        // At least as many columns are free as rows are unmatched.
         let k = CANDIDATES_PER_ROW.min(rows.len());
         candidates.clear();
         for &i in &rows {
             row_best.clear();
-            for (j, s) in scores[i * n..(i + 1) * n].iter().enumerate() {
+            for (j, s) in scores[i * m..(i + 1) * m].iter().enumerate() {
                 if col_taken[j] {
                     continue;
                 }
@@ -73,7 +120,7 @@ where
         }
         rows.retain(|&i| target[i] == FREE);
     }
-    Matching::new(target)
+    target
 }
 
 #[cfg(test)]
@@ -95,6 +142,30 @@ mod tests {
             .collect();
         let m = greedy_bijection(&scores, n).unwrap();
         assert_eq!(m.len(), n);
+    }
+
+    #[test]
+    fn unequal_sizes_cover_the_smaller_side_from_either_side() {
+        // A random 7 × 3 matrix and its transpose give mirrored matchings.
+        let (n, m) = (7, 3);
+        let scores: Vec<f64> = (0..n * m).map(|p| ((p * 37 % 11) as f64).sin()).collect();
+        let transposed: Vec<f64> = (0..m)
+            .flat_map(|j| {
+                scores
+                    .iter()
+                    .skip(j)
+                    .step_by(m)
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let tall = greedy_matching(&scores, n, m).unwrap();
+        let wide = greedy_matching(&transposed, m, n).unwrap();
+        assert_eq!(tall.len(), 3);
+        let mut mirrored: Vec<(usize, usize)> = wide.pairs().map(|(j, i)| (i, j)).collect();
+        mirrored.sort_unstable();
+        assert_eq!(tall.pairs().collect::<Vec<_>>(), mirrored);
+        assert!(greedy_matching(&scores, 3, 3).is_err());
     }
 
     #[test]

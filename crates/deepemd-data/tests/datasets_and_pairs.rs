@@ -272,7 +272,7 @@ fn labeling_refuses_an_approximate_solver() {
     let pool = load_modelnet40(&mini(), "test").unwrap().shapes;
     let err = deepemd_data::pairs::generate_labeled_pairs(
         &pool,
-        32,
+        (32, 32),
         PairMix::default(),
         1,
         0,
@@ -284,7 +284,7 @@ fn labeling_refuses_an_approximate_solver() {
     assert!(err.contains("sinkhorn is not an exact solver"), "{err}");
     let ok = deepemd_data::pairs::generate_labeled_pairs(
         &pool,
-        32,
+        (32, 32),
         PairMix::default(),
         1,
         0,
@@ -293,4 +293,49 @@ fn labeling_refuses_an_approximate_solver() {
     )
     .unwrap();
     assert_eq!(ok.len(), 2);
+}
+
+/// Unbalanced pairs: every kind at both orientations, labeled by the partial matching that
+/// covers the smaller cloud (the exact value equals Hungarian's on the rectangle).
+#[test]
+fn unbalanced_pairs_have_their_sizes_and_partial_exact_labels() {
+    let pool = load_modelnet40(&mini(), "train").unwrap().shapes;
+    for sizes in [(32, 100), (100, 32)] {
+        let generator = PairGenerator::with_sizes(&pool, sizes, PairMix::default()).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let pairs: Vec<_> = (0..200)
+            .map(|_| generator.pair(&mut rng).unwrap())
+            .collect();
+        for kind in PairKind::ALL {
+            assert!(
+                pairs.iter().any(|p| p.kind == kind),
+                "no {kind:?} at {sizes:?}"
+            );
+        }
+        assert!(pairs.iter().all(|p| (p.a.len(), p.b.len()) == sizes));
+        let labeled = deepemd_data::pairs::generate_labeled_pairs(
+            &pool,
+            sizes,
+            PairMix::default(),
+            5,
+            0,
+            6,
+            &Exact::default(),
+        )
+        .unwrap();
+        for p in &labeled {
+            assert!(matches!(p.matching, deepemd_core::Pairing::Partial(_)));
+            assert_eq!(p.matching.len(), 32);
+            let reference = Hungarian
+                .estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))
+                .unwrap()
+                .distance;
+            assert!(
+                (p.emd - reference).abs() <= 1e-9 * reference,
+                "{} vs {reference}",
+                p.emd
+            );
+        }
+    }
+    assert!(PairGenerator::with_sizes(&pool, (32, 5000), PairMix::default()).is_err());
 }

@@ -25,30 +25,28 @@ pub struct Estimate {
 
 /// The exact gradient of a labeled pair (its optimal matching held fixed).
 pub fn exact_gradient(p: &LabeledPair) -> Result<Vec<f64>> {
-    let e = Emd::of_pairing(
-        &p.a,
-        &p.b,
-        Pairing::Bijection(p.matching.clone()),
-        Cost::Euclidean,
-        true,
-    )?;
+    let e = Emd::of_pairing(&p.a, &p.b, p.matching.clone(), Cost::Euclidean, true)?;
     Ok(e.gradient.expect("asked for").concatenated())
 }
 
 fn from_pairing(p: &LabeledPair, pairing: Pairing, exact_grad: &[f64]) -> Result<Estimate> {
-    let targets: Vec<usize> = pairing
-        .targets()
-        .expect("equal sizes: a bijection or a map")
-        .to_vec();
+    let (n, m) = (p.a.len(), p.b.len());
+    let accuracy = match (
+        pairing.smaller_side_partners(n, m),
+        p.matching.smaller_side_partners(n, m),
+    ) {
+        (Some(got), Some(want)) => Some(row_accuracy(&got, &want)),
+        _ => None,
+    };
     let hit_twice = match &pairing {
-        Pairing::Map(m) => Some(m.targets_hit_more_than_once()),
+        Pairing::Map(_) | Pairing::MapFromB(_) => Some(pairing.targets_hit_more_than_once()),
         _ => None,
     };
     let emd = Emd::of_pairing(&p.a, &p.b, pairing, Cost::Euclidean, true)?;
     let grad = emd.gradient.as_ref().expect("asked for").concatenated();
     Ok(Estimate {
         value: emd.distance,
-        row_accuracy: Some(row_accuracy(&targets, p.matching.targets())),
+        row_accuracy: accuracy,
         hit_twice,
         grad_cosine: cosine_similarity(&grad, exact_grad).ok(),
     })
@@ -91,10 +89,14 @@ pub fn sinkhorn_estimates(
             let plan = r.emd.transport.as_ref().expect("Sinkhorn computes a plan");
             let grad = plan.gradient.as_ref().expect("asked for").concatenated();
             let rounded = r.emd.pairing.as_bijection().expect("a bijection").targets();
+            let optimal = p
+                .matching
+                .targets()
+                .expect("Sinkhorn pairs have equal sizes");
             progress(1);
             Ok(Estimate {
                 value: plan.value,
-                row_accuracy: Some(row_accuracy(rounded, p.matching.targets())),
+                row_accuracy: Some(row_accuracy(rounded, optimal)),
                 hit_twice: None,
                 grad_cosine: cosine_similarity(&grad, &exact_grad).ok(),
             })

@@ -19,6 +19,10 @@ pub struct ModelConfig {
     pub ffn: usize,
     /// Epsilon of every layer norm.
     pub layer_norm_eps: f64,
+    /// Log-domain Sinkhorn rounds of the matching layer applied to the logits, in training and
+    /// inference (0: none, the paper's plain logits). See `matching_layer.rs`.
+    #[serde(default)]
+    pub sinkhorn_layer: usize,
 }
 
 impl Default for ModelConfig {
@@ -31,6 +35,7 @@ impl Default for ModelConfig {
             heads: 4,
             ffn: 512,
             layer_norm_eps: 1e-5,
+            sinkhorn_layer: 0,
         }
     }
 }

@@ -11,15 +11,16 @@ use crate::error::Result;
 use crate::model::{DEFAULT_BLOCK_ROWS, DeepEmdModel};
 use crate::rounding::Rounding;
 
-/// Most pairs of equal size sent through the network at once by `estimate_batch`.
-/// Pairs per forward pass in the batched calls: enough to fill the matmuls, small enough that
-/// 16 pairs of 2048 points fit in memory.
+/// Pairs (of one pair of sizes) per forward pass in the batched calls: enough to fill the
+/// matmuls, small enough that 16 pairs of 2048 points fit in memory.
 pub const MAX_BATCH: usize = 16;
 
 /// The DeepEMD estimator.
 ///
 /// The network was trained on optimal matchings for the Euclidean cost; for the squared cost
-/// the same predicted matching is evaluated under that cost.
+/// the same predicted matching is evaluated under that cost. Clouds of different sizes get a
+/// matching of the smaller cloud into the larger (the `partial` convention of the exact
+/// solvers: the mean cost over the smaller cloud's points).
 #[derive(Clone, Debug)]
 pub struct DeepEmd {
     model: DeepEmdModel,
@@ -66,14 +67,6 @@ impl DeepEmd {
 
     fn check_pair(&self, a: &PointCloud, b: &PointCloud) -> Result<()> {
         check_same_dim(a, b)?;
-        if a.len() != b.len() {
-            return Err(CoreError::SizeMismatch {
-                a: a.len(),
-                b: b.len(),
-                method: "the model".into(),
-            }
-            .into());
-        }
         if a.dim() > self.model.config().point_dim {
             return Err(CoreError::InvalidParameter(format!(
                 "the model takes {}-D points, the clouds are {}-D",
@@ -85,7 +78,8 @@ impl DeepEmd {
         Ok(())
     }
 
-    /// The logits of several pairs of equal size, each `n × n` row-major, in one forward pass.
+    /// The logits of several pairs of one pair of sizes, each `n × m` row-major, in one forward
+    /// pass.
     pub fn logits_batch(&self, pairs: &[(&PointCloud, &PointCloud)]) -> Result<Vec<Vec<f32>>> {
         let Some((ta, tb)) = self.batch_tensors(pairs)? else {
             return Ok(Vec::new());
@@ -98,22 +92,29 @@ impl DeepEmd {
             .collect()
     }
 
-    /// The row-argmax matchings of several pairs of equal size in one forward pass, without
-    /// storing their logits (see [`DeepEmdModel::row_argmax`]).
+    /// The row-argmax matchings (the argmax from the smaller cloud for `n ≠ m`) of several
+    /// pairs of one pair of sizes in one forward pass, without storing their logits (see
+    /// [`DeepEmdModel::smaller_side_argmax`]).
     pub fn row_argmax_batch(&self, pairs: &[(&PointCloud, &PointCloud)]) -> Result<Vec<Pairing>> {
         let Some((ta, tb)) = self.batch_tensors(pairs)? else {
             return Ok(Vec::new());
         };
-        let n = pairs[0].0.len();
+        let (n, m) = (pairs[0].0.len(), pairs[0].1.len());
         self.model
-            .row_argmax(&ta, &tb, self.block_rows)?
+            .smaller_side_argmax(&ta, &tb, self.block_rows)?
             .into_iter()
-            .map(|targets| Ok(Pairing::Map(Assignment::new(n, targets)?)))
+            .map(|partners| {
+                Ok(if n <= m {
+                    Pairing::Map(Assignment::new(m, partners)?)
+                } else {
+                    Pairing::MapFromB(Assignment::new(n, partners)?)
+                })
+            })
             .collect()
     }
 
-    /// The pairs as the network's input tensors `[B, n, point_dim]` (each pair normalized
-    /// jointly), `None` for no pairs.
+    /// The pairs as the network's input tensors `[B, n, point_dim]` and `[B, m, point_dim]`
+    /// (each pair normalized jointly), `None` for no pairs.
     fn batch_tensors(
         &self,
         pairs: &[(&PointCloud, &PointCloud)],
@@ -122,20 +123,21 @@ impl DeepEmd {
             return Ok(None);
         };
         // 2-D clouds go through a 3-D model in the z = 0 plane.
-        let (n, dim) = (first.len(), self.model.config().point_dim);
+        let (n, m, dim) = (first.len(), pairs[0].1.len(), self.model.config().point_dim);
         let pad = |c: PointCloud| -> Vec<f32> {
             c.points()
                 .flat_map(|p| (0..dim).map(move |d| p.get(d).copied().unwrap_or(0.0) as f32))
                 .collect()
         };
         let mut xa = Vec::with_capacity(pairs.len() * n * dim);
-        let mut xb = Vec::with_capacity(pairs.len() * n * dim);
+        let mut xb = Vec::with_capacity(pairs.len() * m * dim);
         for (a, b) in pairs {
             self.check_pair(a, b)?;
-            if a.len() != n {
-                return Err(
-                    CoreError::InvalidParameter("a batch needs pairs of one size".into()).into(),
-                );
+            if (a.len(), b.len()) != (n, m) {
+                return Err(CoreError::InvalidParameter(
+                    "a batch needs pairs of one pair of sizes".into(),
+                )
+                .into());
             }
             if a.dim() != first.dim() {
                 return Err(CoreError::InvalidParameter(
@@ -147,9 +149,8 @@ impl DeepEmd {
             xa.extend(pad(norm.apply(a)?));
             xb.extend(pad(norm.apply(b)?));
         }
-        let shape = (pairs.len(), n, dim);
-        let ta = Tensor::from_vec(xa, shape, &self.device)?;
-        let tb = Tensor::from_vec(xb, shape, &self.device)?;
+        let ta = Tensor::from_vec(xa, (pairs.len(), n, dim), &self.device)?;
+        let tb = Tensor::from_vec(xb, (pairs.len(), m, dim), &self.device)?;
         Ok(Some((ta, tb)))
     }
 
@@ -171,7 +172,7 @@ impl DeepEmd {
             .collect()
     }
 
-    /// The logits of one pair, `n × n` row-major.
+    /// The logits of one pair, `n × m` row-major.
     pub fn logits(&self, a: &PointCloud, b: &PointCloud) -> Result<Vec<f32>> {
         Ok(self
             .logits_batch(&[(a, b)])?
@@ -191,7 +192,7 @@ impl DeepEmd {
         Ok(one.pop().expect("one pair in, one out"))
     }
 
-    /// The matchings of every rounding for many pairs of one size (`out[pair][rounding]`), the
+    /// The matchings of every rounding for many pairs of one pair of sizes (`out[pair][rounding]`), the
     /// pairs going through the network [`MAX_BATCH`] at a time; `progress(k)` after each batch
     /// of `k` pairs.
     pub fn matchings_batch(
@@ -255,7 +256,7 @@ impl EmdEstimator for DeepEmd {
         Ok(self.finish(a, b, pairing, request)?)
     }
 
-    /// Consecutive pairs of equal size go through the network together (up to 16 at once).
+    /// Consecutive pairs of the same sizes go through the network together (up to 16 at once).
     fn estimate_batch(
         &self,
         pairs: &[(PointCloud, PointCloud)],
@@ -264,12 +265,11 @@ impl EmdEstimator for DeepEmd {
         let mut out = Vec::with_capacity(pairs.len());
         let mut start = 0;
         while start < pairs.len() {
-            let n = pairs[start].0.len();
+            let sizes = (pairs[start].0.len(), pairs[start].1.len());
             let mut end = start + 1;
             while end < pairs.len()
                 && end - start < MAX_BATCH
-                && pairs[end].0.len() == n
-                && pairs[end].1.len() == n
+                && (pairs[end].0.len(), pairs[end].1.len()) == sizes
             {
                 end += 1;
             }

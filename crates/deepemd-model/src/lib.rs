@@ -2,9 +2,11 @@
 //!
 //! The DeepEMD transformer (arXiv 2311.09998) in candle. Points of both clouds become tokens
 //! (a linear embedding of the coordinates plus a learned segment vector saying which cloud);
-//! a pre-norm encoder lets every token attend to all `2n`; a final single-head attention
-//! `S = (W_q h_A)(W_k h_B)ᵀ / √d` scores `b_j` as the match of `a_i`. The [`DeepEmd`]
-//! estimator turns `S` into a matching ([`Rounding`]) and evaluates its exact cost and gradient.
+//! a pre-norm encoder lets every token attend to all `n + m`; a final single-head attention
+//! `S = (W_q h_A)(W_k h_B)ᵀ / √d` scores `b_j` as the match of `a_i`, optionally followed by a
+//! few Sinkhorn rounds ([`sinkhorn_layer`]). The [`DeepEmd`] estimator turns `S` into a
+//! matching ([`Rounding`]; for `n ≠ m` one that covers the smaller cloud) and evaluates its
+//! exact cost and gradient.
 //!
 //! ```no_run
 //! use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
@@ -26,6 +28,7 @@ mod fused_layer_norm;
 mod kernels;
 mod layers;
 mod linear;
+mod matching_layer;
 mod model;
 mod rounding;
 mod weights;
@@ -40,6 +43,7 @@ pub use fused_layer_norm::{FusedLayerNorm, fused_layer_norm};
 pub use kernels::FusedKernels;
 pub use layers::{EncoderBlock, LayerNorm, MultiHeadAttention};
 pub use linear::Linear;
+pub use matching_layer::sinkhorn_layer;
 pub use model::{ARGMAX_BLOCK_ROWS, DEFAULT_BLOCK_ROWS, DeepEmdModel};
-pub use rounding::{Rounding, sinkhorn_scores, two_opt};
+pub use rounding::{Rounding, sinkhorn_scores, two_opt, two_opt_pairing};
 pub use weights::check_weights;

@@ -1,23 +1,25 @@
-//! The DeepEMD network: tokens from both clouds, a shared encoder, and a final single-head
-//! attention whose logits score every point of B as the match of every point of A.
+//! The DeepEMD network: tokens from both clouds (of any sizes `n` and `m`), a shared encoder,
+//! a final single-head attention whose `n × m` logits score every point of B as the match of
+//! every point of A, and the optional matching layer on those logits.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{VarBuilder, VarMap};
-use rayon::prelude::*;
 
 use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::kernels::FusedKernels;
 use crate::layers::{EncoderBlock, LayerNorm};
 use crate::linear::Linear;
+use crate::matching_layer::{sinkhorn_layer, smaller_side_argmax};
 
 /// Query rows per attention block at inference: 2 × 1024 × T scores per head at most.
 pub const DEFAULT_BLOCK_ROWS: usize = 1024;
 
-/// Rows of logits per step of [`DeepEmdModel::row_argmax`]: `256 × n` floats per pair (16 MiB
-/// at n = 16384), enough rows for the matmul to run at full rate.
+/// Rows of logits per step of [`DeepEmdModel::smaller_side_argmax`]: `256 × m` floats per pair
+/// (16 MiB at m = 16384), enough rows for the matmul to run at full rate.
 pub const ARGMAX_BLOCK_ROWS: usize = 256;
 
 /// The network. Build it with [`DeepEmdModel::new`] over a `VarBuilder` (fresh weights from a
@@ -117,52 +119,66 @@ impl DeepEmdModel {
     }
 
     /// The matching logits `S[b, i, j]`: how much the network believes `b_j` is the optimal
-    /// match of `a_i`. `train` selects differentiable kernels; `block_rows` bounds the attention
-    /// scores held at once on the reference path.
+    /// match of `a_i`, after the matching layer when the config has one. `train` selects
+    /// differentiable kernels; `block_rows` bounds the attention scores held at once on the
+    /// reference path.
     ///
     /// # Shapes
-    /// `a`, `b`: `[B, n, point_dim]` → `[B, n, n]`.
+    /// `a`: `[B, n, point_dim]`, `b`: `[B, m, point_dim]` → `[B, n, m]`.
     pub fn logits(&self, a: &Tensor, b: &Tensor, train: bool, block_rows: usize) -> Result<Tensor> {
         let (q, k) = self.match_features(a, b, train, block_rows)?;
-        Ok(q.matmul(&k.transpose(1, 2)?.contiguous()?)?)
+        let s = q.matmul(&k.transpose(1, 2)?.contiguous()?)?;
+        sinkhorn_layer(&s, self.config.sinkhorn_layer)
     }
 
-    /// The row argmax of the logits (the first maximum on ties, as [`Rounding::RowArgmax`]
-    /// breaks them), computed [`ARGMAX_BLOCK_ROWS`] rows at a time: the `n × n` logits are never
-    /// stored, so the memory is that of the encoder (`O(n·d)` per pair). The blocks' products
-    /// may round differently from the whole matrix's, so on a near-tie (logits within ~1e-5)
-    /// the chosen column can differ from the argmax of [`Self::logits`].
+    /// The argmax of [`Self::logits`] over the larger cloud for every point of the smaller one
+    /// (A when `n <= m`: each row's best column; else each column's best row), first maximum on
+    /// ties as [`Rounding::RowArgmax`] breaks them. The logits are computed
+    /// [`ARGMAX_BLOCK_ROWS`] rows at a time (again for each round of the matching layer) and
+    /// never stored, so the memory is that of the encoder (`O((n + m)·d)` per pair). The
+    /// blocks' products may round differently from the whole matrix's, so on a near-tie
+    /// (logits within ~1e-5) the choice can differ from the argmax of [`Self::logits`].
     ///
     /// # Shapes
-    /// `a`, `b`: `[B, n, point_dim]` → `B` vectors of `n` column indices.
+    /// `a`: `[B, n, point_dim]`, `b`: `[B, m, point_dim]` → `B` vectors of `min(n, m)` indices
+    /// into the larger cloud.
     ///
     /// [`Rounding::RowArgmax`]: crate::Rounding::RowArgmax
-    pub fn row_argmax(&self, a: &Tensor, b: &Tensor, block_rows: usize) -> Result<Vec<Vec<usize>>> {
+    pub fn smaller_side_argmax(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        block_rows: usize,
+    ) -> Result<Vec<Vec<usize>>> {
         let (q, k) = self.match_features(a, b, false, block_rows)?;
         let (batch, n, _) = q.dims3()?;
-        let k_t = k.transpose(1, 2)?.contiguous()?; // [B, d, n]
-        let mut targets: Vec<Vec<usize>> = (0..batch).map(|_| Vec::with_capacity(n)).collect();
-        for start in (0..n).step_by(ARGMAX_BLOCK_ROWS) {
-            let rows = ARGMAX_BLOCK_ROWS.min(n - start);
-            let s = q.narrow(1, start, rows)?.matmul(&k_t)?; // [B, rows, n]
-            let s = s.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
-            for (pair, s) in targets.iter_mut().zip(s.chunks(rows * n)) {
-                pair.extend(
-                    s.par_chunks(n)
-                        .map(crate::rounding::first_max_index)
-                        .collect::<Vec<_>>(),
-                );
-            }
-        }
-        Ok(targets)
+        let m = k.dim(1)?;
+        let k_t = k.transpose(1, 2)?.contiguous()?; // [B, d, m]
+        (0..batch)
+            .map(|p| {
+                let (q, k_t) = (q.get(p)?, k_t.get(p)?);
+                let mut rows = |start: usize, count: usize| -> Result<Cow<'static, [f32]>> {
+                    let s = q.narrow(0, start, count)?.matmul(&k_t)?; // [count, m]
+                    let s = s.to_device(&Device::Cpu)?.flatten_all()?.to_vec1::<f32>()?;
+                    Ok(Cow::Owned(s))
+                };
+                smaller_side_argmax(
+                    n,
+                    m,
+                    self.config.sinkhorn_layer,
+                    ARGMAX_BLOCK_ROWS,
+                    &mut rows,
+                )
+            })
+            .collect()
     }
 
     /// The two sides of the final single-head attention: `q = W_q h_A / √d` and `k = W_k h_B`,
     /// so that the logits are `q kᵀ` (the scale is applied to `q`, `n·d` values, rather than to
-    /// the `n × n` logits).
+    /// the `n × m` logits).
     ///
     /// # Shapes
-    /// `a`, `b`: `[B, n, point_dim]` → `[B, n, d]` each.
+    /// `a`: `[B, n, point_dim]`, `b`: `[B, m, point_dim]` → `[B, n, d]` and `[B, m, d]`.
     pub fn match_features(
         &self,
         a: &Tensor,
@@ -170,7 +186,7 @@ impl DeepEmdModel {
         train: bool,
         block_rows: usize,
     ) -> Result<(Tensor, Tensor)> {
-        let n = a.dim(1)?;
+        let (n, m) = (a.dim(1)?, b.dim(1)?);
         let ta = self
             .embed
             .forward(a)?
@@ -186,7 +202,7 @@ impl DeepEmdModel {
         let h = self.final_norm.forward_t(&x, train)?;
         let scale = 1.0 / (self.config.d_model as f64).sqrt();
         let q = (self.w_q.forward(&h.narrow(1, 0, n)?)? * scale)?;
-        let k = self.w_k.forward(&h.narrow(1, n, n)?)?;
+        let k = self.w_k.forward(&h.narrow(1, n, m)?)?;
         Ok((q, k))
     }
 }

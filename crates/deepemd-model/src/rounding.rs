@@ -1,12 +1,15 @@
 //! From logits to a matching: the paper's row argmax, bijective roundings, and a refinement of
 //! the bijection on the true costs.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
-use deepemd_core::rounding::greedy_bijection;
+use deepemd_core::rounding::greedy_matching;
 use deepemd_core::{Assignment, Cost, Error, Matching, Pairing, PointCloud, Result};
 use rayon::prelude::*;
+
+use crate::matching_layer::{potentials, smaller_side_argmax};
 
 /// How the model's logits become a matching. Spelled `argmax`, `greedy`, `sinkhorn-greedy` and
 /// `refined` everywhere ([`Display`](fmt::Display) and [`FromStr`]); non-default settings add
@@ -60,7 +63,10 @@ impl Rounding {
         Rounding::REFINED,
     ];
 
-    /// The matching these logits give for `a` and `b`. `logits` is `n × n`, row-major.
+    /// The matching these logits give for `a` and `b`. `logits` is `n × m`, row-major. For
+    /// `n ≠ m` every rounding works from the smaller cloud: the argmax gives each of its points
+    /// the best partner in the larger cloud ([`Pairing::MapFromB`] when B is the smaller), the
+    /// bijective roundings a partial matching that covers it.
     pub fn apply(
         &self,
         logits: &[f32],
@@ -68,80 +74,53 @@ impl Rounding {
         b: &PointCloud,
         cost: Cost,
     ) -> Result<Pairing> {
-        let n = a.len();
+        let (n, m) = (a.len(), b.len());
+        if logits.len() != n * m {
+            return Err(Error::InvalidParameter(format!(
+                "{} logits for clouds of {n} and {m} points",
+                logits.len()
+            )));
+        }
         match *self {
             Rounding::RowArgmax => {
-                let targets = logits.par_chunks(n).map(first_max_index).collect();
-                Ok(Pairing::Map(Assignment::new(n, targets)?))
+                let partners = smaller_side_argmax(n, m, 0, n.max(1), &mut |start, count| {
+                    Ok(Cow::Borrowed(&logits[start * m..(start + count) * m]))
+                })
+                .map_err(|e| Error::InvalidParameter(e.to_string()))?;
+                if n <= m {
+                    Ok(Pairing::Map(Assignment::new(m, partners)?))
+                } else {
+                    Ok(Pairing::MapFromB(Assignment::new(n, partners)?))
+                }
             }
-            Rounding::Greedy => Ok(Pairing::Bijection(greedy_bijection(logits, n)?)),
-            Rounding::SinkhornGreedy { iterations } => Ok(Pairing::Bijection(greedy_bijection(
-                &sinkhorn_scores(logits, n, iterations),
-                n,
-            )?)),
+            Rounding::Greedy => greedy_matching(logits, n, m),
+            Rounding::SinkhornGreedy { iterations } => {
+                greedy_matching(&sinkhorn_scores(logits, n, m, iterations), n, m)
+            }
             Rounding::Refined {
                 iterations,
                 candidates,
                 passes,
             } => {
-                let m = greedy_bijection(&sinkhorn_scores(logits, n, iterations), n)?;
-                Ok(Pairing::Bijection(two_opt(
-                    a, b, cost, m, candidates, passes,
-                )?))
+                let p = greedy_matching(&sinkhorn_scores(logits, n, m, iterations), n, m)?;
+                two_opt_pairing(a, b, cost, &p, candidates, passes)
             }
         }
     }
 }
 
-/// The index of the first maximum of `row` (deterministic on ties); 0 for a row without a
-/// number above −∞.
-pub(crate) fn first_max_index(row: &[f32]) -> usize {
-    row.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |best, (j, &s)| {
-            if s > best.1 { (j, s) } else { best }
-        })
-        .0
-}
-
-/// `S + f + g` after `iterations` log-domain Sinkhorn rounds on `exp(S)` (rows then columns
-/// normalized to 1), the log of a nearly doubly stochastic plan.
-pub fn sinkhorn_scores(logits: &[f32], n: usize, iterations: usize) -> Vec<f32> {
-    let mut f = vec![0.0f32; n];
-    let mut g = vec![0.0f32; n];
-    let lse = |vals: &mut dyn Iterator<Item = f32>| -> f32 {
-        let v: Vec<f32> = vals.collect();
-        let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        m + v.iter().map(|x| (x - m).exp()).sum::<f32>().ln()
-    };
-    for _ in 0..iterations {
-        f.par_iter_mut().enumerate().for_each(|(i, fi)| {
-            *fi = -lse(&mut logits[i * n..(i + 1) * n]
-                .iter()
-                .zip(&g)
-                .map(|(s, gj)| s + gj));
-        });
-        // Columns: accumulate with a streaming max per column to stay O(n²) and cache-friendly.
-        let mut col_max = vec![f32::NEG_INFINITY; n];
-        for i in 0..n {
-            for (j, s) in logits[i * n..(i + 1) * n].iter().enumerate() {
-                col_max[j] = col_max[j].max(s + f[i]);
-            }
-        }
-        let mut col_sum = vec![0.0f32; n];
-        for i in 0..n {
-            for (j, s) in logits[i * n..(i + 1) * n].iter().enumerate() {
-                col_sum[j] += (s + f[i] - col_max[j]).exp();
-            }
-        }
-        for j in 0..n {
-            g[j] = -(col_max[j] + col_sum[j].ln());
-        }
-    }
+/// `S + f + g` after `iterations` log-domain Sinkhorn rounds on `exp(S)` (`n × m`, row-major):
+/// the log of a nearly doubly stochastic plan for `n == m`, of a plan that covers the smaller
+/// cloud for `n ≠ m` (the matching layer's rounds, see [`crate::sinkhorn_layer`]).
+pub fn sinkhorn_scores(logits: &[f32], n: usize, m: usize, iterations: usize) -> Vec<f32> {
+    let (f, g) = potentials(n, m, iterations, n.max(1), &mut |start, count| {
+        Ok(Cow::Borrowed(&logits[start * m..(start + count) * m]))
+    })
+    .expect("borrowed blocks cannot fail");
     let mut out = logits.to_vec();
-    out.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
-        for (j, s) in row.iter_mut().enumerate() {
-            *s += f[i] + g[j];
+    out.par_chunks_mut(m.max(1)).zip(&f).for_each(|(row, fi)| {
+        for (s, gj) in row.iter_mut().zip(&g) {
+            *s += fi + gj;
         }
     });
     out
@@ -158,43 +137,101 @@ pub fn two_opt(
     candidates: usize,
     passes: usize,
 ) -> Result<Matching> {
-    let n = a.len();
-    let k = candidates.min(n);
-    let nearest: Vec<Vec<usize>> = (0..n)
+    let partners = improve_partners(
+        a.len(),
+        b.len(),
+        &|i, j| cost.between(a.point(i), b.point(j)),
+        matching.into_targets(),
+        candidates,
+        passes,
+    );
+    Matching::new(partners)
+}
+
+/// [`two_opt`] for a bijection or a partial matching: for a partial matching, a point of the
+/// smaller cloud may also move to a free point of the larger one when that is cheaper.
+pub fn two_opt_pairing(
+    a: &PointCloud,
+    b: &PointCloud,
+    cost: Cost,
+    pairing: &Pairing,
+    candidates: usize,
+    passes: usize,
+) -> Result<Pairing> {
+    let (n, m) = (a.len(), b.len());
+    let partners = pairing.smaller_side_partners(n, m).ok_or_else(|| {
+        Error::InvalidMatching(format!(
+            "2-opt needs an injective matching, not a {}",
+            pairing.kind()
+        ))
+    })?;
+    if n <= m {
+        let c = |i: usize, j: usize| cost.between(a.point(i), b.point(j));
+        let t = improve_partners(n, m, &c, partners, candidates, passes);
+        Pairing::from_pairs(n, m, t.into_iter().enumerate().collect())
+    } else {
+        let c = |j: usize, i: usize| cost.between(a.point(i), b.point(j));
+        let t = improve_partners(m, n, &c, partners, candidates, passes);
+        Pairing::from_pairs(
+            n,
+            m,
+            t.into_iter().enumerate().map(|(j, i)| (i, j)).collect(),
+        )
+    }
+}
+
+/// The 2-opt passes from the smaller side (`small <= large`): `partner[s]` is the point of the
+/// larger side matched to `s`, `c(s, l)` the true cost.
+fn improve_partners(
+    small: usize,
+    large: usize,
+    c: &(dyn Fn(usize, usize) -> f64 + Sync),
+    mut partner: Vec<usize>,
+    candidates: usize,
+    passes: usize,
+) -> Vec<usize> {
+    const FREE: usize = usize::MAX;
+    let k = candidates.min(large);
+    let nearest: Vec<Vec<usize>> = (0..small)
         .into_par_iter()
-        .map(|i| {
-            let mut d: Vec<(f64, usize)> = (0..n)
-                .map(|j| (cost.between(a.point(i), b.point(j)), j))
-                .collect();
-            if k < n {
+        .map(|s| {
+            let mut d: Vec<(f64, usize)> = (0..large).map(|l| (c(s, l), l)).collect();
+            if k < large {
                 d.select_nth_unstable_by(k, |x, y| x.0.total_cmp(&y.0));
             }
             d.truncate(k);
             d.sort_by(|x, y| x.0.total_cmp(&y.0));
-            d.into_iter().map(|(_, j)| j).collect()
+            d.into_iter().map(|(_, l)| l).collect()
         })
         .collect();
-    let mut target = matching.into_targets();
-    let mut owner = vec![0; n];
-    for (i, &t) in target.iter().enumerate() {
-        owner[t] = i;
+    let mut owner = vec![FREE; large];
+    for (s, &l) in partner.iter().enumerate() {
+        owner[l] = s;
     }
-    let c = |i: usize, j: usize| cost.between(a.point(i), b.point(j));
     for _ in 0..passes {
         let mut improved = false;
-        for i in 0..n {
-            for &j in &nearest[i] {
-                let i2 = owner[j];
-                let ji = target[i];
-                if i2 == i {
+        for s in 0..small {
+            for &l in &nearest[s] {
+                let (s2, current) = (owner[l], partner[s]);
+                if s2 == s {
                     continue;
                 }
-                let delta = c(i, j) + c(i2, ji) - c(i, ji) - c(i2, j);
+                if s2 == FREE {
+                    // A free point of the larger cloud: move there if cheaper.
+                    if c(s, l) - c(s, current) < -1e-12 {
+                        partner[s] = l;
+                        owner[l] = s;
+                        owner[current] = FREE;
+                        improved = true;
+                    }
+                    continue;
+                }
+                let delta = c(s, l) + c(s2, current) - c(s, current) - c(s2, l);
                 if delta < -1e-12 {
-                    target[i] = j;
-                    target[i2] = ji;
-                    owner[j] = i;
-                    owner[ji] = i2;
+                    partner[s] = l;
+                    partner[s2] = current;
+                    owner[l] = s;
+                    owner[current] = s2;
                     improved = true;
                 }
             }
@@ -203,7 +240,7 @@ pub fn two_opt(
             break;
         }
     }
-    Matching::new(target)
+    partner
 }
 
 impl fmt::Display for Rounding {

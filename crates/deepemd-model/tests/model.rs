@@ -20,6 +20,7 @@ fn tiny() -> ModelConfig {
         heads: 2,
         ffn: 32,
         layer_norm_eps: 1e-5,
+        sinkhorn_layer: 0,
     }
 }
 
@@ -375,14 +376,14 @@ fn bad_weights_configs_and_devices_are_clear_errors() {
     assert!(device_from_name("tpu").is_err());
     let (model, _) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
     let est = DeepEmd::new(model, Device::Cpu);
+    // Clouds of different dimensions (sizes may differ; dimensions may not).
     let (a, _) = clouds(10, 5);
-    let (_, b) = clouds(11, 6);
-    assert!(
-        est.estimate(&a, &b, EmdRequest::default())
-            .unwrap_err()
-            .to_string()
-            .contains("equal sizes")
-    );
+    let b = PointCloud::from_points(&[[0.0, 1.0], [1.0, 0.0]]).unwrap();
+    let err = est
+        .estimate(&a, &b, EmdRequest::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("dimension"), "{err}");
     let _ = DType::F32;
 }
 
@@ -464,4 +465,118 @@ fn cpu_and_cuda_agree() {
         .to_device(&Device::Cpu)
         .unwrap();
     assert!(max_abs_diff(&cpu, &gpu) < 1e-3);
+}
+
+fn cloud(n: usize, seed: u64) -> PointCloud {
+    uniform_cube(n, 3, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap()
+}
+
+/// A 100 vs 1000 pair (both orders), with and without the matching layer: the logits are
+/// n × m, the streamed argmax equals the argmax of the stored logits along the smaller side,
+/// and every bijective rounding is a partial matching of the smaller cloud costing at least the
+/// exact partial EMD.
+#[test]
+fn unequal_sizes_go_through_the_network_and_every_rounding() {
+    for layer in [0, 3] {
+        let config = ModelConfig {
+            sinkhorn_layer: layer,
+            ..tiny()
+        };
+        let (model, _) = DeepEmdModel::fresh(&config, &Device::Cpu).unwrap();
+        let est = DeepEmd::new(model.clone(), Device::Cpu);
+        for (n, m) in [(100, 1000), (1000, 100), (7, 9)] {
+            let (a, b) = (cloud(n, 1), cloud(m, 2));
+            let s = model
+                .logits(&tensor(&a), &tensor(&b), false, usize::MAX)
+                .unwrap();
+            assert_eq!(s.dims(), &[1, n, m]);
+            let s = s.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            let exact = Hungarian
+                .estimate(&a, &b, EmdRequest::default())
+                .unwrap()
+                .distance;
+            let pairings = est
+                .matchings(&a, &b, &Rounding::ALL, Cost::Euclidean)
+                .unwrap();
+            let cost = |p: &Pairing| {
+                Emd::of_pairing(&a, &b, p.clone(), Cost::Euclidean, true)
+                    .unwrap()
+                    .distance
+            };
+            let k = n.min(m);
+            // The argmax: one pair per point of the smaller cloud, from that cloud.
+            let argmax = &pairings[0];
+            assert_eq!(argmax.len(), k);
+            assert!(matches!(
+                (argmax, n <= m),
+                (Pairing::Map(_), true) | (Pairing::MapFromB(_), false)
+            ));
+            let streamed = est.row_argmax_batch(&[(&a, &b)]).unwrap().pop().unwrap();
+            let (want, got) = (
+                argmax.smaller_side_partners(n, m).unwrap(),
+                streamed.smaller_side_partners(n, m).unwrap(),
+            );
+            let differing = want.iter().zip(&got).filter(|(w, g)| w != g).count();
+            assert!(
+                differing <= 1,
+                "{n}×{m}, layer {layer}: {differing} partners differ"
+            );
+            for p in &pairings[1..] {
+                assert!(matches!(p, Pairing::Partial(_)) || n == m);
+                assert_eq!(p.len(), k);
+                assert!(
+                    cost(p) >= exact * (1.0 - 1e-12),
+                    "{n}×{m}: below the exact EMD"
+                );
+            }
+            // 2-opt (with moves to free points) never makes the greedy matching worse.
+            assert!(cost(&pairings[3]) <= cost(&pairings[2]) + 1e-12);
+            // The estimator's value is its pairing's cost.
+            let emd = est
+                .estimate(&a, &b, EmdRequest::new(Cost::Euclidean))
+                .unwrap();
+            assert_eq!(emd.distance, cost(&streamed));
+            assert_eq!(s.len(), n * m);
+        }
+    }
+}
+
+/// With the matching layer, on an unbalanced pair, every parameter still gets a gradient.
+#[test]
+fn the_matching_layer_passes_gradients_to_every_parameter() {
+    let config = ModelConfig {
+        sinkhorn_layer: 3,
+        ..tiny()
+    };
+    let (model, varmap) = DeepEmdModel::fresh(&config, &Device::Cpu).unwrap();
+    let (a, b) = (cloud(9, 3), cloud(20, 4));
+    let s = model
+        .logits(&tensor(&a), &tensor(&b), true, usize::MAX)
+        .unwrap();
+    let target = Tensor::arange(0u32, 9, &Device::Cpu)
+        .unwrap()
+        .reshape((1, 9, 1))
+        .unwrap();
+    let loss = candle_nn::ops::log_softmax(&s, D::Minus1)
+        .unwrap()
+        .gather(&target, 2)
+        .unwrap()
+        .mean_all()
+        .unwrap()
+        .neg()
+        .unwrap();
+    let grads = loss.backward().unwrap();
+    for (name, var) in varmap.data().lock().unwrap().iter() {
+        let g = grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("{name}: no gradient"));
+        let norm = g
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(norm > 0.0, "{name}: zero gradient");
+    }
 }

@@ -34,9 +34,22 @@ pub struct TrainConfig {
     pub source: PairSource,
     /// Proportions of pair kinds (generated source only).
     pub mix: PairMix,
-    /// Points per cloud.
+    /// Points per cloud (the smaller cloud's smallest size when sizes are mixed).
     pub points: usize,
-    /// Pairs per step.
+    /// Mixed sizes: each step draws the smaller cloud's size log-uniformly in
+    /// `[points, max_points]` (a multiple of 8); 0 or `points`: every step at `points`.
+    #[serde(default)]
+    pub max_points: usize,
+    /// Share of steps whose pairs are unbalanced: the larger cloud has `r` times the points of
+    /// the smaller, `r` uniform in `[1, max_ratio]`, A or B the larger with equal odds. Labels
+    /// are the exact partial matchings that cover the smaller cloud.
+    #[serde(default)]
+    pub unbalanced: f64,
+    /// Largest size ratio of an unbalanced step.
+    #[serde(default = "default_max_ratio")]
+    pub max_ratio: f64,
+    /// Pairs per step at `points` points per cloud; a step of larger clouds takes
+    /// `batch · 2·points / (n + m)` pairs (at least 1), so every step costs about the same.
     pub batch: usize,
     /// Total optimizer steps.
     pub steps: usize,
@@ -62,6 +75,15 @@ pub struct TrainConfig {
     pub checkpoint_minutes: f64,
     /// Also write one every this many steps (0: only by time).
     pub checkpoint_every: usize,
+    /// Start from this model folder's weights (`config.json`, `model.safetensors`; the same
+    /// architecture) instead of fresh ones: fine-tuning. The matching layer has no weights, so
+    /// a model trained without it can be fine-tuned with it.
+    #[serde(default)]
+    pub init: Option<PathBuf>,
+}
+
+fn default_max_ratio() -> f64 {
+    4.0
 }
 
 impl TrainConfig {
@@ -89,6 +111,10 @@ impl TrainConfig {
             eval_split: "test".into(),
             checkpoint_minutes: 5.0,
             checkpoint_every: 0,
+            max_points: 0,
+            unbalanced: 0.0,
+            max_ratio: default_max_ratio(),
+            init: None,
         }
     }
 
@@ -108,7 +134,48 @@ impl TrainConfig {
         if !(self.clip_norm > 0.0) || !(self.checkpoint_minutes > 0.0) {
             return bad("clip_norm and checkpoint_minutes must be positive");
         }
+        if self.max_points != 0 && self.max_points < self.points {
+            return bad("max_points must be 0 or at least points");
+        }
+        if !(0.0..=1.0).contains(&self.unbalanced) || !(self.max_ratio >= 1.0) {
+            return bad("unbalanced must be in [0, 1] and max_ratio at least 1");
+        }
+        if self.mixes_sizes() && matches!(self.source, PairSource::Shards { .. }) {
+            return bad("mixed or unbalanced sizes need pairs drawn on the fly (not shards)");
+        }
         self.mix.check()?;
         Ok(())
+    }
+
+    /// Whether steps differ in their cloud sizes.
+    pub fn mixes_sizes(&self) -> bool {
+        self.max_points > self.points || self.unbalanced > 0.0
+    }
+
+    /// The cloud sizes `(n_a, n_b)` and the pairs of step `step`, drawn from the seed and the
+    /// step alone (a resumed run sees the same steps); no cloud exceeds `limit` points.
+    pub fn step_shape(&self, step: usize, limit: usize) -> ((usize, usize), usize) {
+        use rand::{Rng, SeedableRng};
+        if !self.mixes_sizes() {
+            return ((self.points, self.points), self.batch);
+        }
+        // A stream of its own: the pairs' streams are those of a single-size run.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(self.seed ^ 0x5a_e5);
+        rng.set_stream(step as u64);
+        let (lo, hi) = (self.points as f64, self.max_points.max(self.points) as f64);
+        let small = (lo * (hi / lo).powf(rng.random::<f64>())).round() as usize;
+        let small = (small / 8 * 8).clamp(self.points, limit);
+        let mut sizes = (small, small);
+        if rng.random_bool(self.unbalanced) {
+            let ratio = rng.random_range(1.0..=self.max_ratio);
+            let large = ((small as f64 * ratio).round() as usize).min(limit);
+            sizes = if rng.random_bool(0.5) {
+                (small, large)
+            } else {
+                (large, small)
+            };
+        }
+        let batch = (self.batch * 2 * self.points / (sizes.0 + sizes.1)).max(1);
+        (sizes, batch)
     }
 }

@@ -2,6 +2,7 @@
 //! and `s`, so a resumed run sees exactly the batches an uninterrupted run would.
 
 use candle_core::{Device, Tensor};
+use deepemd_core::Pairing;
 use deepemd_data::hdf5::{ShapeFile, load_modelnet40};
 use deepemd_data::pairs::{LabeledPair, PairMix, PairShard, generate_labeled_pairs, read_pair_set};
 use deepemd_solvers::Exact;
@@ -16,12 +17,14 @@ use crate::error::{Error, Result};
 pub struct Batch {
     /// `[B, n, dim]`.
     pub a: Tensor,
-    /// `[B, n, dim]`.
+    /// `[B, m, dim]`.
     pub b: Tensor,
-    /// `[B, n]` u32: the optimal target in `b` of each point of `a`.
-    pub target: Tensor,
-    /// `[B, n]` u32: the optimal source in `a` of each point of `b`.
-    pub inverse: Tensor,
+    /// `[B, k]` u32, `k = min(n, m)`: the optimal pairs `(i, j)` as flat indices `i·m + j`
+    /// into the `n × m` logits.
+    pub matched: Tensor,
+    /// `[B, k]` u32: the optimal partner in the larger cloud of each point of the smaller one
+    /// (A when `n <= m`), in index order.
+    pub partners: Tensor,
 }
 
 /// Where batches come from.
@@ -77,18 +80,21 @@ impl BatchSource {
         }
     }
 
-    /// The pairs of step `step`.
+    /// The pairs of step `step` (their sizes from [`TrainConfig::step_shape`]).
     pub fn pairs(&self, config: &TrainConfig, step: usize) -> Result<Vec<LabeledPair>> {
         match self {
-            Self::Generated { pool, mix } => Ok(generate_labeled_pairs(
-                pool,
-                config.points,
-                *mix,
-                config.seed,
-                step as u64,
-                config.batch,
-                &Exact::default(),
-            )?),
+            Self::Generated { pool, mix } => {
+                let (sizes, batch) = config.step_shape(step, pool.n_points);
+                Ok(generate_labeled_pairs(
+                    pool,
+                    sizes,
+                    *mix,
+                    config.seed,
+                    step as u64,
+                    batch,
+                    &Exact::default(),
+                )?)
+            }
             Self::Shards(shards) => {
                 let total: usize = shards.iter().map(PairShard::len).sum();
                 let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
@@ -108,7 +114,7 @@ impl BatchSource {
                         Ok(LabeledPair {
                             a,
                             b,
-                            matching,
+                            matching: Pairing::Bijection(matching),
                             emd,
                             kind,
                         })
@@ -119,24 +125,35 @@ impl BatchSource {
     }
 }
 
-/// Stacks pairs of equal size into tensors on `device`.
+/// Stacks pairs of one pair of sizes into tensors on `device`.
 pub fn to_batch(pairs: &[LabeledPair], device: &Device) -> Result<Batch> {
-    let (n, dim) = (pairs[0].a.len(), pairs[0].a.dim());
-    let bsz = pairs.len();
+    let (n, m, dim) = (pairs[0].a.len(), pairs[0].b.len(), pairs[0].a.dim());
+    let (bsz, k) = (pairs.len(), n.min(m));
     let mut a = Vec::with_capacity(bsz * n * dim);
-    let mut b = Vec::with_capacity(bsz * n * dim);
-    let mut target = Vec::with_capacity(bsz * n);
-    let mut inverse = Vec::with_capacity(bsz * n);
+    let mut b = Vec::with_capacity(bsz * m * dim);
+    let mut matched = Vec::with_capacity(bsz * k);
+    let mut partners = Vec::with_capacity(bsz * k);
     for p in pairs {
+        if (p.a.len(), p.b.len()) != (n, m) {
+            return Err(Error::Config(
+                "a batch needs pairs of one pair of sizes".into(),
+            ));
+        }
         a.extend(p.a.to_f32());
         b.extend(p.b.to_f32());
-        target.extend(p.matching.targets().iter().map(|&t| t as u32));
-        inverse.extend(p.matching.inverse().targets().iter().map(|&t| t as u32));
+        matched.extend(p.matching.pairs().map(|(i, j)| (i * m + j) as u32));
+        let partner = p.matching.smaller_side_partners(n, m).ok_or_else(|| {
+            Error::Config(format!(
+                "a training label must be injective, not a {}",
+                p.matching.kind()
+            ))
+        })?;
+        partners.extend(partner.into_iter().map(|t| t as u32));
     }
     Ok(Batch {
         a: Tensor::from_vec(a, (bsz, n, dim), device)?,
-        b: Tensor::from_vec(b, (bsz, n, dim), device)?,
-        target: Tensor::from_vec(target, (bsz, n), device)?,
-        inverse: Tensor::from_vec(inverse, (bsz, n), device)?,
+        b: Tensor::from_vec(b, (bsz, m, dim), device)?,
+        matched: Tensor::from_vec(matched, (bsz, k), device)?,
+        partners: Tensor::from_vec(partners, (bsz, k), device)?,
     })
 }

@@ -16,8 +16,12 @@ pub fn evaluate(estimator: &DeepEmd, pairs: &[LabeledPair], step: usize) -> Resu
     let (mut estimates, mut accuracies) = (Vec::new(), Vec::new());
     for (p, mut pairing) in pairs.iter().zip(pairings) {
         let pairing = pairing.remove(0);
-        if let Some(t) = pairing.targets() {
-            accuracies.push(row_accuracy(t, p.matching.targets()));
+        let (n, m) = (p.a.len(), p.b.len());
+        if let (Some(t), Some(want)) = (
+            pairing.smaller_side_partners(n, m),
+            p.matching.smaller_side_partners(n, m),
+        ) {
+            accuracies.push(row_accuracy(&t, &want));
         }
         estimates.push(Emd::of_pairing(&p.a, &p.b, pairing, Cost::Euclidean, false)?.distance);
     }

@@ -46,7 +46,7 @@ fn eval_set(config: &TrainConfig) -> Result<Vec<LabeledPair>> {
     // A stream far from the training streams.
     Ok(generate_labeled_pairs(
         &pool,
-        config.points,
+        (config.points, config.points),
         config.mix,
         config.seed ^ 0xe7a1,
         u64::MAX,
@@ -93,6 +93,9 @@ pub fn train(
         }
         None => {
             init_weights(&varmap, config.seed)?;
+            if let Some(dir) = &config.init {
+                load_initial_weights(dir, config, &mut varmap)?;
+            }
             TrainState {
                 step: 0,
                 config: config.clone(),
@@ -125,7 +128,7 @@ pub fn train(
         );
         let batch = to_batch(&source.pairs(config, step)?, device)?;
         let logits = model.logits(&batch.a, &batch.b, true, usize::MAX)?;
-        let (loss, row_accuracy) = matching_loss(&logits, &batch.target, &batch.inverse)?;
+        let (loss, row_accuracy) = matching_loss(&logits, &batch.matched, &batch.partners)?;
         let grads = loss.backward()?;
         let norm = optimizer.grad_norm(&grads)?;
         let scale = if norm > config.clip_norm {
@@ -178,6 +181,32 @@ pub fn train(
     export_model(run, &varmap, config)?;
     observer.event(TrainEvent::Finished);
     Ok((Outcome::Finished, state))
+}
+
+/// Overwrites the fresh weights with those of the model in `dir`, whose architecture must be
+/// the run's (the matching layer aside: it has no weights).
+fn load_initial_weights(
+    dir: &Path,
+    config: &TrainConfig,
+    varmap: &mut candle_nn::VarMap,
+) -> Result<()> {
+    let saved = deepemd_model::ModelConfig::load(&dir.join("config.json"))?;
+    let same = deepemd_model::ModelConfig {
+        sinkhorn_layer: config.model.sinkhorn_layer,
+        ..saved.clone()
+    };
+    if same != config.model {
+        return Err(Error::Config(format!(
+            "{}: the initial model's architecture ({}) is not the run's",
+            dir.display(),
+            serde_json::to_string(&saved).expect("configs serialize")
+        )));
+    }
+    let weights = dir.join("model.safetensors");
+    varmap.load(&weights).map_err(|e| Error::Checkpoint {
+        path: weights.clone(),
+        message: format!("cannot load the initial weights ({e})"),
+    })
 }
 
 /// The settings that differ between a checkpoint's config and the one asked for, as

@@ -21,6 +21,7 @@ fn tiny(steps: usize) -> TrainConfig {
         heads: 2,
         ffn: 32,
         layer_norm_eps: 1e-5,
+        sinkhorn_layer: 0,
     };
     c.points = 16;
     c.batch = 4;
@@ -227,4 +228,79 @@ fn the_fused_kernels_give_the_reference_training_loss() {
         (fused - reference).abs() < 1e-4,
         "fused {fused} vs reference {reference}"
     );
+}
+
+/// Mixed and unbalanced sizes with the matching layer, fine-tuned from a trained model: the
+/// steps have the sizes the config promises (drawn from the seed alone), the loss falls, and a
+/// resumed run repeats the uninterrupted one.
+#[test]
+fn mixed_unbalanced_sizes_with_the_matching_layer_train_and_resume() {
+    let never = AtomicBool::new(false);
+    let base = tempfile::tempdir().unwrap();
+    run_quietly(&tiny(20), base.path(), false, &never).unwrap();
+    let mut c = tiny(40);
+    c.max_points = 48;
+    c.unbalanced = 0.5;
+    c.model.sinkhorn_layer = 3;
+    c.init = Some(base.path().join("model"));
+    c.check().unwrap();
+    let shapes: Vec<_> = (0..200).map(|s| c.step_shape(s, 100)).collect();
+    assert_eq!(
+        shapes,
+        (0..200).map(|s| c.step_shape(s, 100)).collect::<Vec<_>>()
+    );
+    let unbalanced = shapes.iter().filter(|((a, b), _)| a != b).count();
+    assert!(
+        (60..140).contains(&unbalanced),
+        "{unbalanced} unbalanced steps of 200"
+    );
+    for &((a, b), batch) in &shapes {
+        let (small, large) = (a.min(b), a.max(b));
+        assert!((16..=48).contains(&small) && small % 8 == 0, "{a} vs {b}");
+        assert!(large <= (4 * small).min(100), "{a} vs {b}");
+        assert_eq!(batch, (4 * 2 * 16 / (a + b)).max(1));
+    }
+    assert!(shapes.iter().any(|((a, b), _)| a > b) && shapes.iter().any(|((a, b), _)| a < b));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (outcome, state) = run_quietly(&c, dir.path(), false, &never).unwrap();
+    assert_eq!(outcome, Outcome::Finished);
+    assert!(state.history.iter().all(|r| r.loss.is_finite()));
+    let resumed = tempfile::tempdir().unwrap();
+    let stop = AtomicBool::new(true);
+    run_quietly(&c, resumed.path(), false, &stop).unwrap();
+    let (_, again) = run_quietly(&c, resumed.path(), true, &never).unwrap();
+    assert_eq!(again.history, state.history);
+    // Another architecture cannot be the starting point.
+    let mut wider = c.clone();
+    wider.model.d_model = 32;
+    let err = run_quietly(&wider, tempfile::tempdir().unwrap().path(), false, &never)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("architecture"), "{err}");
+}
+
+/// For equal sizes the loss is the mean of every row's and every column's cross-entropy at the
+/// optimal matching; for unequal sizes it uses the smaller cloud's points and the matched ones.
+#[test]
+fn the_matching_loss_is_rows_and_columns_cross_entropy() {
+    use candle_core::Tensor;
+    let (n, m) = (3usize, 5usize);
+    let logits: Vec<f32> = (0..n * m).map(|p| ((p * 7 % 11) as f32) * 0.3).collect();
+    let pairs = [(0usize, 4usize), (1, 0), (2, 2)];
+    let lse = |xs: &[f32]| xs.iter().map(|x| x.exp()).sum::<f32>().ln();
+    let mut want = 0.0;
+    for &(i, j) in &pairs {
+        let row: Vec<f32> = (0..m).map(|c| logits[i * m + c]).collect();
+        let col: Vec<f32> = (0..n).map(|r| logits[r * m + j]).collect();
+        want += (lse(&row) - logits[i * m + j]) + (lse(&col) - logits[i * m + j]);
+    }
+    let want = want / (2 * pairs.len()) as f32;
+    let s = Tensor::from_vec(logits, (1, n, m), &Device::Cpu).unwrap();
+    let matched: Vec<u32> = pairs.iter().map(|&(i, j)| (i * m + j) as u32).collect();
+    let matched = Tensor::from_vec(matched, (1, 3), &Device::Cpu).unwrap();
+    let partners = Tensor::from_vec(vec![4u32, 0, 2], (1, 3), &Device::Cpu).unwrap();
+    let (loss, _) = deepemd_train::matching_loss(&s, &matched, &partners).unwrap();
+    let got = loss.to_scalar::<f32>().unwrap();
+    assert!((got - want).abs() < 1e-5, "{got} vs {want}");
 }

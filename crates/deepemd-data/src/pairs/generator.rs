@@ -102,7 +102,7 @@ impl PairMix {
     }
 }
 
-/// A pair of clouds of equal size, jointly normalized, points in random order.
+/// A pair of clouds, jointly normalized, points in random order.
 #[derive(Clone, Debug)]
 pub struct Pair {
     /// First cloud.
@@ -113,25 +113,37 @@ pub struct Pair {
     pub kind: PairKind,
 }
 
-/// Draws pairs of `points`-point clouds from a pool of shapes.
+/// Draws pairs of clouds of `n_a` and `n_b` points from a pool of shapes.
 #[derive(Debug)]
 pub struct PairGenerator<'a> {
     pool: &'a ShapeFile,
-    points: usize,
+    n_a: usize,
+    n_b: usize,
     mix: PairMix,
     /// For each shape, the other shapes sampled from the same mesh.
     siblings: Vec<Vec<usize>>,
 }
 
 impl<'a> PairGenerator<'a> {
-    /// Checks the settings against the pool.
+    /// Pairs of two `points`-point clouds; checks the settings against the pool.
     pub fn new(pool: &'a ShapeFile, points: usize, mix: PairMix) -> Result<Self> {
+        Self::with_sizes(pool, (points, points), mix)
+    }
+
+    /// Pairs of an `n_a`-point and an `n_b`-point cloud (unbalanced when they differ).
+    pub fn with_sizes(
+        pool: &'a ShapeFile,
+        (n_a, n_b): (usize, usize),
+        mix: PairMix,
+    ) -> Result<Self> {
         mix.check()?;
-        if points == 0 || points > pool.n_points {
-            return Err(Error::InvalidParameter(format!(
-                "{points} points per cloud from shapes of {} points",
-                pool.n_points
-            )));
+        for points in [n_a, n_b] {
+            if points == 0 || points > pool.n_points {
+                return Err(Error::InvalidParameter(format!(
+                    "{points} points per cloud from shapes of {} points",
+                    pool.n_points
+                )));
+            }
         }
         if pool.n_items < 2 && mix.different > 0.0 {
             return Err(Error::InvalidParameter(
@@ -148,16 +160,17 @@ impl<'a> PairGenerator<'a> {
             .collect();
         Ok(Self {
             pool,
-            points,
+            n_a,
+            n_b,
             mix,
             siblings,
         })
     }
 
-    fn subsample(&self, shape: usize, rng: &mut impl Rng) -> Vec<f64> {
+    fn subsample(&self, shape: usize, points: usize, rng: &mut impl Rng) -> Vec<f64> {
         let (p, d) = (self.pool.n_points, self.pool.dim);
         let base = &self.pool.data[shape * p * d..(shape + 1) * p * d];
-        sample(rng, p, self.points)
+        sample(rng, p, points)
             .iter()
             .flat_map(|i| base[i * d..(i + 1) * d].iter().map(|&x| f64::from(x)))
             .collect()
@@ -170,19 +183,25 @@ impl<'a> PairGenerator<'a> {
         if let Some(&other) = (!self.siblings[shape].is_empty())
             .then(|| &self.siblings[shape][rng.random_range(0..self.siblings[shape].len())])
         {
-            return (self.subsample(shape, rng), self.subsample(other, rng));
+            return (
+                self.subsample(shape, self.n_a, rng),
+                self.subsample(other, self.n_b, rng),
+            );
         }
-        if 2 * self.points <= p {
-            let idx = sample(rng, p, 2 * self.points).into_vec();
+        if self.n_a + self.n_b <= p {
+            let idx = sample(rng, p, self.n_a + self.n_b).into_vec();
             let base = &self.pool.data[shape * p * d..(shape + 1) * p * d];
             let take = |ix: &[usize]| {
                 ix.iter()
                     .flat_map(|i| base[i * d..(i + 1) * d].iter().map(|&x| f64::from(x)))
                     .collect()
             };
-            return (take(&idx[..self.points]), take(&idx[self.points..]));
+            return (take(&idx[..self.n_a]), take(&idx[self.n_a..]));
         }
-        (self.subsample(shape, rng), self.subsample(shape, rng))
+        (
+            self.subsample(shape, self.n_a, rng),
+            self.subsample(shape, self.n_b, rng),
+        )
     }
 
     /// The next pair.
@@ -196,7 +215,10 @@ impl<'a> PairGenerator<'a> {
                 if j >= i {
                     j += 1;
                 }
-                (self.subsample(i, rng), self.subsample(j, rng))
+                (
+                    self.subsample(i, self.n_a, rng),
+                    self.subsample(j, self.n_b, rng),
+                )
             }
             PairKind::SameShapeResampled => {
                 self.resampled(rng.random_range(0..self.pool.n_items), rng)
@@ -207,8 +229,9 @@ impl<'a> PairGenerator<'a> {
                 let (a, mut b) = if rng.random_bool(0.5) {
                     self.resampled(shape, rng)
                 } else {
-                    let a = self.subsample(shape, rng);
-                    (a.clone(), a)
+                    // The smaller cloud is a subset of the larger (random order: a prefix).
+                    let all = self.subsample(shape, self.n_a.max(self.n_b), rng);
+                    (all[..self.n_a * d].to_vec(), all[..self.n_b * d].to_vec())
                 };
                 perturb(&mut b, d, rng);
                 (a, b)
@@ -216,14 +239,11 @@ impl<'a> PairGenerator<'a> {
             PairKind::RandomClouds => {
                 let (a, b) = if rng.random_bool(0.5) {
                     (
-                        uniform_cube(self.points, d, rng)?,
-                        uniform_cube(self.points, d, rng)?,
+                        uniform_cube(self.n_a, d, rng)?,
+                        uniform_cube(self.n_b, d, rng)?,
                     )
                 } else {
-                    (
-                        gaussian(self.points, d, rng)?,
-                        gaussian(self.points, d, rng)?,
-                    )
+                    (gaussian(self.n_a, d, rng)?, gaussian(self.n_b, d, rng)?)
                 };
                 (a.into_flat(), b.into_flat())
             }

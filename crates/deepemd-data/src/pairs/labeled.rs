@@ -2,7 +2,7 @@
 //! of every evaluation and of `prepare-pairs` shards. The solver is the caller's (this crate
 //! depends on no solver); it must be exact.
 
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, Matching, PointCloud};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing, PointCloud};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -18,8 +18,9 @@ pub struct LabeledPair {
     pub a: PointCloud,
     /// Second cloud.
     pub b: PointCloud,
-    /// The optimal matching (Euclidean cost).
-    pub matching: Matching,
+    /// The optimal matching (Euclidean cost): a bijection for equal sizes, else the partial
+    /// matching that covers the smaller cloud.
+    pub matching: Pairing,
     /// The exact EMD (Euclidean cost).
     pub emd: f64,
     /// How the pair was made.
@@ -56,13 +57,17 @@ pub fn label_pairs(
         .map(|p| {
             let emd = solver.estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))?;
             progress();
-            let matching = emd.pairing.as_bijection().cloned().ok_or_else(|| {
-                Error::InvalidParameter(format!("{} returned no bijection", solver.name()))
-            })?;
+            if !matches!(emd.pairing, Pairing::Bijection(_) | Pairing::Partial(_)) {
+                return Err(Error::InvalidParameter(format!(
+                    "{} returned a {}, not an injective matching",
+                    solver.name(),
+                    emd.pairing.kind()
+                )));
+            }
             Ok(LabeledPair {
                 a: p.a,
                 b: p.b,
-                matching,
+                matching: emd.pairing,
                 emd: emd.distance,
                 kind: p.kind,
             })
@@ -70,18 +75,18 @@ pub fn label_pairs(
         .collect()
 }
 
-/// Draws `count` pairs of `points`-point clouds from `pool` with stream `stream` of `seed`,
-/// and solves each with the exact `solver` (in parallel). The same arguments always give the
-/// same pairs.
+/// Draws `count` pairs of clouds of `sizes.0` and `sizes.1` points from `pool` with stream
+/// `stream` of `seed`, and solves each with the exact `solver` (in parallel). The same
+/// arguments always give the same pairs.
 pub fn generate_labeled_pairs(
     pool: &ShapeFile,
-    points: usize,
+    sizes: (usize, usize),
     mix: PairMix,
     seed: u64,
     stream: u64,
     count: usize,
     solver: &dyn EmdEstimator,
 ) -> Result<Vec<LabeledPair>> {
-    let generator = PairGenerator::new(pool, points, mix)?;
+    let generator = PairGenerator::with_sizes(pool, sizes, mix)?;
     label_pairs(draw_pairs(&generator, seed, stream, count)?, solver, &|| {})
 }

@@ -118,7 +118,11 @@ pub fn prepare_pairs(
         })?;
         let mut shard = PairShard::new(config.points, pool.dim);
         for p in &labeled {
-            shard.push(&p.a, &p.b, &p.matching, p.emd, p.kind);
+            let matching = p
+                .matching
+                .as_bijection()
+                .expect("equal sizes give a bijection");
+            shard.push(&p.a, &p.b, matching, p.emd, p.kind);
         }
         shard.write(&path)?;
         report.pairs_made += size;

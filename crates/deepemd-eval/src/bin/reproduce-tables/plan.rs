@@ -6,8 +6,9 @@
 pub struct Plan {
     /// Pairs per split in Table 1 (at the training size).
     pub table1_pairs: usize,
-    /// `(n, pairs)` of each row of Table 2.
-    pub table2_sizes: Vec<(usize, usize)>,
+    /// `((n_a, n_b), pairs)` of each row of Table 2: balanced sizes, then unbalanced pairs
+    /// (ratio 1:4 both ways, and the seed paper's open question, 100 vs 1000).
+    pub table2_sizes: Vec<((usize, usize), usize)>,
     /// Sizes of the speed table.
     pub speed_sizes: Vec<usize>,
     /// Largest n at which Sinkhorn is timed.
@@ -19,14 +20,16 @@ impl Plan {
     pub fn quick() -> Self {
         Self {
             table1_pairs: 96,
-            table2_sizes: vec![
+            table2_sizes: balanced(&[
                 (64, 64),
                 (128, 64),
                 (256, 48),
                 (512, 32),
                 (1024, 16),
                 (2048, 8),
-            ],
+            ])
+            .chain([((128, 512), 32), ((512, 128), 32), ((100, 1000), 16)])
+            .collect(),
             speed_sizes: vec![256, 512, 1024, 2048],
             sinkhorn_max: 2048,
         }
@@ -36,7 +39,7 @@ impl Plan {
     pub fn full() -> Self {
         Self {
             table1_pairs: 400,
-            table2_sizes: vec![
+            table2_sizes: balanced(&[
                 (64, 200),
                 (128, 200),
                 (256, 150),
@@ -45,9 +48,20 @@ impl Plan {
                 (2048, 30),
                 (4096, 12),
                 (8192, 6),
-            ],
+            ])
+            .chain([
+                ((128, 512), 100),
+                ((512, 128), 100),
+                ((100, 1000), 60),
+                ((512, 2048), 30),
+            ])
+            .collect(),
             speed_sizes: vec![256, 512, 1024, 2048, 4096, 8192],
             sinkhorn_max: 4096,
         }
     }
+}
+
+fn balanced(rows: &[(usize, usize)]) -> impl Iterator<Item = ((usize, usize), usize)> + '_ {
+    rows.iter().map(|&(n, pairs)| ((n, n), pairs))
 }

@@ -18,6 +18,8 @@ pub struct SplitSpec {
     pub name: String,
     pub dir: PathBuf,
     pub split: String,
+    /// `(n_a, n_b)`: the training size, or an unbalanced pair of sizes.
+    pub sizes: (usize, usize),
 }
 
 /// The splits that are prepared under `data`, and a note when the real shapes fall back to the
@@ -34,16 +36,25 @@ pub fn splits(data: &Path) -> (Vec<SplitSpec>, Option<String>) {
         ));
         PathBuf::from("datasets/fixtures/cgal-mini")
     };
+    let balanced = (TRAIN_POINTS, TRAIN_POINTS);
     let mut out = vec![
         SplitSpec {
             name: "held-out meshes".into(),
             dir: cgal.clone(),
             split: "test".into(),
+            sizes: balanced,
         },
         SplitSpec {
             name: "held-out categories".into(),
-            dir: cgal,
+            dir: cgal.clone(),
             split: "heldout".into(),
+            sizes: balanced,
+        },
+        SplitSpec {
+            name: format!("held-out meshes, {TRAIN_POINTS} vs {}", 4 * TRAIN_POINTS),
+            dir: cgal,
+            split: "test".into(),
+            sizes: (TRAIN_POINTS, 4 * TRAIN_POINTS),
         },
     ];
     for (name, sub) in [
@@ -57,6 +68,7 @@ pub fn splits(data: &Path) -> (Vec<SplitSpec>, Option<String>) {
                 name: name.into(),
                 dir: data.join(sub),
                 split: "test".into(),
+                sizes: balanced,
             });
         }
     }
@@ -140,7 +152,7 @@ pub fn table1(
         // Mixed pair kinds as in training, so every kind is represented.
         let pairs = generate_labeled_pairs(
             &pool,
-            TRAIN_POINTS,
+            spec.sizes,
             PairMix::default(),
             seed,
             1000 + k as u64,
@@ -165,10 +177,13 @@ pub fn table1(
                 estimates,
             })
             .collect();
-        methods.push(MethodEstimates {
-            method: Table1Method::SinkhornPlan,
-            estimates: sinkhorn_estimates(&pairs, &|d| b.inc(d as u64))?,
-        });
+        // Sinkhorn's plan is one of equal masses: no row for unbalanced pairs.
+        if spec.sizes.0 == spec.sizes.1 {
+            methods.push(MethodEstimates {
+                method: Table1Method::SinkhornPlan,
+                estimates: sinkhorn_estimates(&pairs, &|d| b.inc(d as u64))?,
+            });
+        }
         methods.push(MethodEstimates {
             method: Table1Method::Chamfer,
             estimates: chamfer_estimates(&pairs),

@@ -1,4 +1,4 @@
-//! Table 2: the model trained at one size, tested over sizes.
+//! Table 2: the model tested over sizes, balanced (`n` vs `n`) and unbalanced (`n` vs `m`).
 
 use std::path::Path;
 
@@ -15,7 +15,8 @@ use crate::{RunArgs, bar};
 
 /// One row of Table 2.
 pub struct Table2Row {
-    pub n: usize,
+    /// `(n_a, n_b)`.
+    pub sizes: (usize, usize),
     pub pairs: usize,
     pub argmax: MethodStats,
     pub refined: MethodStats,
@@ -27,12 +28,18 @@ pub fn table2(
     args: &RunArgs,
     model: &DeepEmd,
     cgal: &Path,
-    sizes: &[(usize, usize)],
+    sizes: &[((usize, usize), usize)],
     notes: &mut Vec<String>,
 ) -> Result<Vec<Table2Row>> {
     let stored = load_modelnet40(cgal, "test")?.shapes;
     let mut rows = Vec::new();
-    for &(n, count) in sizes {
+    for &((n_a, n_b), count) in sizes {
+        let n = n_a.max(n_b);
+        let label = if n_a == n_b {
+            format!("n = {n}")
+        } else {
+            format!("{n_a} vs {n_b}")
+        };
         let pool: ShapeFile = if n <= stored.n_points {
             stored.clone()
         } else if let Some(meshes) = &args.meshes {
@@ -46,18 +53,19 @@ pub fn table2(
             sample_split(meshes, &manifest, "test", options)?
         } else {
             notes.push(format!(
-                "n = {n} skipped: the prepared shapes have {} points and no --meshes was given",
+                "{label} skipped: the prepared shapes have {} points and no --meshes was given",
                 stored.n_points
             ));
             continue;
         };
-        let b = bar(count, &format!("Table 2: n = {n}"));
+        let b = bar(count, &format!("Table 2: {label}"));
         let pairs = generate_labeled_pairs(
             &pool,
-            n,
+            (n_a, n_b),
             PairMix::default(),
             args.seed,
-            2000 + n as u64,
+            // The balanced rows keep the streams they always had.
+            2000 + (n_a + if n_a == n_b { 0 } else { 1_000_000 * n_b }) as u64,
             count,
             &Exact::default(),
         )?;
@@ -68,9 +76,9 @@ pub fn table2(
             &|d| b.inc(d as u64),
         )?;
         b.finish_and_clear();
-        eprintln!("Table 2: n = {n} done");
+        eprintln!("Table 2: {label} done");
         rows.push(Table2Row {
-            n,
+            sizes: (n_a, n_b),
             pairs: pairs.len(),
             argmax: method_stats(&pairs, &est[0]),
             refined: method_stats(&pairs, &est[1]),
