@@ -23,6 +23,9 @@ commands:
       --no-pot              skip POT's ot.emd
   bench-model [--device cuda] [--sizes ...]   batched model throughput (build with
                             `-- --features cuda` is done for you when --device cuda is given)
+  compare-models NAME=DIR.. several models on the same held-out pairs (balanced, 8×, 16× and
+                            unbalanced sets): bias, |error|, τ, ρ, row accuracy, hit-twice share,
+                            gradient cosine, time per pair; `--sets`, `--out FILE` (ablations)
   check-layers              the dependency invariants of docs/architecture.md
   fuzz [options]            mutation fuzzing of the readers and exact solvers, in release mode
       --minutes M           how long (default 1)
@@ -53,6 +56,11 @@ fn run(args: &[String]) -> Result<()> {
         "demo" => demo(rest),
         "reproduce-tables" => reproduce_tables(rest),
         "bench-model" => bench_model(rest),
+        "compare-models" => {
+            system::ensure_build_dependencies()?;
+            let args: Vec<&str> = rest.iter().map(String::as_str).collect();
+            system::run_release("deepemd-eval", Some("compare-models"), &[], &args)
+        }
         "test" => test(rest),
         "check-layers" => layers::check_layers(),
         "fuzz" => {

@@ -63,7 +63,8 @@ pub fn method_stats(pairs: &[LabeledPair], estimates: &[Estimate]) -> MethodStat
         (!v.is_empty()).then_some(v)
     };
     let row = collect(&|e| e.row_accuracy).map(|v| mean(&v));
-    let n_points = pairs.first().map_or(1, |p| p.a.len()) as f64;
+    // The points that are mapped: the smaller cloud's.
+    let n_points = pairs.first().map_or(1, |p| p.a.len().min(p.b.len())) as f64;
     let hit = collect(&|e| e.hit_twice.map(|h| h as f64 / n_points)).map(|v| mean(&v));
     let cos = collect(&|e| e.grad_cosine).unwrap_or_default();
     MethodStats {
