@@ -8,6 +8,13 @@
 //! potential: the KL projection on "receives at most one unit"), so the limit is a partial plan
 //! that covers the smaller cloud, as the exact partial matching does.
 //!
+//! Each round normalizes the smaller cloud first. The order does not change the limit, but it
+//! decides how fast it is reached: the logits span hundreds of units, so capping the larger
+//! cloud first (from zero potentials) drives all its potentials to about −max S, and the cap
+//! lets them climb back only slowly (measured on a trained model's logits of a 220 vs 55 pair:
+//! 500 rounds to converge that way, 5 the other way; after 5 rounds the argmax of the
+//! capped-first order cost +76 % over the exact EMD, the other +11 %).
+//!
 //! Two implementations of the same rounds: [`sinkhorn_layer`] on tensors (differentiable, for
 //! training and for the full logits) and [`potentials`] streaming over row blocks of `S` on the
 //! CPU (inference without storing the `n × m` logits).
@@ -30,29 +37,36 @@ fn log_sum_exp_keepdim(x: &Tensor, dim: usize) -> candle_core::Result<Tensor> {
         .broadcast_add(&max)
 }
 
-/// `S + f + g` after `iterations` rounds (rows, then columns) on logits `[B, n, m]`: the log of
-/// the layer's plan. Zero iterations return `S` itself.
+/// `S + f + g` after `iterations` rounds on logits `[B, n, m]` (each round the smaller side's
+/// potential, then the larger side's; rows first for `n == m`): the log of the layer's plan.
+/// Zero iterations return `S` itself.
 pub fn sinkhorn_layer(logits: &Tensor, iterations: usize) -> Result<Tensor> {
     if iterations == 0 {
         return Ok(logits.clone());
     }
     let (_, n, m) = logits.dims3()?;
     let (cap_rows, cap_cols) = (n > m, n < m);
-    let zero = logits.zeros_like()?.narrow(2, 0, 1)?; // [B, n, 1]
-    let mut f = zero.clone();
-    let mut g = zero
-        .narrow(1, 0, 1)?
-        .broadcast_as((zero.dim(0)?, 1, m))?
-        .contiguous()?;
-    for _ in 0..iterations {
-        f = log_sum_exp_keepdim(&logits.broadcast_add(&g)?, 2)?.neg()?;
-        if cap_rows {
-            f = f.minimum(0.0)?;
+    let rows = |g: &Tensor| -> candle_core::Result<Tensor> {
+        let f = log_sum_exp_keepdim(&logits.broadcast_add(g)?, 2)?.neg()?;
+        if cap_rows { f.minimum(0.0) } else { Ok(f) }
+    };
+    let cols = |f: &Tensor| -> candle_core::Result<Tensor> {
+        let g = log_sum_exp_keepdim(&logits.broadcast_add(f)?, 1)?.neg()?;
+        if cap_cols { g.minimum(0.0) } else { Ok(g) }
+    };
+    // B is the smaller cloud: its columns come first, so the updates are g, (f, g) × (T − 1), f.
+    let columns_first = n > m;
+    let mut f = logits.zeros_like()?.narrow(2, 0, 1)?; // [B, n, 1]
+    let mut g = cols(&f)?;
+    if !columns_first {
+        g = g.zeros_like()?;
+    }
+    for round in 0..iterations {
+        f = rows(&g)?;
+        if columns_first && round + 1 == iterations {
+            break;
         }
-        g = log_sum_exp_keepdim(&logits.broadcast_add(&f)?, 1)?.neg()?;
-        if cap_cols {
-            g = g.minimum(0.0)?;
-        }
+        g = cols(&f)?;
     }
     Ok(logits.broadcast_add(&f)?.broadcast_add(&g)?)
 }
@@ -62,7 +76,8 @@ const COLUMNS_PER_TASK: usize = 512;
 
 /// The row and column potentials `(f, g)` of `iterations` rounds of [`sinkhorn_layer`] on an
 /// `n × m` score matrix that `rows(start, count)` returns block by block (`count × m`,
-/// row-major). Memory: `O(block · m + n + m)`; the blocks are recomputed every round.
+/// row-major). Memory: `O(block · m + n + m)`; the blocks are recomputed for every pass (one
+/// per round, and one more when the columns come first).
 pub fn potentials<'s>(
     n: usize,
     m: usize,
@@ -74,19 +89,33 @@ pub fn potentials<'s>(
     let block_rows = block_rows.max(1);
     let mut f = vec![0.0f32; n];
     let mut g = vec![0.0f32; m];
-    for _ in 0..iterations {
+    if iterations == 0 {
+        return Ok((f, g));
+    }
+    // As in `sinkhorn_layer`: when B is the smaller cloud its columns come first, so the
+    // passes update g, then (f, g) × (iterations − 1), then f.
+    let columns_first = n > m;
+    let passes = iterations + usize::from(columns_first);
+    for pass in 0..passes {
+        let update_rows = !(columns_first && pass == 0);
+        let update_columns = !(columns_first && pass + 1 == passes);
         // Each column's running (max, Σ exp(x − max)): one pass over the blocks.
         let mut columns = vec![(f32::NEG_INFINITY, 0.0f32); m];
         for start in (0..n).step_by(block_rows) {
             let count = block_rows.min(n - start);
             let s = rows(start, count)?;
-            f[start..start + count]
-                .par_iter_mut()
-                .zip(s.par_chunks(m))
-                .for_each(|(fi, row)| {
-                    let v = -log_sum_exp(row.iter().zip(&g).map(|(s, gj)| s + gj));
-                    *fi = if cap_rows { v.min(0.0) } else { v };
-                });
+            if update_rows {
+                f[start..start + count]
+                    .par_iter_mut()
+                    .zip(s.par_chunks(m))
+                    .for_each(|(fi, row)| {
+                        let v = -log_sum_exp(row.iter().zip(&g).map(|(s, gj)| s + gj));
+                        *fi = if cap_rows { v.min(0.0) } else { v };
+                    });
+            }
+            if !update_columns {
+                continue;
+            }
             let f_block = &f[start..start + count];
             columns
                 .par_chunks_mut(COLUMNS_PER_TASK)
@@ -100,9 +129,11 @@ pub fn potentials<'s>(
                     }
                 });
         }
-        for (gj, &(max, sum)) in g.iter_mut().zip(&columns) {
-            let v = -(max + sum.ln());
-            *gj = if cap_cols { v.min(0.0) } else { v };
+        if update_columns {
+            for (gj, &(max, sum)) in g.iter_mut().zip(&columns) {
+                let v = -(max + sum.ln());
+                *gj = if cap_cols { v.min(0.0) } else { v };
+            }
         }
     }
     Ok((f, g))
@@ -254,6 +285,40 @@ mod tests {
             if n == m {
                 assert!(large.iter().all(|x| (x - 1.0).abs() < 1e-3), "{large:?}");
             }
+        }
+    }
+
+    /// Logits spanning hundreds of units (as a trained model's do): a few rounds already give
+    /// the limit's argmax in both orientations, the larger cloud's mass at most 1 (regression:
+    /// capping the larger cloud first needed hundreds of rounds).
+    #[test]
+    fn wide_logits_converge_in_a_few_rounds_from_either_side() {
+        let (small, large) = (12, 40);
+        let s: Vec<f32> = random_logits(small, large, 5)
+            .iter()
+            .map(|x| x * 30.0)
+            .collect();
+        let wide = Tensor::from_vec(s, (1, small, large), &Device::Cpu).unwrap();
+        for tall in [false, true] {
+            let t = match tall {
+                true => wide.transpose(1, 2).unwrap().contiguous().unwrap(),
+                false => wide.clone(),
+            };
+            let (axis, larger) = if tall { (D::Minus2, 2) } else { (D::Minus1, 1) };
+            let solve = |rounds| {
+                let plan = sinkhorn_layer(&t, rounds).unwrap();
+                let argmax = plan.argmax(axis).unwrap().to_vec2::<u32>().unwrap();
+                let mass = plan.exp().unwrap().sum(larger).unwrap();
+                let most = mass.flatten_all().unwrap().max(0).unwrap();
+                (argmax, most.to_scalar::<f32>().unwrap())
+            };
+            let (limit, _) = solve(400);
+            let (five, most) = solve(5);
+            assert_eq!(five, limit, "tall {tall}");
+            assert!(
+                most < 1.0 + 1e-3,
+                "tall {tall}: a larger-cloud point holds {most}"
+            );
         }
     }
 
