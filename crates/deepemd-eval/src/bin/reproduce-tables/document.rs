@@ -9,10 +9,10 @@ use deepemd_eval::stats::{KINDS, MethodStats, f4, opt, pct};
 use deepemd_methods::MethodSpec;
 use deepemd_model::MAX_BATCH;
 
-use crate::TRAIN_POINTS;
 use crate::speed::{SpeedRow, speed_methods};
 use crate::table1::{Table1Method, Table1Row};
 use crate::table2::Table2Row;
+use crate::{TRAIN_POINTS, TRAINING_SIZES};
 
 /// What the run was: the heading's facts.
 pub struct RunFacts<'a> {
@@ -50,7 +50,7 @@ pub fn section(
 ) -> String {
     let mut md = format!(
         "## DeepEMD tables (`cargo xtask reproduce-tables{}`)\n\nMode {}; seed {}; model: {} \
-         (trained at n = {TRAIN_POINTS}); hardware: {}; wall time {:.0} s.\n{PAIRS}\n",
+         (trained at {TRAINING_SIZES}); hardware: {}; wall time {:.0} s.\n{PAIRS}\n",
         if facts.quick { " --quick" } else { "" },
         if facts.quick { "--quick" } else { "full" },
         facts.seed,
@@ -62,16 +62,18 @@ pub fn section(
         md.push_str(&format!("\nNote: {n}.\n"));
     }
     md.push_str(&format!(
-        "\n### Table 1 — accuracy at the training size (n = {TRAIN_POINTS}, {} pairs per \
-         split)\n\n{}\n{TABLE1_AFTER}\n\n{}",
+        "\n### Table 1 — accuracy at n = {TRAIN_POINTS} ({} pairs per split; the \"vs\" split \
+         pairs clouds of two sizes, against the exact partial matching; Sinkhorn has no row \
+         there)\n\n{}\n{TABLE1_AFTER}\n\n{}",
         facts.table1_pairs,
         table1(t1).to_markdown(),
         bias(t1).to_markdown()
     ));
     md.push_str(&format!(
-        "\n### Table 2 — generalization over sizes (held-out meshes; model trained at n = \
-         {TRAIN_POINTS}); unbalanced rows (n vs m) compare with the exact partial matching of the \
-         smaller cloud, the bijective rounding covering it\n\n{}",
+        "\n### Table 2 — generalization over sizes (held-out meshes; model trained at \
+         {TRAINING_SIZES}; \"×\" is relative to n = {TRAIN_POINTS}); unbalanced rows (n vs m) \
+         compare with the exact partial matching of the smaller cloud, the bijective rounding \
+         covering it\n\n{}",
         table2(t2).to_markdown()
     ));
     md.push_str(&format!(
