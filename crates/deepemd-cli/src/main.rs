@@ -54,7 +54,7 @@ enum Command {
     PreparePairs(pairs_command::PreparePairsArgs),
     /// Train the DeepEMD model (resumable; Ctrl-C writes a checkpoint).
     #[cfg(feature = "hdf5")]
-    Train(train_command::TrainArgs),
+    Train(Box<train_command::TrainArgs>),
     /// The point-cloud VAE of the generative experiment: `vae train --loss L --run DIR`,
     /// `vae sample --run DIR --out G.h5`.
     #[cfg(feature = "hdf5")]
