@@ -82,7 +82,7 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             obj["transport_cost"] = serde_json::json!(t.value);
         }
         if args.matching {
-            obj["matching"] = matching_json(&emd.pairing);
+            obj["matching"] = matching_json(&emd.pairing, a.len() != b.len());
         }
         print_line(obj)?;
     } else {
@@ -105,24 +105,23 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             ))?;
         }
         if args.matching {
-            print_line(format_args!("matching: {}", matching_json(&emd.pairing)))?;
+            print_line(format_args!(
+                "matching: {}",
+                matching_json(&emd.pairing, a.len() != b.len())
+            ))?;
         }
     }
     Ok(())
 }
 
-fn matching_json(pairing: &Pairing) -> serde_json::Value {
-    match pairing {
-        Pairing::Bijection(m) => serde_json::json!(m.targets()),
-        Pairing::Map(m) => serde_json::json!(m.targets()),
-        // Pairs (i, j), as for a partial matching: B's points are the ones mapped.
-        Pairing::MapFromB(m) => serde_json::json!(
-            m.targets()
-                .iter()
-                .enumerate()
-                .map(|(j, &i)| (i, j))
-                .collect::<Vec<_>>()
-        ),
-        Pairing::Partial(p) => serde_json::json!(p.pairs()),
+/// The matching as JSON: for equal sizes the target in B of every point of A; for unequal sizes
+/// always the list of pairs `[i, j]`, whichever cloud is the smaller.
+fn matching_json(pairing: &Pairing, unequal: bool) -> serde_json::Value {
+    if unequal {
+        return serde_json::json!(pairing.pairs().collect::<Vec<_>>());
+    }
+    match pairing.targets() {
+        Some(targets) => serde_json::json!(targets),
+        None => serde_json::json!(pairing.pairs().collect::<Vec<_>>()),
     }
 }

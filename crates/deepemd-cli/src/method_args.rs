@@ -21,7 +21,8 @@ pub struct MethodArgs {
     /// With `--method model`: how the network's scores become a matching. `argmax` (the
     /// default) is the paper's row argmax (not a bijection; can fall below the EMD); `greedy`
     /// and `sinkhorn-greedy` round to a bijection (never below the EMD); `refined` adds 2-opt
-    /// on the true costs.
+    /// on the true costs. For clouds of different sizes all work from the smaller cloud (the
+    /// argmax gives each of its points a partner; the others a partial matching covering it).
     #[arg(long, value_parser = parse_rounding)]
     pub rounding: Option<Rounding>,
     /// With `--method model`: `cpu` or `cuda` (a build with `--features cuda`).

@@ -29,7 +29,8 @@ pub struct TrainArgs {
     /// Optimizer steps [default: 2000].
     #[arg(long)]
     steps: Option<usize>,
-    /// Points per cloud [default: 128].
+    /// Points per cloud; with --max-points or --unbalanced, the smaller cloud's smallest size
+    /// [default: 128].
     #[arg(long)]
     points: Option<usize>,
     /// Mixed sizes: each step's smaller cloud has between --points and this many points

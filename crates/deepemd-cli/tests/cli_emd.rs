@@ -343,7 +343,13 @@ fn the_built_in_model_estimates_with_every_rounding() {
         );
         assert_ne!(n_a, n_b);
         for v in [&refined, &argmax] {
-            assert_eq!(v["matching"].as_array().unwrap().len() as u64, n_a.min(n_b));
+            let pairs = v["matching"].as_array().unwrap();
+            assert_eq!(pairs.len() as u64, n_a.min(n_b));
+            // Always pairs [i, j] for unequal sizes, whichever cloud is the smaller.
+            assert!(pairs.iter().all(|p| {
+                let p = p.as_array().unwrap();
+                p.len() == 2 && p[0].as_u64().unwrap() < n_a && p[1].as_u64().unwrap() < n_b
+            }));
         }
         assert!(refined["distance"].as_f64().unwrap() >= exact * (1.0 - 1e-12));
         assert!(argmax["targets_hit_more_than_once"].is_u64());

@@ -220,5 +220,10 @@ mod tests {
         let a = PointCloud::from_points(&[[0.0, 0.0], [1.0, 1.0]]).unwrap();
         let m = Pairing::Bijection(Matching::identity(3));
         assert!(Emd::of_pairing(&a, &a, m, Cost::Euclidean, false).is_err());
+        // A map from B must have one target in A per point of B.
+        let b = PointCloud::from_points(&[[0.0, 1.0]]).unwrap();
+        let fits = Pairing::MapFromB(Assignment::new(2, vec![1]).unwrap());
+        assert!(Emd::of_pairing(&a, &b, fits.clone(), Cost::Euclidean, true).is_ok());
+        assert!(Emd::of_pairing(&b, &a, fits, Cost::Euclidean, false).is_err());
     }
 }

@@ -303,7 +303,7 @@ impl Pairing {
         }
     }
 
-    /// A short name of the kind: "bijection", "partial" or "map".
+    /// A short name of the kind: "bijection", "partial", "map" or "map from B".
     pub fn kind(&self) -> &'static str {
         match self {
             Pairing::Bijection(_) => "bijection",

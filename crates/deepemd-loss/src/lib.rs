@@ -21,8 +21,9 @@
 //! parallel on the CPU whatever the tensors' device; the gradient comes back on that device.
 //!
 //! Unequal sizes (`N ≠ M`) use the partial-matching convention of `docs/math.md` (every point
-//! of the smaller cloud matched to a distinct point of the larger one) and work with `exact` and
-//! `hungarian`; the other methods refuse them with an error.
+//! of the smaller cloud matched to a distinct point of the larger one) and work with `exact`,
+//! `hungarian` and the model (`model/*`, whose matchings then cover the smaller cloud);
+//! `sinkhorn` refuses them with an error.
 //!
 //! ## A training loop
 //!

@@ -113,7 +113,7 @@ fn unequal_sizes_use_the_partial_matching_and_its_gradient() {
     let y = random_batch(2, 8, 3, 4);
     check_against_finite_differences(&x, &y, Cost::Euclidean);
     check_against_finite_differences(&y, &x, Cost::Euclidean);
-    // The model and Sinkhorn need equal sizes: an error naming the pair, not a wrong answer.
+    // Sinkhorn needs equal sizes: an error naming the pair, not a wrong answer.
     let err = EmdLoss::new(Method::Sinkhorn)
         .unwrap()
         .forward(&batch(&x), &batch(&y))
@@ -123,6 +123,44 @@ fn unequal_sizes_use_the_partial_matching_and_its_gradient() {
         err.contains("pair 0") && err.contains("equal sizes"),
         "{err}"
     );
+}
+
+/// The model takes unequal sizes too: its refined rounding is a partial matching of the smaller
+/// cloud, so each pair's value is at least the exact partial EMD, and a gradient comes back.
+#[test]
+fn the_model_takes_unequal_sizes() {
+    let x = random_batch(2, 12, 3, 7);
+    let y = random_batch(2, 30, 3, 8);
+    let exact = EmdLoss::new(Method::Exact)
+        .unwrap()
+        .reduction(Reduction::None)
+        .forward(&batch(&x), &batch(&y))
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
+    let spec: deepemd_methods::MethodSpec = "model/refined".parse().unwrap();
+    let xb = candle_core::Var::from_tensor(&batch(&x)).unwrap();
+    let model = EmdLoss::new(spec)
+        .unwrap()
+        .reduction(Reduction::None)
+        .forward(xb.as_tensor(), &batch(&y))
+        .unwrap();
+    let values = model
+        .to_dtype(DType::F64)
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
+    for (m, e) in values.iter().zip(&exact) {
+        assert!(
+            *m >= e * (1.0 - 1e-5),
+            "{m} below the exact partial EMD {e}"
+        );
+    }
+    let grads = model.sum_all().unwrap().backward().unwrap();
+    let g = grads.get(xb.as_tensor()).expect("a gradient for x");
+    assert_eq!(g.dims(), &[2, 12, 3]);
 }
 
 #[test]

@@ -57,10 +57,10 @@ pub fn sinkhorn_layer(logits: &Tensor, iterations: usize) -> Result<Tensor> {
     // B is the smaller cloud: its columns come first, so the updates are g, (f, g) × (T − 1), f.
     let columns_first = n > m;
     let mut f = logits.zeros_like()?.narrow(2, 0, 1)?; // [B, n, 1]
-    let mut g = cols(&f)?;
-    if !columns_first {
-        g = g.zeros_like()?;
-    }
+    let mut g = match columns_first {
+        true => cols(&f)?,
+        false => logits.zeros_like()?.narrow(1, 0, 1)?, // [B, 1, m]
+    };
     for round in 0..iterations {
         f = rows(&g)?;
         if columns_first && round + 1 == iterations {
@@ -232,17 +232,27 @@ mod tests {
     /// The streamed potentials give the tensor layer's plan, at every shape and block size.
     #[test]
     fn streamed_potentials_match_the_tensor_layer() {
-        for (n, m) in [(5, 5), (4, 9), (9, 4), (33, 70), (70, 33)] {
+        // Including one round only (the two-pass edge when B is smaller) and more columns than
+        // one task's run of columns (m > 512).
+        let shapes = [
+            (5, 5, 4),
+            (4, 9, 4),
+            (9, 4, 4),
+            (33, 70, 4),
+            (70, 33, 4),
+            (9, 4, 1),
+        ];
+        for (n, m, rounds) in shapes.into_iter().chain([(1100, 600, 1), (600, 1100, 4)]) {
             let s = random_logits(n, m, (n * 31 + m) as u64);
             let t = Tensor::from_vec(s.clone(), (1, n, m), &Device::Cpu).unwrap();
-            let want = sinkhorn_layer(&t, 4)
+            let want = sinkhorn_layer(&t, rounds)
                 .unwrap()
                 .flatten_all()
                 .unwrap()
                 .to_vec1::<f32>()
                 .unwrap();
             for block in [1, 7, 1000] {
-                let (f, g) = potentials(n, m, 4, block, &mut |start, count| {
+                let (f, g) = potentials(n, m, rounds, block, &mut |start, count| {
                     Ok(Cow::Borrowed(&s[start * m..(start + count) * m]))
                 })
                 .unwrap();

@@ -1,5 +1,7 @@
 //! From logits to a matching: the paper's row argmax, bijective roundings, and a refinement of
-//! the bijection on the true costs.
+//! the bijection on the true costs. For clouds of different sizes every rounding works from the
+//! smaller cloud: the argmax gives each of its points a partner, the others a partial matching
+//! that covers it.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -25,18 +27,19 @@ use crate::matching_layer::{potentials, smaller_side_argmax};
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rounding {
-    /// The paper's estimate: each `a_i` takes its best-scoring `b_j`. Not a bijection (a target
-    /// can be hit twice); its cost can fall below the EMD.
+    /// The paper's estimate: each `a_i` takes its best-scoring `b_j` (for `n > m`, each `b_j`
+    /// its best `a_i`). Not injective (a target can be hit twice); its cost can fall below the
+    /// EMD.
     RowArgmax,
-    /// Greedy bijection on the logits. Costs at least the EMD.
+    /// Greedy bijection (partial matching for `n ≠ m`) on the logits. Costs at least the EMD.
     Greedy,
     /// `iterations` Sinkhorn normalizations of `exp(S)`, then greedy. Costs at least the EMD.
     SinkhornGreedy {
-        /// Row/column normalization rounds.
+        /// Normalization rounds (the smaller cloud's points to mass 1, the larger's capped at 1).
         iterations: usize,
     },
     /// `SinkhornGreedy`, then 2-opt swaps on the true costs among each point's `candidates`
-    /// nearest targets, for at most `passes` passes. O(n² + passes·n·candidates).
+    /// nearest targets, for at most `passes` passes. O(n·m + passes·min(n, m)·candidates).
     Refined {
         /// Sinkhorn rounds before the greedy rounding.
         iterations: usize,
@@ -95,14 +98,14 @@ impl Rounding {
             }
             Rounding::Greedy => greedy_matching(logits, n, m),
             Rounding::SinkhornGreedy { iterations } => {
-                greedy_matching(&sinkhorn_scores(logits, n, m, iterations), n, m)
+                greedy_matching(&sinkhorn_scores(logits, n, m, iterations)?, n, m)
             }
             Rounding::Refined {
                 iterations,
                 candidates,
                 passes,
             } => {
-                let p = greedy_matching(&sinkhorn_scores(logits, n, m, iterations), n, m)?;
+                let p = greedy_matching(&sinkhorn_scores(logits, n, m, iterations)?, n, m)?;
                 two_opt_pairing(a, b, cost, &p, candidates, passes)
             }
         }
@@ -112,18 +115,24 @@ impl Rounding {
 /// `S + f + g` after `iterations` log-domain Sinkhorn rounds on `exp(S)` (`n × m`, row-major):
 /// the log of a nearly doubly stochastic plan for `n == m`, of a plan that covers the smaller
 /// cloud for `n ≠ m` (the matching layer's rounds, see [`crate::sinkhorn_layer`]).
-pub fn sinkhorn_scores(logits: &[f32], n: usize, m: usize, iterations: usize) -> Vec<f32> {
-    let (f, g) = potentials(n, m, iterations, n.max(1), &mut |start, count| {
+pub fn sinkhorn_scores(logits: &[f32], n: usize, m: usize, iterations: usize) -> Result<Vec<f32>> {
+    if logits.len() != n * m || n == 0 || m == 0 {
+        return Err(Error::InvalidParameter(format!(
+            "{} logits are not a non-empty {n} × {m} matrix",
+            logits.len()
+        )));
+    }
+    let (f, g) = potentials(n, m, iterations, n, &mut |start, count| {
         Ok(Cow::Borrowed(&logits[start * m..(start + count) * m]))
     })
     .expect("borrowed blocks cannot fail");
     let mut out = logits.to_vec();
-    out.par_chunks_mut(m.max(1)).zip(&f).for_each(|(row, fi)| {
+    out.par_chunks_mut(m).zip(&f).for_each(|(row, fi)| {
         for (s, gj) in row.iter_mut().zip(&g) {
             *s += fi + gj;
         }
     });
-    out
+    Ok(out)
 }
 
 /// Improves a bijection on the true costs: for each `a_i` and each of its `candidates` nearest
@@ -137,6 +146,14 @@ pub fn two_opt(
     candidates: usize,
     passes: usize,
 ) -> Result<Matching> {
+    if a.len() != b.len() || matching.len() != a.len() {
+        return Err(Error::InvalidMatching(format!(
+            "a bijection of {} points for clouds of {} and {}",
+            matching.len(),
+            a.len(),
+            b.len()
+        )));
+    }
     let partners = improve_partners(
         a.len(),
         b.len(),
@@ -159,6 +176,18 @@ pub fn two_opt_pairing(
     passes: usize,
 ) -> Result<Pairing> {
     let (n, m) = (a.len(), b.len());
+    let fits = match pairing {
+        Pairing::Bijection(x) => x.len() == n && n == m,
+        Pairing::Partial(p) => (p.n_a(), p.n_b()) == (n, m),
+        _ => true, // refused below
+    };
+    if !fits {
+        return Err(Error::InvalidMatching(format!(
+            "a {} of {} pairs does not fit clouds of {n} and {m} points",
+            pairing.kind(),
+            pairing.len()
+        )));
+    }
     let partners = pairing.smaller_side_partners(n, m).ok_or_else(|| {
         Error::InvalidMatching(format!(
             "2-opt needs an injective matching, not a {}",

@@ -37,7 +37,8 @@ pub struct TrainConfig {
     /// Points per cloud (the smaller cloud's smallest size when sizes are mixed).
     pub points: usize,
     /// Mixed sizes: each step draws the smaller cloud's size log-uniformly in
-    /// `[points, max_points]` (a multiple of 8); 0 or `points`: every step at `points`.
+    /// `[points, max_points]` (rounded down to a multiple of 8, at least `points`); 0 or
+    /// `points`: every step at `points`.
     #[serde(default)]
     pub max_points: usize,
     /// Share of steps whose pairs are unbalanced: the larger cloud has `r` times the points of
@@ -137,8 +138,10 @@ impl TrainConfig {
         if self.max_points != 0 && self.max_points < self.points {
             return bad("max_points must be 0 or at least points");
         }
-        if !(0.0..=1.0).contains(&self.unbalanced) || !(self.max_ratio >= 1.0) {
-            return bad("unbalanced must be in [0, 1] and max_ratio at least 1");
+        if !(0.0..=1.0).contains(&self.unbalanced)
+            || !(self.max_ratio >= 1.0 && self.max_ratio.is_finite())
+        {
+            return bad("unbalanced must be in [0, 1] and max_ratio finite and at least 1");
         }
         if self.mixes_sizes() && matches!(self.source, PairSource::Shards { .. }) {
             return bad("mixed or unbalanced sizes need pairs drawn on the fly (not shards)");
@@ -164,7 +167,8 @@ impl TrainConfig {
         rng.set_stream(step as u64);
         let (lo, hi) = (self.points as f64, self.max_points.max(self.points) as f64);
         let small = (lo * (hi / lo).powf(rng.random::<f64>())).round() as usize;
-        let small = (small / 8 * 8).clamp(self.points, limit);
+        // Never `clamp`: it panics when `points > limit` (refused by `BatchSource::open`).
+        let small = (small / 8 * 8).max(self.points).min(limit);
         let mut sizes = (small, small);
         if rng.random_bool(self.unbalanced) {
             let ratio = rng.random_range(1.0..=self.max_ratio);

@@ -47,6 +47,16 @@ impl BatchSource {
         match &config.source {
             PairSource::Generated { dataset, split } => {
                 let pool = load_modelnet40(dataset, split)?.shapes;
+                let largest = config.points.max(config.max_points);
+                if config.points > pool.n_points
+                    || (config.mixes_sizes() && largest > pool.n_points)
+                {
+                    return Err(Error::Config(format!(
+                        "{} holds shapes of {} points; the run wants clouds of up to {largest}",
+                        dataset.display(),
+                        pool.n_points
+                    )));
+                }
                 if pool.dim != config.model.point_dim {
                     return Err(Error::Config(format!(
                         "{} holds {}-D shapes, the model takes {}-D",

@@ -126,7 +126,8 @@ pub fn train(
             config.warmup,
             config.min_lr_ratio,
         );
-        let batch = to_batch(&source.pairs(config, step)?, device)?;
+        let pairs = source.pairs(config, step)?;
+        let batch = to_batch(&pairs, device)?;
         let logits = model.logits(&batch.a, &batch.b, true, usize::MAX)?;
         let (loss, row_accuracy) = matching_loss(&logits, &batch.matched, &batch.partners)?;
         let grads = loss.backward()?;
@@ -148,7 +149,7 @@ pub fn train(
             lr,
         });
         state.step += 1;
-        pairs_done += config.batch;
+        pairs_done += pairs.len();
         let rate = pairs_done as f64 / session.elapsed().as_secs_f64().max(1e-9);
         observer.event(TrainEvent::Step {
             record: state.history.last().expect("just pushed"),

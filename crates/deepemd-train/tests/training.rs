@@ -278,6 +278,65 @@ fn mixed_unbalanced_sizes_with_the_matching_layer_train_and_resume() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("architecture"), "{err}");
+    // Clouds larger than the dataset's shapes: a clear error before any step, not a panic.
+    let mut huge = c.clone();
+    huge.max_points = 5000;
+    let err = run_quietly(&huge, tempfile::tempdir().unwrap().path(), false, &never)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("up to 5000"), "{err}");
+    // step_shape itself never panics, even when the smallest size exceeds the limit.
+    huge.points = 200;
+    for s in 0..50 {
+        let ((a, b), batch) = huge.step_shape(s, 100);
+        assert!(a <= 100 && b <= 100 && batch >= 1);
+    }
+}
+
+/// `init` starts from the given model's weights: one step at a vanishing learning rate exports
+/// them unchanged, where a fresh start exports the seeded initialization.
+#[test]
+fn init_starts_from_the_given_weights() {
+    let never = AtomicBool::new(false);
+    let base = tempfile::tempdir().unwrap();
+    run_quietly(&tiny(10), base.path(), false, &never).unwrap();
+    let weights = |dir: &Path| {
+        candle_core::safetensors::load(dir.join("model/model.safetensors"), &Device::Cpu).unwrap()
+    };
+    let mut c = tiny(1);
+    c.lr = 1e-12;
+    c.eval_pairs = 0;
+    let fresh = tempfile::tempdir().unwrap();
+    run_quietly(&c, fresh.path(), false, &never).unwrap();
+    c.init = Some(base.path().join("model"));
+    let tuned = tempfile::tempdir().unwrap();
+    run_quietly(&c, tuned.path(), false, &never).unwrap();
+    let (want, got, fresh) = (
+        weights(base.path()),
+        weights(tuned.path()),
+        weights(fresh.path()),
+    );
+    let mut moved_from_fresh = false;
+    for (name, w) in &want {
+        let diff = |x: &candle_core::Tensor| {
+            (w - x)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        assert!(diff(&got[name]) < 1e-6, "{name} is not the initial model's");
+        moved_from_fresh |= diff(&fresh[name]) > 1e-3;
+    }
+    assert!(
+        moved_from_fresh,
+        "the base model equals a fresh start: the test proves nothing"
+    );
 }
 
 /// For equal sizes the loss is the mean of every row's and every column's cross-entropy at the

@@ -64,11 +64,15 @@ fn parse_set(s: &str) -> Result<PairSet> {
         bail!(bad());
     };
     let (a, b) = sizes.split_once('x').with_context(bad)?;
-    Ok(PairSet {
+    let set = PairSet {
         split: split.into(),
         sizes: (a.parse().with_context(bad)?, b.parse().with_context(bad)?),
         count: count.parse().with_context(bad)?,
-    })
+    };
+    if set.count == 0 || set.sizes.0 == 0 || set.sizes.1 == 0 {
+        bail!("pair set '{s}': sizes and the pair count must be positive");
+    }
+    Ok(set)
 }
 
 fn main() -> Result<()> {
@@ -126,14 +130,25 @@ fn main() -> Result<()> {
             let est = model_estimates(model, &pairs, &[Rounding::RowArgmax], &|_| {})?;
             let seconds = start.elapsed().as_secs_f64() / pairs.len() as f64;
             let s = method_stats(&pairs, &est[0]);
-            let min_rho = s.rho_by_kind.iter().copied().fold(f64::INFINITY, f64::min);
+            // NaN (a kind with too few pairs) propagates: the cell then says so.
+            let min_rho = s.rho_by_kind.iter().copied().fold(f64::INFINITY, |m, x| {
+                if x.is_nan() || m.is_nan() {
+                    f64::NAN
+                } else {
+                    m.min(x)
+                }
+            });
             table.push(vec![
                 label.clone(),
                 name.clone(),
                 format!("{:+.2}%", 100.0 * s.mean_rel),
                 format!("{:.2}%", 100.0 * s.mean_abs_rel),
                 format!("{:.4}", s.kendall),
-                format!("{min_rho:.4}"),
+                if min_rho.is_nan() {
+                    "– (a kind with < 2 pairs)".into()
+                } else {
+                    format!("{min_rho:.4}")
+                },
                 s.row_accuracy.map_or("–".into(), |x| format!("{x:.3}")),
                 s.hit_twice
                     .map_or("–".into(), |x| format!("{:.1}%", 100.0 * x)),
