@@ -138,9 +138,8 @@ impl TrainConfig {
         if self.max_points != 0 && self.max_points < self.points {
             return bad("max_points must be 0 or at least points");
         }
-        if !(0.0..=1.0).contains(&self.unbalanced)
-            || !(self.max_ratio >= 1.0 && self.max_ratio.is_finite())
-        {
+        let ratio_ok = self.max_ratio >= 1.0 && self.max_ratio.is_finite();
+        if !((0.0..=1.0).contains(&self.unbalanced) && ratio_ok) {
             return bad("unbalanced must be in [0, 1] and max_ratio finite and at least 1");
         }
         if self.mixes_sizes() && matches!(self.source, PairSource::Shards { .. }) {
