@@ -9,10 +9,10 @@ use deepemd_eval::stats::{KINDS, MethodStats, f4, opt, pct};
 use deepemd_methods::MethodSpec;
 use deepemd_model::MAX_BATCH;
 
+use crate::TRAIN_POINTS;
 use crate::speed::{SpeedRow, speed_methods};
 use crate::table1::{Table1Method, Table1Row};
 use crate::table2::Table2Row;
-use crate::{TRAIN_POINTS, TRAINING_SIZES};
 
 /// What the run was: the heading's facts.
 pub struct RunFacts<'a> {
@@ -49,8 +49,8 @@ pub fn section(
     figure: impl Fn(&str) -> String,
 ) -> String {
     let mut md = format!(
-        "## DeepEMD tables (`cargo xtask reproduce-tables{}`)\n\nMode {}; seed {}; model: {} \
-         (trained at {TRAINING_SIZES}); hardware: {}; wall time {:.0} s.\n{PAIRS}\n",
+        "## DeepEMD tables (`cargo xtask reproduce-tables{}`)\n\nMode {}; seed {}; model: {}; \
+         hardware: {}; wall time {:.0} s.\n{PAIRS}\n",
         if facts.quick { " --quick" } else { "" },
         if facts.quick { "--quick" } else { "full" },
         facts.seed,
@@ -70,8 +70,8 @@ pub fn section(
         bias(t1).to_markdown()
     ));
     md.push_str(&format!(
-        "\n### Table 2 — generalization over sizes (held-out meshes; model trained at \
-         {TRAINING_SIZES}; \"×\" is relative to n = {TRAIN_POINTS}); unbalanced rows (n vs m) \
+        "\n### Table 2 — generalization over sizes (held-out meshes; \"×\" is relative to \
+         n = {TRAIN_POINTS}); unbalanced rows (n vs m) \
          compare with the exact partial matching of the smaller cloud, the bijective rounding \
          covering it\n\n{}",
         table2(t2).to_markdown()

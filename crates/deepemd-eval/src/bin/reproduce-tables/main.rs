@@ -142,8 +142,9 @@ fn run(args: &RunArgs) -> Result<()> {
     let facts = document::RunFacts {
         quick: args.quick,
         seed: args.seed,
+        // The training description is the built-in model's only: a --model folder says its own.
         model_name: args.model.as_ref().map_or(
-            "the built-in default model (models/default)".to_string(),
+            format!("the built-in default model (models/default, trained at {TRAINING_SIZES})"),
             |m| m.display().to_string(),
         ),
         hardware: hardware_line(),
