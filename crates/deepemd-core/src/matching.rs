@@ -286,6 +286,27 @@ impl Pairing {
         (!out.contains(&usize::MAX)).then_some(out)
     }
 
+    /// The map that gives each point of the smaller cloud (A on a tie) the partner
+    /// `partners[k]` in the larger: [`Pairing::Map`] from A, or [`Pairing::MapFromB`] when B is
+    /// the smaller. The inverse of [`Self::smaller_side_partners`] for maps.
+    pub fn from_smaller_side_partners(
+        n_a: usize,
+        n_b: usize,
+        partners: Vec<usize>,
+    ) -> Result<Pairing> {
+        if partners.len() != n_a.min(n_b) {
+            return Err(Error::InvalidMatching(format!(
+                "{} partners for clouds of {n_a} and {n_b} points",
+                partners.len()
+            )));
+        }
+        Ok(if n_a <= n_b {
+            Pairing::Map(Assignment::new(n_b, partners)?)
+        } else {
+            Pairing::MapFromB(Assignment::new(n_a, partners)?)
+        })
+    }
+
     /// Number of points of the larger cloud (B on a tie) that receive two or more points, for
     /// maps; 0 for the injective kinds.
     pub fn targets_hit_more_than_once(&self) -> usize {
@@ -343,6 +364,15 @@ mod tests {
         // A map from the larger cloud gives no single partner to each point of the smaller.
         let map = Pairing::Map(Assignment::new(2, vec![0, 1, 1]).unwrap());
         assert_eq!(map.smaller_side_partners(3, 2), None);
+        // Built back from the partners, either orientation.
+        assert_eq!(
+            Pairing::from_smaller_side_partners(3, 2, vec![2, 2]).unwrap(),
+            m
+        );
+        let from_a = Pairing::from_smaller_side_partners(2, 3, vec![2, 2]).unwrap();
+        assert_eq!(from_a.smaller_side_partners(2, 3), Some(vec![2, 2]));
+        assert!(Pairing::from_smaller_side_partners(2, 3, vec![0]).is_err());
+        assert!(Pairing::from_smaller_side_partners(2, 3, vec![0, 3]).is_err());
     }
 
     #[test]

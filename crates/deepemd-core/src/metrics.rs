@@ -5,6 +5,7 @@
 //! statistics (fewer than two values, constant input, non-finite values) are errors, not NaN.
 
 use crate::error::{Error, Result};
+use crate::matching::Pairing;
 
 fn check_pair(metric: &'static str, x: &[f64], y: &[f64]) -> Result<()> {
     let fail = |message: String| Err(Error::Metric { metric, message });
@@ -315,6 +316,27 @@ pub fn row_accuracy(predicted: &[usize], optimal: &[usize]) -> f64 {
         .filter(|(x, y)| x == y)
         .count();
     hits as f64 / predicted.len().max(1) as f64
+}
+
+/// [`row_accuracy`] of two pairings of clouds of `n_a` and `n_b` points, over the smaller
+/// cloud's points (A on a tie); `None` when either gives those points no single partner.
+///
+/// ```
+/// use deepemd_core::metrics::partner_accuracy;
+/// use deepemd_core::Pairing;
+/// let optimal = Pairing::from_pairs(2, 3, vec![(0, 2), (1, 0)]).unwrap();
+/// let argmax = Pairing::from_smaller_side_partners(2, 3, vec![2, 2]).unwrap();
+/// assert_eq!(partner_accuracy(&argmax, &optimal, 2, 3), Some(0.5));
+/// ```
+pub fn partner_accuracy(
+    estimate: &Pairing,
+    optimal: &Pairing,
+    n_a: usize,
+    n_b: usize,
+) -> Option<f64> {
+    let got = estimate.smaller_side_partners(n_a, n_b)?;
+    let want = optimal.smaller_side_partners(n_a, n_b)?;
+    Some(row_accuracy(&got, &want))
 }
 
 /// How well estimates track exact values: the correlations and the mean relative error (NaN

@@ -1,7 +1,7 @@
 //! The methods compared in the tables, run on labeled pairs: the model with each rounding,
 //! the Sinkhorn baseline, and the Chamfer distance as a scaled proxy.
 
-use deepemd_core::metrics::{cosine_similarity, row_accuracy};
+use deepemd_core::metrics::{cosine_similarity, partner_accuracy};
 use deepemd_core::{Cost, Emd, EmdRequest, Pairing, PointCloud};
 use deepemd_data::pairs::LabeledPair;
 use deepemd_model::{DeepEmd, Rounding};
@@ -30,14 +30,7 @@ pub fn exact_gradient(p: &LabeledPair) -> Result<Vec<f64>> {
 }
 
 fn from_pairing(p: &LabeledPair, pairing: Pairing, exact_grad: &[f64]) -> Result<Estimate> {
-    let (n, m) = (p.a.len(), p.b.len());
-    let accuracy = match (
-        pairing.smaller_side_partners(n, m),
-        p.matching.smaller_side_partners(n, m),
-    ) {
-        (Some(got), Some(want)) => Some(row_accuracy(&got, &want)),
-        _ => None,
-    };
+    let accuracy = partner_accuracy(&pairing, &p.matching, p.a.len(), p.b.len());
     let hit_twice = match &pairing {
         Pairing::Map(_) | Pairing::MapFromB(_) => Some(pairing.targets_hit_more_than_once()),
         _ => None,
@@ -88,15 +81,11 @@ pub fn sinkhorn_estimates(
             let exact_grad = exact_gradient(p)?;
             let plan = r.emd.transport.as_ref().expect("Sinkhorn computes a plan");
             let grad = plan.gradient.as_ref().expect("asked for").concatenated();
-            let rounded = r.emd.pairing.as_bijection().expect("a bijection").targets();
-            let optimal = p
-                .matching
-                .targets()
-                .expect("Sinkhorn pairs have equal sizes");
+            let accuracy = partner_accuracy(&r.emd.pairing, &p.matching, p.a.len(), p.b.len());
             progress(1);
             Ok(Estimate {
                 value: plan.value,
-                row_accuracy: Some(row_accuracy(rounded, optimal)),
+                row_accuracy: accuracy,
                 hit_twice: None,
                 grad_cosine: cosine_similarity(&grad, &exact_grad).ok(),
             })

@@ -3,8 +3,8 @@
 
 use candle_core::{Device, Tensor};
 use deepemd_core::{
-    Assignment, Cost, Emd, EmdEstimator, EmdRequest, Error as CoreError, JointNormalization,
-    Pairing, PointCloud, check_same_dim,
+    Cost, Emd, EmdEstimator, EmdRequest, Error as CoreError, JointNormalization, Pairing,
+    PointCloud, check_same_dim,
 };
 
 use crate::error::Result;
@@ -103,13 +103,7 @@ impl DeepEmd {
         self.model
             .smaller_side_argmax(&ta, &tb, self.block_rows)?
             .into_iter()
-            .map(|partners| {
-                Ok(if n <= m {
-                    Pairing::Map(Assignment::new(m, partners)?)
-                } else {
-                    Pairing::MapFromB(Assignment::new(n, partners)?)
-                })
-            })
+            .map(|partners| Ok(Pairing::from_smaller_side_partners(n, m, partners)?))
             .collect()
     }
 

@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use deepemd_core::rounding::greedy_matching;
-use deepemd_core::{Assignment, Cost, Error, Matching, Pairing, PointCloud, Result};
+use deepemd_core::{Cost, Error, Matching, Pairing, PointCloud, Result};
 use rayon::prelude::*;
 
 use crate::matching_layer::{potentials, smaller_side_argmax};
@@ -90,11 +90,7 @@ impl Rounding {
                     Ok(Cow::Borrowed(&logits[start * m..(start + count) * m]))
                 })
                 .map_err(|e| Error::InvalidParameter(e.to_string()))?;
-                if n <= m {
-                    Ok(Pairing::Map(Assignment::new(m, partners)?))
-                } else {
-                    Ok(Pairing::MapFromB(Assignment::new(n, partners)?))
-                }
+                Pairing::from_smaller_side_partners(n, m, partners)
             }
             Rounding::Greedy => greedy_matching(logits, n, m),
             Rounding::SinkhornGreedy { iterations } => {

@@ -48,17 +48,18 @@ fn max_abs_diff(x: &Tensor, y: &Tensor) -> f32 {
         .unwrap()
 }
 
-#[test]
-fn every_parameter_receives_a_nonzero_gradient() {
-    let (model, varmap) = DeepEmdModel::fresh(&tiny(), &Device::Cpu).unwrap();
-    let (a, b) = clouds(12, 1);
+/// Every parameter of a fresh `config` network gets a non-zero gradient from a loss on the
+/// logits of an `n`-point vs `m`-point pair (`n <= m`).
+fn assert_every_parameter_gets_a_gradient(config: &ModelConfig, n: usize, m: usize) {
+    let (model, varmap) = DeepEmdModel::fresh(config, &Device::Cpu).unwrap();
+    let (a, b) = (cloud(n, 3), cloud(m, 4));
     let s = model
         .logits(&tensor(&a), &tensor(&b), true, usize::MAX)
         .unwrap();
-    // Any loss that depends on every logit: log-softmax cross-entropy against the identity.
-    let target = Tensor::arange(0u32, 12, &Device::Cpu)
+    // Any loss that depends on every logit: log-softmax cross-entropy against `i ↦ i`.
+    let target = Tensor::arange(0u32, n as u32, &Device::Cpu)
         .unwrap()
-        .reshape((1, 12, 1))
+        .reshape((1, n, 1))
         .unwrap();
     let loss = candle_nn::ops::log_softmax(&s, D::Minus1)
         .unwrap()
@@ -84,6 +85,11 @@ fn every_parameter_receives_a_nonzero_gradient() {
             .unwrap();
         assert!(norm > 0.0, "{name} has a zero gradient");
     }
+}
+
+#[test]
+fn every_parameter_receives_a_nonzero_gradient() {
+    assert_every_parameter_gets_a_gradient(&tiny(), 12, 12);
 }
 
 #[test]
@@ -548,35 +554,5 @@ fn the_matching_layer_passes_gradients_to_every_parameter() {
         sinkhorn_layer: 3,
         ..tiny()
     };
-    let (model, varmap) = DeepEmdModel::fresh(&config, &Device::Cpu).unwrap();
-    let (a, b) = (cloud(9, 3), cloud(20, 4));
-    let s = model
-        .logits(&tensor(&a), &tensor(&b), true, usize::MAX)
-        .unwrap();
-    let target = Tensor::arange(0u32, 9, &Device::Cpu)
-        .unwrap()
-        .reshape((1, 9, 1))
-        .unwrap();
-    let loss = candle_nn::ops::log_softmax(&s, D::Minus1)
-        .unwrap()
-        .gather(&target, 2)
-        .unwrap()
-        .mean_all()
-        .unwrap()
-        .neg()
-        .unwrap();
-    let grads = loss.backward().unwrap();
-    for (name, var) in varmap.data().lock().unwrap().iter() {
-        let g = grads
-            .get(var.as_tensor())
-            .unwrap_or_else(|| panic!("{name}: no gradient"));
-        let norm = g
-            .sqr()
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        assert!(norm > 0.0, "{name}: zero gradient");
-    }
+    assert_every_parameter_gets_a_gradient(&config, 9, 20);
 }

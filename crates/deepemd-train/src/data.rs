@@ -47,10 +47,9 @@ impl BatchSource {
         match &config.source {
             PairSource::Generated { dataset, split } => {
                 let pool = load_modelnet40(dataset, split)?.shapes;
+                // The smaller cloud's largest size (a larger partner is capped at the shapes').
                 let largest = config.points.max(config.max_points);
-                if config.points > pool.n_points
-                    || (config.mixes_sizes() && largest > pool.n_points)
-                {
+                if largest > pool.n_points {
                     return Err(Error::Config(format!(
                         "{} holds shapes of {} points; the run wants clouds of up to {largest}",
                         dataset.display(),

@@ -1,6 +1,6 @@
 //! Periodic evaluation on held-out pairs: how well the row-argmax estimate tracks the exact EMD.
 
-use deepemd_core::metrics::{agreement, mean, row_accuracy};
+use deepemd_core::metrics::{agreement, mean, partner_accuracy};
 use deepemd_core::{Cost, Emd};
 use deepemd_model::{DeepEmd, Rounding};
 
@@ -16,13 +16,12 @@ pub fn evaluate(estimator: &DeepEmd, pairs: &[LabeledPair], step: usize) -> Resu
     let (mut estimates, mut accuracies) = (Vec::new(), Vec::new());
     for (p, mut pairing) in pairs.iter().zip(pairings) {
         let pairing = pairing.remove(0);
-        let (n, m) = (p.a.len(), p.b.len());
-        if let (Some(t), Some(want)) = (
-            pairing.smaller_side_partners(n, m),
-            p.matching.smaller_side_partners(n, m),
-        ) {
-            accuracies.push(row_accuracy(&t, &want));
-        }
+        accuracies.extend(partner_accuracy(
+            &pairing,
+            &p.matching,
+            p.a.len(),
+            p.b.len(),
+        ));
         estimates.push(Emd::of_pairing(&p.a, &p.b, pairing, Cost::Euclidean, false)?.distance);
     }
     let exact: Vec<f64> = pairs.iter().map(|p| p.emd).collect();
