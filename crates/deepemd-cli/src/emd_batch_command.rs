@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use deepemd_core::{EmdRequest, PointCloud};
+use deepemd_core::PointCloud;
 
 use crate::input::{MeshOptions, read_input};
 use crate::method_args::MethodArgs;
@@ -52,7 +52,7 @@ pub fn run(args: &EmdBatchArgs) -> Result<()> {
         _ => bail!("give two batch files A B, or --list FILE"),
     };
     let estimator = args.method.estimator()?;
-    let request = EmdRequest::new(args.method.cost);
+    let request = args.method.request();
     let progress = bar(jobs.pairs.len() as u64, "pairs");
     progress.set_message(estimator.name().to_string());
     let chunks = jobs
@@ -76,6 +76,9 @@ pub fn run(args: &EmdBatchArgs) -> Result<()> {
                 "n_a": a.len(),
                 "n_b": b.len(),
             });
+            if a.len() != b.len() {
+                obj["unequal"] = serde_json::json!(args.method.unequal.name());
+            }
             if let Some(t) = &emd.transport {
                 obj["transport_cost"] = serde_json::json!(t.value);
             }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use deepemd_core::{EmdRequest, Method, Pairing};
+use deepemd_core::{Method, Pairing};
 
 use crate::input::{MeshOptions, read_input};
 use crate::method_args::MethodArgs;
@@ -25,7 +25,8 @@ pub struct EmdArgs {
     #[arg(long)]
     json: bool,
     /// Include the matching: for equal sizes the target in B of every point of A; for
-    /// unequal sizes the list of matched pairs [i, j].
+    /// unequal sizes the list of matched pairs [i, j] (`--unequal uniform`: the transport
+    /// plan as [i, j, mass] entries, masses summing to 1).
     #[arg(long)]
     matching: bool,
 }
@@ -44,10 +45,28 @@ pub fn run(args: &EmdArgs) -> Result<()> {
     }
     let estimator = args.method.estimator()?;
     let cost = args.method.cost;
+    let unequal = (a.len() != b.len()).then_some(args.method.unequal);
     let start = Instant::now();
+    let long = expect_long_solve(args.method.method, a.len(), b.len());
+    if long {
+        eprintln!(
+            "{}: {} points against {}{}; a pair this large takes a while ...",
+            estimator.name(),
+            a.len(),
+            b.len(),
+            unequal.map_or(String::new(), |u| format!(" ({u} convention)"))
+        );
+    }
     let emd = estimator
-        .estimate(&a, &b, EmdRequest::new(cost))
+        .estimate(&a, &b, args.method.request())
         .with_context(|| format!("the EMD of {} and {}", args.a, args.b))?;
+    if long {
+        eprintln!(
+            "{}: done in {:.1} s",
+            estimator.name(),
+            start.elapsed().as_secs_f64()
+        );
+    }
     if !emd.distance.is_finite() {
         // Every estimator already refuses to return one; a last guard, since a JSON `null` or
         // "EMD = inf" with exit code 0 is the one output a script cannot catch.
@@ -69,6 +88,9 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             "n_b": b.len(),
             "seconds": seconds,
         });
+        if let Some(u) = unequal {
+            obj["unequal"] = serde_json::json!(u.name());
+        }
         if args.method.method == Method::Model {
             let rounding = args.method.rounding.unwrap_or(Rounding::RowArgmax);
             obj["rounding"] = serde_json::json!(rounding.to_string());
@@ -87,10 +109,13 @@ pub fn run(args: &EmdArgs) -> Result<()> {
         print_line(obj)?;
     } else {
         print_line(format_args!(
-            "EMD = {:.10} ({}, {} cost) between {} ({} points) and {} ({} points), {:.3} s",
+            "EMD = {:.10} ({}, {} cost{}) between {} ({} points) and {} ({} points), {:.3} s",
             emd.distance,
             estimator.name(),
             cost,
+            unequal.map_or(String::new(), |u| format!(
+                ", {u} convention for unequal sizes"
+            )),
             args.a,
             a.len(),
             args.b,
@@ -114,9 +139,23 @@ pub fn run(args: &EmdArgs) -> Result<()> {
     Ok(())
 }
 
+/// Whether a solve may run long enough that silence would look like a hang (a few seconds or
+/// more on this kind of machine): exact at 16 384 points in all, the O(n³) or O(n·m) methods
+/// at 2048².
+fn expect_long_solve(method: Method, n: usize, m: usize) -> bool {
+    match method {
+        Method::Exact => n + m >= 16_384,
+        Method::Hungarian | Method::Sinkhorn => n * m >= 2048 * 2048,
+        Method::Model => n * m >= 8192 * 8192,
+    }
+}
+
 /// The matching as JSON: for equal sizes the target in B of every point of A; for unequal sizes
 /// always the list of pairs `[i, j]`, whichever cloud is the smaller.
 fn matching_json(pairing: &Pairing, unequal: bool) -> serde_json::Value {
+    if let Pairing::Plan(plan) = pairing {
+        return serde_json::json!(plan.weighted().collect::<Vec<_>>());
+    }
     if unequal {
         return serde_json::json!(pairing.pairs().collect::<Vec<_>>());
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use deepemd_core::{Cost, EmdEstimator, Method};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Method, Unequal};
 use deepemd_methods::{MethodSpec, ModelSource};
 use deepemd_model::{Rounding, device_from_name};
 
@@ -31,6 +31,18 @@ pub struct MethodArgs {
     /// Ground cost: `euclidean` (mean distance, the default) or `sqeuclidean`.
     #[arg(long, default_value = "euclidean", value_parser = parse_cost)]
     pub cost: Cost,
+    /// When the clouds have different sizes n < m: `partial` (the default) matches every point
+    /// of the smaller cloud to a distinct point of the larger and ignores the rest (mean over
+    /// the n pairs); `uniform` is optimal transport between the uniform distributions (weight
+    /// 1/n and 1/m; every point used, mass may split; the value of POT's `ot.emd2`). Equal
+    /// sizes: both are the same EMD. `exact` and `sinkhorn` compute both; `hungarian` computes
+    /// `uniform` up to lcm(n, m) = 2048; `model` estimates `partial` only.
+    #[arg(long, default_value = "partial", value_parser = parse_unequal)]
+    pub unequal: Unequal,
+}
+
+fn parse_unequal(s: &str) -> Result<Unequal, String> {
+    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
 }
 
 fn parse_method(s: &str) -> Result<Method, String> {
@@ -42,6 +54,11 @@ fn parse_rounding(s: &str) -> Result<Rounding, String> {
 }
 
 impl MethodArgs {
+    /// The request every pair gets: the cost and the convention for unequal sizes.
+    pub fn request(&self) -> EmdRequest {
+        EmdRequest::new(self.cost).with_unequal(self.unequal)
+    }
+
     /// The method, its rounding and the model's source; options that do not apply to the
     /// method are errors, not silently ignored.
     pub fn estimator(&self) -> Result<Box<dyn EmdEstimator>> {

@@ -371,3 +371,78 @@ fn the_built_in_model_estimates_with_every_rounding() {
         );
     }
 }
+
+#[test]
+fn unequal_sizes_under_both_conventions_say_which() {
+    let (a, b) = (fixture("a.xyz"), fixture("b150.xyz"));
+    // partial (the default) is scipy's rectangular assignment.
+    let partial = emd_json(&a, &b, &[]);
+    assert_eq!(partial["unequal"], "partial");
+    assert_close(
+        partial["distance"].as_f64().unwrap(),
+        expected("a_b150", "euclidean"),
+        "partial",
+    );
+    // uniform: exact and the Hungarian reference (200 vs 150: the expanded 600 × 600
+    // assignment) agree; the plan's masses sum to 1 and it has at most n + m − 1 entries.
+    let exact = emd_json(&a, &b, &["--unequal", "uniform", "--matching"]);
+    let hungarian = emd_json(&a, &b, &["--unequal", "uniform", "--method", "hungarian"]);
+    assert_eq!(exact["unequal"], "uniform");
+    let value = exact["distance"].as_f64().unwrap();
+    assert_close(value, hungarian["distance"].as_f64().unwrap(), "uniform");
+    assert!(value > partial["distance"].as_f64().unwrap());
+    let plan = exact["matching"].as_array().unwrap();
+    assert!(plan.len() < 350);
+    let mass: f64 = plan.iter().map(|e| e[2].as_f64().unwrap()).sum();
+    assert!((mass - 1.0).abs() < 1e-12, "{mass}");
+    // Sinkhorn computes both; its plan's cost is within its entropic bias.
+    let sinkhorn = emd_json(&a, &b, &["--unequal", "uniform", "--method", "sinkhorn"]);
+    let t = sinkhorn["transport_cost"].as_f64().unwrap();
+    assert!(
+        t >= value * (1.0 - 1e-3) && t <= value * 1.05,
+        "{t} vs {value}"
+    );
+    // Equal sizes: no convention to report.
+    let equal = emd_json(&a, &fixture("b.xyz"), &["--unequal", "uniform"]);
+    assert!(equal.get("unequal").is_none());
+    // The text line names the convention.
+    let out = deepemd(&[
+        "emd",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--unequal",
+        "uniform",
+    ]);
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.contains("uniform convention"), "{line}");
+    // The model answers the partial question only, and says so.
+    let out = deepemd(&[
+        "emd",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--method",
+        "model",
+        "--unequal",
+        "uniform",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("partial convention") && err.contains("exact or sinkhorn"),
+        "{err}"
+    );
+    // A misspelt convention is refused with the two names.
+    let out = deepemd(&[
+        "emd",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--unequal",
+        "balanced",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("partial or uniform")
+    );
+}

@@ -38,7 +38,8 @@ pub struct TransportCost {
 /// reports its cost in `transport`, never in `distance`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Emd {
-    /// The mean cost over the pairs of `pairing` (see `docs/math.md`).
+    /// The mean cost over the pairs of `pairing`, or a plan's mass-weighted cost (see
+    /// `docs/math.md`).
     pub distance: f64,
     /// The ground cost used.
     pub cost: Cost,
@@ -55,7 +56,8 @@ impl Emd {
     ///
     /// For a bijection `σ`: `EMD = (1/n) Σ_i c(a_i, b_σ(i))` and, for the Euclidean cost,
     /// `∂/∂a_i = (a_i − b_σ(i)) / (n ‖a_i − b_σ(i)‖)` (zero for coincident points); the mirror
-    /// for `b`. A partial matching or a map divides by its number of pairs.
+    /// for `b`. A partial matching or a map divides by its number of pairs; a transport plan
+    /// weighs each pair by the mass it moves.
     ///
     /// ```
     /// use deepemd_core::{Cost, Emd, Matching, Pairing, PointCloud};
@@ -75,30 +77,35 @@ impl Emd {
     ) -> Result<Self> {
         check_same_dim(a, b)?;
         check_pairing_fits(a, b, &pairing)?;
-        let k = pairing.len();
-        if k == 0 {
+        if pairing.is_empty() {
             return Err(Error::InvalidMatching("a matching with no pairs".into()));
         }
-        let weight = 1.0 / k as f64;
+        // Matchings sum their costs and divide once (rounding as a plain mean does); plans
+        // weigh each cost by the mass it moves.
+        let uniform_weight = match &pairing {
+            Pairing::Plan(_) => None,
+            _ => Some(1.0 / pairing.len() as f64),
+        };
         let mut sum = 0.0;
         let mut distinct = false;
-        for (i, j) in pairing.pairs() {
+        for (i, j, w) in pairing.weighted_pairs() {
             let (p, q) = (a.point(i), b.point(j));
             distinct |= p != q;
-            sum += cost.between(p, q);
+            let c = cost.between(p, q);
+            sum += if uniform_weight.is_some() { c } else { c * w };
         }
-        let mut distance = sum * weight;
-        if sum.is_infinite() {
+        let mut distance = uniform_weight.map_or(sum, |w| sum * w);
+        if distance.is_infinite() {
             // The sum of costs near f64::MAX overflows where their mean does not.
             distance = pairing
-                .pairs()
-                .map(|(i, j)| cost.between(a.point(i), b.point(j)) * weight)
+                .weighted_pairs()
+                .map(|(i, j, w)| cost.between(a.point(i), b.point(j)) * w)
                 .sum();
         }
         let distance = check_representable(&format!("the {cost} EMD"), distinct, distance)?;
         let gradient = match with_gradient {
             true => {
-                let g = pairing_gradient(a, b, &pairing, cost, weight);
+                let g = pairing_gradient(a, b, &pairing, cost);
                 if g.a.iter().chain(&g.b).any(|x| !x.is_finite()) {
                     return Err(Error::NotRepresentable(format!(
                         "the gradient of the {cost} EMD overflows f64 (the clouds are too large; \
@@ -126,6 +133,7 @@ fn check_pairing_fits(a: &PointCloud, b: &PointCloud, pairing: &Pairing) -> Resu
         Pairing::Partial(p) => p.n_a() == n_a && p.n_b() == n_b,
         Pairing::Map(m) => m.targets().len() == n_a && m.n_b() == n_b,
         Pairing::MapFromB(m) => m.targets().len() == n_b && m.n_b() == n_a,
+        Pairing::Plan(p) => p.n_a() == n_a && p.n_b() == n_b,
     };
     if ok {
         Ok(())
@@ -138,18 +146,12 @@ fn check_pairing_fits(a: &PointCloud, b: &PointCloud, pairing: &Pairing) -> Resu
     }
 }
 
-fn pairing_gradient(
-    a: &PointCloud,
-    b: &PointCloud,
-    pairing: &Pairing,
-    cost: Cost,
-    weight: f64,
-) -> Gradient {
+fn pairing_gradient(a: &PointCloud, b: &PointCloud, pairing: &Pairing, cost: Cost) -> Gradient {
     let dim = a.dim();
     let mut ga = vec![0.0; a.as_flat().len()];
     let mut gb = vec![0.0; b.as_flat().len()];
     let mut g = vec![0.0; dim];
-    for (i, j) in pairing.pairs() {
+    for (i, j, weight) in pairing.weighted_pairs() {
         g.iter_mut().for_each(|x| *x = 0.0);
         cost.add_gradient_wrt_a(a.point(i), b.point(j), weight, &mut g);
         for d in 0..dim {

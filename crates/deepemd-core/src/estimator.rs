@@ -4,6 +4,7 @@ use crate::cost::Cost;
 use crate::emd::Emd;
 use crate::error::Result;
 use crate::point_cloud::PointCloud;
+use crate::unequal::Unequal;
 
 /// What to compute besides the distance.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -12,6 +13,9 @@ pub struct EmdRequest {
     pub cost: Cost,
     /// Whether to return the gradient with respect to both clouds.
     pub gradient: bool,
+    /// What to compute when the clouds have different sizes (ignored for equal sizes, where
+    /// both conventions agree). Default: [`Unequal::Partial`].
+    pub unequal: Unequal,
 }
 
 impl EmdRequest {
@@ -20,7 +24,13 @@ impl EmdRequest {
         Self {
             cost,
             gradient: false,
+            unequal: Unequal::Partial,
         }
+    }
+
+    /// The same request, with the given convention for unequal sizes.
+    pub fn with_unequal(self, unequal: Unequal) -> Self {
+        Self { unequal, ..self }
     }
 
     /// The same request, with the gradient.

@@ -29,6 +29,8 @@ mod point_cloud;
 pub mod rounding;
 pub mod synthetic;
 pub mod tolerance;
+mod transport_plan;
+mod unequal;
 
 pub use cost::Cost;
 pub use emd::{Emd, Gradient, TransportCost};
@@ -38,3 +40,5 @@ pub use frame::{WorkingFrame, check_representable, scale_by_power_of_two};
 pub use matching::{Assignment, Matching, Pairing, PartialMatching};
 pub use method::Method;
 pub use point_cloud::{JointNormalization, PointCloud, check_same_dim};
+pub use transport_plan::TransportPlan;
+pub use unequal::Unequal;

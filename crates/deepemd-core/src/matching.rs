@@ -2,6 +2,7 @@
 //! plain map (possibly not injective) such as a model's row argmax.
 
 use crate::error::{Error, Result};
+use crate::transport_plan::TransportPlan;
 
 /// A bijection between two clouds of equal size: point `a_i` is matched to `b_{target(i)}`.
 ///
@@ -191,6 +192,9 @@ pub enum Pairing {
     /// [`Assignment`]'s targets index A). What a model's argmax over the smaller cloud gives
     /// when B is the smaller one.
     MapFromB(Assignment),
+    /// A transport plan between the uniform distributions on both clouds (the
+    /// [`Unequal::Uniform`](crate::Unequal::Uniform) convention): mass may split.
+    Plan(TransportPlan),
 }
 
 impl Pairing {
@@ -234,12 +238,14 @@ impl Pairing {
         Ok(Pairing::Bijection(Matching::new(targets)?))
     }
 
-    /// Number of pairs `(i, j)`; the EMD of the pairing is the mean cost over them.
+    /// Number of pairs `(i, j)`: the EMD of a matching or map is the mean cost over them; a
+    /// plan's pairs are its nonzero entries, weighted by their masses.
     pub fn len(&self) -> usize {
         match self {
             Pairing::Bijection(m) => m.len(),
             Pairing::Partial(p) => p.pairs.len(),
             Pairing::Map(a) | Pairing::MapFromB(a) => a.targets.len(),
+            Pairing::Plan(p) => p.entries().len(),
         }
     }
 
@@ -255,6 +261,19 @@ impl Pairing {
             Pairing::Partial(p) => Box::new(p.pairs.iter().copied()),
             Pairing::Map(a) => Box::new(a.targets.iter().copied().enumerate()),
             Pairing::MapFromB(a) => Box::new(a.targets.iter().enumerate().map(|(j, &i)| (i, j))),
+            Pairing::Plan(p) => Box::new(p.entries().iter().map(|&(i, j, _)| (i, j))),
+        }
+    }
+
+    /// The pairs `(i, j)` with their weights in the EMD, which sum to 1: `1 / len()` each for
+    /// a matching or a map, the mass moved for a plan.
+    pub fn weighted_pairs(&self) -> Box<dyn Iterator<Item = (usize, usize, f64)> + '_> {
+        match self {
+            Pairing::Plan(p) => Box::new(p.weighted()),
+            _ => {
+                let w = 1.0 / self.len() as f64;
+                Box::new(self.pairs().map(move |(i, j)| (i, j, w)))
+            }
         }
     }
 
@@ -264,7 +283,7 @@ impl Pairing {
         match self {
             Pairing::Bijection(m) => Some(m.targets()),
             Pairing::Map(a) => Some(a.targets()),
-            Pairing::Partial(_) | Pairing::MapFromB(_) => None,
+            Pairing::Partial(_) | Pairing::MapFromB(_) | Pairing::Plan(_) => None,
         }
     }
 
@@ -277,6 +296,7 @@ impl Pairing {
         match self {
             Pairing::Map(_) if !from_a => return None,
             Pairing::MapFromB(_) if from_a => return None,
+            Pairing::Plan(_) => return None,
             _ => {}
         }
         for (i, j) in self.pairs() {
@@ -324,13 +344,14 @@ impl Pairing {
         }
     }
 
-    /// A short name of the kind: "bijection", "partial", "map" or "map from B".
+    /// A short name of the kind: "bijection", "partial", "map", "map from B" or "plan".
     pub fn kind(&self) -> &'static str {
         match self {
             Pairing::Bijection(_) => "bijection",
             Pairing::Partial(_) => "partial",
             Pairing::Map(_) => "map",
             Pairing::MapFromB(_) => "map from B",
+            Pairing::Plan(_) => "plan",
         }
     }
 }

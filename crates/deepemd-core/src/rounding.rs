@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::matching::{Matching, Pairing};
+use crate::transport_plan::TransportPlan;
 
 /// How many best columns of each row enter the global greedy pass. Rows whose candidates are
 /// all taken fall back to a scan of the free columns, so the result always covers every row.
@@ -60,6 +61,68 @@ where
             .enumerate()
             .map(|(j, i)| (i, j))
             .collect(),
+    )
+}
+
+/// Greedy rounding of an `n × m` row-major score matrix (higher is better) to a
+/// [`TransportPlan`] between the uniform distributions on `n` and `m` points: the same rule as
+/// [`greedy_bijection`] with amounts — each row with mass left proposes its best 8 columns with
+/// room left, proposals are taken in decreasing score order, each moving as much as both ends
+/// still allow — until all mass is placed. Each accepted move empties a row or fills a column,
+/// so the plan has at most `n + m − 1` entries. Deterministic (ties by lower index).
+///
+/// ```
+/// use deepemd_core::rounding::greedy_plan;
+/// // One row, two columns: the row's mass splits half and half.
+/// let plan = greedy_plan(&[0.2, 0.9], 1, 2).unwrap();
+/// assert_eq!(plan.entries(), &[(0, 0, 1), (0, 1, 1)]);
+/// ```
+pub fn greedy_plan<T>(scores: &[T], n: usize, m: usize) -> Result<TransportPlan>
+where
+    T: Copy + Into<f64>,
+{
+    check_scores(scores, n, m)?;
+    let unit = crate::transport_plan::lcm(n as u64, m as u64)
+        .ok_or_else(|| Error::InvalidParameter(format!("lcm({n}, {m}) overflows u64")))?;
+    let mut row_left = vec![unit / n.max(1) as u64; n];
+    let mut col_left = vec![unit / m.max(1) as u64; m];
+    let mut amounts: std::collections::BTreeMap<(usize, usize), u64> = Default::default();
+    let mut rows: Vec<usize> = (0..n).collect();
+    let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+    let mut row_best: Vec<(f64, usize)> = Vec::with_capacity(CANDIDATES_PER_ROW + 1);
+    // As in `greedy_rows`: the best proposal of a round always moves mass, so rounds end.
+    while !rows.is_empty() {
+        candidates.clear();
+        for &i in &rows {
+            row_best.clear();
+            for (j, s) in scores[i * m..(i + 1) * m].iter().enumerate() {
+                if col_left[j] == 0 {
+                    continue;
+                }
+                let s: f64 = (*s).into();
+                if row_best.len() < CANDIDATES_PER_ROW || s > row_best[row_best.len() - 1].0 {
+                    let at = row_best.partition_point(|&(t, _)| t >= s);
+                    row_best.insert(at, (s, j));
+                    row_best.truncate(CANDIDATES_PER_ROW);
+                }
+            }
+            candidates.extend(row_best.iter().map(|&(s, j)| (s, i, j)));
+        }
+        candidates.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        for &(_, i, j) in &candidates {
+            let t = row_left[i].min(col_left[j]);
+            if t > 0 {
+                row_left[i] -= t;
+                col_left[j] -= t;
+                *amounts.entry((i, j)).or_default() += t;
+            }
+        }
+        rows.retain(|&i| row_left[i] > 0);
+    }
+    TransportPlan::new(
+        n,
+        m,
+        amounts.into_iter().map(|((i, j), t)| (i, j, t)).collect(),
     )
 }
 

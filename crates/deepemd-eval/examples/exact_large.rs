@@ -1,11 +1,12 @@
 //! The exact solver alone at sizes where scipy would take many minutes (the issue's "16384
 //! points in under a minute within 2 GiB"): time, certificate and this process's peak memory.
 //!
-//! `cargo run --release -p deepemd-eval --example exact_large -- <set> <n> [meshes dir]`, with
-//! `<set>` one of `cube`, `sphere`, `real` (bunny vs armadillo; needs `prepare-datasets`' meshes).
-//! One set per process, so the peak is that set's.
+//! `cargo run --release -p deepemd-eval --example exact_large -- <set> <n>[x<m>] [uniform]
+//! [meshes dir]`, with `<set>` one of `cube`, `sphere`, `real` (bunny vs armadillo; needs
+//! `prepare-datasets`' meshes); `2048x4096` gives clouds of different sizes, solved under the
+//! partial convention unless `uniform` follows. One set per process, so the peak is that set's.
 use anyhow::{Context, Result, bail};
-use deepemd_core::{Cost, EmdRequest};
+use deepemd_core::{Cost, EmdRequest, Unequal};
 use deepemd_eval::clouds::CloudSet;
 use deepemd_eval::speed::peak_rss_mib;
 use deepemd_solvers::Exact;
@@ -13,12 +14,27 @@ use std::path::PathBuf;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [set, n, rest @ ..] = args.as_slice() else {
-        bail!("usage: exact_large <cube|sphere|real> <n> [meshes dir]");
+    let (set, sizes, mut rest) = match args.as_slice() {
+        [set, sizes, rest @ ..] => (set, sizes, rest),
+        _ => bail!("usage: exact_large <cube|sphere|real> <n>[x<m>] [uniform] [meshes dir]"),
     };
-    let n: usize = n
-        .parse()
-        .with_context(|| format!("n = {n:?} is not a size"))?;
+    let size =
+        |s: &str| -> Result<usize> { s.parse().with_context(|| format!("{s:?} is not a size")) };
+    let (n, m) = match sizes.split_once('x') {
+        Some((n, m)) => (size(n)?, size(m)?),
+        None => (size(sizes)?, size(sizes)?),
+    };
+    let unequal = match rest.first().map(String::as_str) {
+        Some("uniform") => {
+            rest = &rest[1..];
+            Unequal::Uniform
+        }
+        Some("partial") => {
+            rest = &rest[1..];
+            Unequal::Partial
+        }
+        _ => Unequal::Partial,
+    };
     let cloud_set = match set.as_str() {
         "cube" => CloudSet::UniformCube,
         "sphere" => CloudSet::SphereVsNoisySphere,
@@ -30,11 +46,12 @@ fn main() -> Result<()> {
         },
         other => bail!("unknown set {other:?} (cube, sphere or real)"),
     };
-    let (a, b) = cloud_set.pair(n, 2026)?;
+    let (a, b) = cloud_set.pair_sized(n, m, 2026)?;
     let start = std::time::Instant::now();
-    let solved = Exact::default().solve(&a, &b, EmdRequest::new(Cost::Euclidean))?;
+    let request = EmdRequest::new(Cost::Euclidean).with_unequal(unequal);
+    let solved = Exact::default().solve(&a, &b, request)?;
     println!(
-        "{} n = {n}: EMD {:.6} in {:.2} s (certified), peak RSS {:.0} MiB; {:?}",
+        "{} {n} vs {m} ({unequal}): EMD {:.6} in {:.2} s (certified), peak RSS {:.0} MiB; {:?}",
         cloud_set.name(),
         solved.emd.distance,
         start.elapsed().as_secs_f64(),

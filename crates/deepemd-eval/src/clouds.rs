@@ -50,20 +50,31 @@ impl CloudSet {
 
     /// The pair of `n`-point clouds of this set for `seed`.
     pub fn pair(&self, n: usize, seed: u64) -> Result<(PointCloud, PointCloud)> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (n as u64) << 20);
+        self.pair_sized(n, n, seed)
+    }
+
+    /// A pair of this set with `n` points in the first cloud and `m` in the second (for
+    /// `n = m` the same pair as [`Self::pair`]).
+    pub fn pair_sized(&self, n: usize, m: usize, seed: u64) -> Result<(PointCloud, PointCloud)> {
+        let sizes = if n == m {
+            (n as u64) << 20
+        } else {
+            (n as u64) << 20 ^ (m as u64) << 40
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ sizes);
         Ok(match self {
-            CloudSet::UniformCube => (uniform_cube(n, 3, &mut rng)?, uniform_cube(n, 3, &mut rng)?),
+            CloudSet::UniformCube => (uniform_cube(n, 3, &mut rng)?, uniform_cube(m, 3, &mut rng)?),
             CloudSet::SphereVsNoisySphere => {
                 let a = sphere(n, 3, &mut rng)?;
-                let b = jitter(&sphere(n, 3, &mut rng)?, 0.05, &mut rng)?;
+                let b = jitter(&sphere(m, 3, &mut rng)?, 0.05, &mut rng)?;
                 (a, b)
             }
             CloudSet::RealShapes { meshes } => {
-                let mut sample = |name: &str| -> Result<PointCloud> {
+                let mut sample = |name: &str, k: usize| -> Result<PointCloud> {
                     let mesh = Mesh::read(&meshes.join(name))?;
-                    Ok(normalize_unit_sphere(&mesh.sample_surface(n, &mut rng)?))
+                    Ok(normalize_unit_sphere(&mesh.sample_surface(k, &mut rng)?))
                 };
-                (sample("bunny00.off")?, sample("armadillo.off")?)
+                (sample("bunny00.off", n)?, sample("armadillo.off", m)?)
             }
         })
     }

@@ -4,7 +4,7 @@
 use candle_core::{Device, Tensor};
 use deepemd_core::{
     Cost, Emd, EmdEstimator, EmdRequest, Error as CoreError, JointNormalization, Pairing,
-    PointCloud, check_same_dim,
+    PointCloud, Unequal, check_same_dim,
 };
 
 use crate::error::Result;
@@ -228,6 +228,25 @@ impl DeepEmd {
     }
 }
 
+/// The network predicts matchings: for clouds of different sizes it estimates the partial
+/// convention only, and says so rather than answer another question.
+fn check_convention(
+    a: &PointCloud,
+    b: &PointCloud,
+    request: EmdRequest,
+) -> deepemd_core::Result<()> {
+    if a.len() != b.len() && request.unequal == Unequal::Uniform {
+        return Err(deepemd_core::Error::InvalidParameter(format!(
+            "the model estimates the partial convention for clouds of different sizes ({} and \
+             {} points), not the uniform one; use the exact or sinkhorn method for --unequal \
+             uniform",
+            a.len(),
+            b.len()
+        )));
+    }
+    Ok(())
+}
+
 impl EmdEstimator for DeepEmd {
     fn name(&self) -> &str {
         &self.name
@@ -243,6 +262,7 @@ impl EmdEstimator for DeepEmd {
         b: &PointCloud,
         request: EmdRequest,
     ) -> deepemd_core::Result<Emd> {
+        check_convention(a, b, request)?;
         let pairing = self
             .pairings_batch(&[(a, b)], request.cost)?
             .pop()
@@ -269,6 +289,11 @@ impl EmdEstimator for DeepEmd {
             }
             let group: Vec<(&PointCloud, &PointCloud)> =
                 pairs[start..end].iter().map(|(a, b)| (a, b)).collect();
+            if let Err(e) = check_convention(group[0].0, group[0].1, request) {
+                out.push(Err(e));
+                start += 1;
+                continue;
+            }
             match self.pairings_batch(&group, request.cost) {
                 Ok(all) => {
                     for ((a, b), pairing) in group.iter().zip(all) {

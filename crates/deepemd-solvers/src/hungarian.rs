@@ -1,14 +1,27 @@
 //! The reference exact solver: scipy's `linear_sum_assignment` (Crouse's shortest augmenting
 //! path variant of the Jonker–Volgenant algorithm, Crouse 2016, doi:10.1109/TAES.2016.140952)
 //! through the `lsap` crate, a line-by-line port of scipy's C++ code. O(n³) time, O(n·m) memory.
+//!
+//! For clouds of different sizes under [`Unequal::Uniform`] it is the reference by definition:
+//! every vertex of the uniform transport polytope moves mass in units of `1 / lcm(n, m)`, so
+//! the problem is the assignment between A's points repeated `lcm / n` times and B's repeated
+//! `lcm / m` times (Birkhoff–von Neumann), solved as it is. That needs `lcm(n, m) ≤`
+//! [`MAX_UNIFORM_LCM`].
+
+use std::collections::BTreeMap;
 
 use deepemd_core::{
-    Cost, Emd, EmdEstimator, EmdRequest, Error, Method, Pairing, PointCloud, Result, WorkingFrame,
-    check_same_dim,
+    Cost, Emd, EmdEstimator, EmdRequest, Error, Method, Pairing, PointCloud, Result, TransportPlan,
+    Unequal, WorkingFrame, check_same_dim,
 };
 
-/// The Hungarian reference solver. Rectangular input gives a [`PartialMatching`] in which
-/// every point of the smaller cloud is matched.
+/// The largest `lcm(n, m)` for which [`Hungarian`] solves the uniform convention (its
+/// expanded assignment problem is `lcm × lcm`: 2048 is 32 MiB and about a second).
+pub const MAX_UNIFORM_LCM: usize = 2048;
+
+/// The Hungarian reference solver. Rectangular input gives a
+/// [`PartialMatching`](deepemd_core::PartialMatching) in which every point of the smaller cloud
+/// is matched, or under [`Unequal::Uniform`] a [`TransportPlan`] (see the module header).
 ///
 /// ```
 /// use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
@@ -66,8 +79,12 @@ impl EmdEstimator for Hungarian {
         let costs = request
             .cost
             .matrix(&frame.to_frame(a)?, &frame.to_frame(b)?);
-        let pairs = Self::solve_matrix(&costs, a.len(), b.len())?;
-        let pairing = Pairing::from_pairs(a.len(), b.len(), pairs)?;
+        let (n, m) = (a.len(), b.len());
+        let pairing = if n != m && request.unequal == Unequal::Uniform {
+            Pairing::Plan(uniform_plan(&costs, n, m)?)
+        } else {
+            Pairing::from_pairs(n, m, Self::solve_matrix(&costs, n, m)?)?
+        };
         Emd::of_pairing(a, b, pairing, request.cost, request.gradient)
     }
 
@@ -78,6 +95,38 @@ impl EmdEstimator for Hungarian {
     ) -> Vec<Result<Emd>> {
         crate::batch::par_estimate(self, pairs, request)
     }
+}
+
+/// The optimal plan between the uniform distributions by the expanded assignment problem.
+fn uniform_plan(costs: &[f64], n: usize, m: usize) -> Result<TransportPlan> {
+    let l = (n / gcd(n, m)).saturating_mul(m);
+    if l > MAX_UNIFORM_LCM {
+        return Err(Error::InvalidParameter(format!(
+            "hungarian solves the uniform convention for {n} vs {m} points as a {l} × {l} \
+             assignment (lcm of the sizes), above its limit of {MAX_UNIFORM_LCM}; use the exact \
+             method"
+        )));
+    }
+    let (ra, rb) = (l / n, l / m);
+    let expanded: Vec<f64> = (0..l * l)
+        .map(|k| costs[(k / l / ra) * m + (k % l) / rb])
+        .collect();
+    let mut amounts: BTreeMap<(usize, usize), u64> = BTreeMap::new();
+    for (r, c) in Hungarian::solve_matrix(&expanded, l, l)? {
+        *amounts.entry((r / ra, c / rb)).or_default() += 1;
+    }
+    TransportPlan::new(
+        n,
+        m,
+        amounts.into_iter().map(|((i, j), k)| (i, j, k)).collect(),
+    )
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// The exact EMD value between two clouds by the Hungarian reference.

@@ -32,5 +32,5 @@ pub use exact::{
     Certificate, CertificateTolerance, Duals, Exact, ExactParams, ExactSolution, SolveStats,
     WarmStart, verify_certificate,
 };
-pub use hungarian::{Hungarian, hungarian_emd};
+pub use hungarian::{Hungarian, MAX_UNIFORM_LCM, hungarian_emd};
 pub use sinkhorn::{Sinkhorn, SinkhornParams, SinkhornResult};

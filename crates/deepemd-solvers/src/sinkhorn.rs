@@ -1,6 +1,14 @@
 //! The entropic baseline: log-domain Sinkhorn with ε-scaling (Schmitzer 2019,
 //! doi:10.1137/16M1106018; Peyré & Cuturi 2019, §4.4), uniform weights `1/n` on both clouds.
 //!
+//! # Unequal sizes
+//! Under [`Unequal::Uniform`] the weights are `1/n` and `1/m` and the plan is rounded greedily
+//! to a transport plan. Under [`Unequal::Partial`] the smaller cloud gets one extra point that
+//! costs 0 to reach from anywhere, holding the larger cloud's surplus (`|m − n| / max(n, m)` of
+//! the mass): the real points of both clouds then weigh `1/max(n, m)` each, every point of the
+//! smaller cloud sends all its mass into the larger, and the value is rescaled to a mean over
+//! the smaller cloud; the plan is rounded to a partial matching.
+//!
 //! # Bias
 //! The plan `P_ε` is feasible for the transport LP, so when its marginals are met the
 //! transport cost `⟨P_ε, C⟩` is **at least** the EMD: the entropic blur spreads mass over
@@ -9,10 +17,10 @@
 //! marginals converge removes the guarantee (the cost can then fall below the EMD), which is
 //! why the final marginal error is reported.
 
-use deepemd_core::rounding::greedy_bijection;
+use deepemd_core::rounding::{greedy_bijection, greedy_matching, greedy_plan};
 use deepemd_core::{
     Cost, Emd, EmdEstimator, EmdRequest, Error, Gradient, Method, Pairing, PointCloud, Result,
-    TransportCost, WorkingFrame, check_representable, check_same_dim,
+    TransportCost, Unequal, WorkingFrame, check_representable, check_same_dim,
 };
 use rayon::prelude::*;
 
@@ -118,7 +126,8 @@ impl Sinkhorn {
         &self.params
     }
 
-    /// Runs Sinkhorn on two clouds of equal size.
+    /// Runs Sinkhorn on two clouds (of different sizes under either convention of
+    /// `request.unequal`, see the module header).
     ///
     /// The iterations run in the pair's [`WorkingFrame`] (coordinates in `[−1, 1]`, costs O(1)),
     /// so the f32 cost matrix neither underflows nor overflows whatever the input's scale; the
@@ -130,14 +139,6 @@ impl Sinkhorn {
         request: EmdRequest,
     ) -> Result<SinkhornResult> {
         check_same_dim(a, b)?;
-        let n = a.len();
-        if b.len() != n {
-            return Err(Error::SizeMismatch {
-                a: n,
-                b: b.len(),
-                method: "sinkhorn".into(),
-            });
-        }
         let frame = WorkingFrame::fit(a, b)?;
         let (fa, fb) = (frame.to_frame(a)?, frame.to_frame(b)?);
         let in_frame = self.solve_in_frame(&fa, &fb, request)?;
@@ -189,21 +190,27 @@ impl Sinkhorn {
         b: &PointCloud,
         request: EmdRequest,
     ) -> Result<FrameResult> {
-        let n = a.len();
+        let (n, m) = (a.len(), b.len());
         let p = &self.params;
+        let layout = Layout::new(n, m, request.unequal);
+        let (rows, cols) = (layout.rows, layout.cols);
         // The iterations read the cost matrix twice per step, so it is kept in f32 (half the
-        // memory traffic); the reported transport cost re-evaluates every cost in f64.
-        let cost: Vec<f32> = request
-            .cost
-            .matrix(a, b)
-            .iter()
-            .map(|&c| c as f32)
-            .collect();
-        let mut cost_t = transpose(&cost, n);
+        // memory traffic); the reported transport cost re-evaluates every cost in f64. The
+        // partial convention's extra point (last row or column) costs 0.
+        let mut cost = vec![0.0_f32; rows * cols];
+        cost.par_chunks_mut(cols)
+            .take(n)
+            .enumerate()
+            .for_each(|(i, row)| {
+                for (j, c) in row.iter_mut().take(m).enumerate() {
+                    *c = request.cost.between(a.point(i), b.point(j)) as f32;
+                }
+            });
+        let mut cost_t = transpose(&cost, rows, cols);
         let c_max = cost.iter().copied().fold(0.0_f32, f32::max) as f64;
-        let log_n = (n as f64).ln();
-        let mut f = vec![0.0; n];
-        let mut g = vec![0.0; n];
+        let (log_a, log_b) = layout.log_weights();
+        let mut f = vec![0.0; rows];
+        let mut g = vec![0.0; cols];
         let eps_final = (p.epsilon * c_max).max(f64::MIN_POSITIVE);
         let mut eps = c_max.max(eps_final);
         let mut iterations = 0;
@@ -215,8 +222,8 @@ impl Sinkhorn {
                 p.iterations_per_stage
             };
             for _ in 0..budget {
-                let row_error = update_potential(&cost, &g, &mut f, eps, log_n);
-                update_potential(&cost_t, &f, &mut g, eps, log_n);
+                let row_error = update_potential(&cost, &g, &mut f, eps, &log_a);
+                update_potential(&cost_t, &f, &mut g, eps, &log_b);
                 iterations += 1;
                 if last_stage && row_error < p.tolerance {
                     break;
@@ -228,44 +235,125 @@ impl Sinkhorn {
             eps = (eps * p.scaling).max(eps_final);
         }
         // One more row pass measures the marginal error of the final plan exactly.
-        let marginal_error = update_potential(&cost, &g, &mut f.clone(), eps, log_n);
+        let marginal_error = update_potential(&cost, &g, &mut f.clone(), eps, &log_a);
 
-        let transport_cost: f64 = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let row = &cost[i * n..(i + 1) * n];
-                (0..n)
-                    .map(|j| {
-                        let w = ((f[i] + g[j] - row[j] as f64) / eps).exp();
-                        if w > 0.0 {
-                            w * request.cost.between(a.point(i), b.point(j))
-                        } else {
-                            0.0
-                        }
-                    })
-                    .sum::<f64>()
-            })
-            .sum();
+        // ⟨P, C⟩ over the real points only, rescaled to the convention's units.
+        let scale = layout.value_scale();
+        let transport_cost: f64 = scale
+            * (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    let row = &cost[i * cols..i * cols + m];
+                    (0..m)
+                        .map(|j| {
+                            let w = ((f[i] + g[j] - row[j] as f64) / eps).exp();
+                            if w > 0.0 {
+                                w * request.cost.between(a.point(i), b.point(j))
+                            } else {
+                                0.0
+                            }
+                        })
+                        .sum::<f64>()
+                })
+                .sum::<f64>();
+        let plan = Plan {
+            cost: &cost,
+            cols,
+            f: &f,
+            g: &g,
+            eps,
+            scale,
+        };
         let gradient = request
             .gradient
-            .then(|| plan_gradient(a, b, &cost, &f, &g, eps, request));
+            .then(|| plan_gradient(a, b, &plan, request));
 
-        // Reuse the transposed buffer for the scores log P_ij + const = f_i + g_j − C_ij.
+        // Reuse the transposed buffer for the scores log P_ij + const = f_i + g_j − C_ij of
+        // the real points.
+        cost_t.truncate(n * m);
         for i in 0..n {
-            for j in 0..n {
-                cost_t[i * n + j] = (f[i] + g[j] - cost[i * n + j] as f64) as f32;
+            for j in 0..m {
+                cost_t[i * m + j] = (f[i] + g[j] - cost[i * cols + j] as f64) as f32;
             }
         }
-        let matching = greedy_bijection(&cost_t, n)?;
+        let pairing = if n == m {
+            Pairing::Bijection(greedy_bijection(&cost_t, n)?)
+        } else {
+            match request.unequal {
+                Unequal::Partial => greedy_matching(&cost_t, n, m)?,
+                Unequal::Uniform => Pairing::Plan(greedy_plan(&cost_t, n, m)?),
+            }
+        };
         Ok(FrameResult {
             transport_cost,
-            pairing: Pairing::Bijection(matching),
+            pairing,
             gradient,
             iterations,
             marginal_error,
             epsilon: eps,
         })
     }
+}
+
+/// The shape of the problem Sinkhorn solves: the real points, plus under the partial
+/// convention one zero-cost point on the smaller side that holds the larger cloud's surplus.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    n: usize,
+    m: usize,
+    rows: usize,
+    cols: usize,
+}
+
+impl Layout {
+    fn new(n: usize, m: usize, unequal: Unequal) -> Self {
+        let partial = unequal == Unequal::Partial;
+        Self {
+            n,
+            m,
+            rows: n + usize::from(partial && n < m),
+            cols: m + usize::from(partial && m < n),
+        }
+    }
+
+    /// `log` of every row's and every column's mass.
+    fn log_weights(&self) -> (Vec<f64>, Vec<f64>) {
+        let (n, m) = (self.n, self.m);
+        if self.rows == n && self.cols == m {
+            return (vec![-(n as f64).ln(); n], vec![-(m as f64).ln(); m]);
+        }
+        // Partial: every real point weighs 1 / max(n, m); the extra point the surplus.
+        let big = n.max(m) as f64;
+        let surplus = ((n as f64 - m as f64).abs() / big).ln();
+        let side = |real: usize, total: usize| {
+            let mut w = vec![-big.ln(); total];
+            if total > real {
+                w[real] = surplus;
+            }
+            w
+        };
+        (side(n, self.rows), side(m, self.cols))
+    }
+
+    /// The factor from the plan's cost over the real points to the convention's value: the
+    /// partial convention's mean over the smaller cloud is `max(n, m) / min(n, m)` times it.
+    fn value_scale(&self) -> f64 {
+        if self.rows == self.n && self.cols == self.m {
+            1.0
+        } else {
+            self.n.max(self.m) as f64 / self.n.min(self.m) as f64
+        }
+    }
+}
+
+/// The final plan `P_ij = exp((f_i + g_j − C_ij) / ε)` in the solver's layout.
+struct Plan<'a> {
+    cost: &'a [f32],
+    cols: usize,
+    f: &'a [f64],
+    g: &'a [f64],
+    eps: f64,
+    scale: f64,
 }
 
 /// A run's figures in frame units.
@@ -278,10 +366,11 @@ struct FrameResult {
     epsilon: f64,
 }
 
-/// The row update `f_i ← −ε log n − ε LSE_j((g_j − C_ij)/ε)` for every row, in parallel.
-/// Returns the L1 error of the row marginals *before* the update, which the update reveals for
-/// free: row i summed to `exp((f_i^old − f_i^new)/ε) / n`.
-fn update_potential(cost: &[f32], g: &[f64], f: &mut [f64], eps: f64, log_n: f64) -> f64 {
+/// The row update `f_i ← ε log a_i − ε LSE_j((g_j − C_ij)/ε)` for every row, in parallel
+/// (`log_a` holds `log a_i`, the rows' masses). Returns the L1 error of the row marginals
+/// *before* the update, which the update reveals for free: row i summed to
+/// `a_i exp((f_i^old − f_i^new)/ε)`.
+fn update_potential(cost: &[f32], g: &[f64], f: &mut [f64], eps: f64, log_a: &[f64]) -> f64 {
     let n = g.len();
     let inv_eps = 1.0 / eps;
     f.par_iter_mut()
@@ -303,30 +392,23 @@ fn update_potential(cost: &[f32], g: &[f64], f: &mut [f64], eps: f64, log_n: f64
                     if x < -40.0 { 0.0 } else { x.exp() }
                 })
                 .sum();
-            let new = -eps * log_n - max - eps * sum.ln();
-            let err = (((*fi - new) * inv_eps).exp() - 1.0).abs() / n as f64;
+            let new = eps * log_a[i] - max - eps * sum.ln();
+            let err = (((*fi - new) * inv_eps).exp() - 1.0).abs() * log_a[i].exp();
             *fi = new;
             err
         })
         .sum()
 }
 
-fn plan_gradient(
-    a: &PointCloud,
-    b: &PointCloud,
-    cost: &[f32],
-    f: &[f64],
-    g: &[f64],
-    eps: f64,
-    request: EmdRequest,
-) -> Gradient {
-    let (n, dim) = (a.len(), a.dim());
+fn plan_gradient(a: &PointCloud, b: &PointCloud, plan: &Plan, request: EmdRequest) -> Gradient {
+    let (n, m, dim) = (a.len(), b.len(), a.dim());
     let mut ga = vec![0.0; n * dim];
-    let mut gb = vec![0.0; n * dim];
+    let mut gb = vec![0.0; m * dim];
     let mut tmp = vec![0.0; dim];
+    let (f, g, eps) = (plan.f, plan.g, plan.eps);
     for i in 0..n {
-        for j in 0..n {
-            let w = ((f[i] + g[j] - cost[i * n + j] as f64) / eps).exp();
+        for j in 0..m {
+            let w = plan.scale * ((f[i] + g[j] - plan.cost[i * plan.cols + j] as f64) / eps).exp();
             if w < 1e-300 {
                 continue;
             }
@@ -343,11 +425,11 @@ fn plan_gradient(
     Gradient { a: ga, b: gb }
 }
 
-fn transpose(m: &[f32], n: usize) -> Vec<f32> {
-    let mut t = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            t[j * n + i] = m[i * n + j];
+fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; rows * cols];
+    for i in 0..rows {
+        for j in 0..cols {
+            t[j * rows + i] = x[i * cols + j];
         }
     }
     t

@@ -4,8 +4,8 @@ mod common;
 
 use common::{emd, rel_diff, rng};
 use deepemd_core::synthetic::{jitter, sphere, uniform_cube};
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
-use deepemd_solvers::{Hungarian, Sinkhorn, SinkhornParams};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing, PointCloud, Unequal};
+use deepemd_solvers::{Exact, Hungarian, Sinkhorn, SinkhornParams};
 
 #[test]
 fn transport_cost_and_rounding_bound_the_exact_emd_from_above() {
@@ -84,12 +84,50 @@ fn settings_and_sizes_are_checked() {
     ] {
         assert!(Sinkhorn::new(bad).is_err());
     }
+    // Different dimensions are an error; different sizes are not (see below).
     let a = PointCloud::from_points(&[[0.0, 0.0], [1.0, 0.0]]).unwrap();
-    let b = PointCloud::from_points(&[[0.0, 0.0]]).unwrap();
-    let err = Sinkhorn::default()
-        .estimate(&a, &b, EmdRequest::default())
-        .unwrap_err();
-    assert!(err.to_string().contains("equal sizes"), "{err}");
+    let b = PointCloud::from_points(&[[0.0, 0.0, 1.0]]).unwrap();
+    assert!(
+        Sinkhorn::default()
+            .estimate(&a, &b, EmdRequest::default())
+            .is_err()
+    );
+}
+
+#[test]
+fn unequal_sizes_under_both_conventions_bound_the_exact_value_from_above() {
+    let mut r = rng(14);
+    let sinkhorn = Sinkhorn::default();
+    for (n, m) in [(40, 100), (130, 70), (1, 9)] {
+        let a = sphere(n, 3, &mut r).unwrap();
+        let b = jitter(&uniform_cube(m, 3, &mut r).unwrap(), 0.1, &mut r).unwrap();
+        for cost in Cost::ALL {
+            for unequal in Unequal::ALL {
+                let req = EmdRequest::new(cost).with_unequal(unequal);
+                let exact = Exact::default().estimate(&a, &b, req).unwrap().distance;
+                let s = sinkhorn.solve(&a, &b, req).unwrap();
+                assert!(s.marginal_error < sinkhorn.params().tolerance);
+                let plan = s.emd.transport.as_ref().unwrap().value;
+                assert!(
+                    plan >= exact * (1.0 - 2e-3),
+                    "{n} vs {m} {unequal}: {plan} < {exact}"
+                );
+                assert!(
+                    rel_diff(plan, exact) < 0.05,
+                    "{n} vs {m} {unequal}: {plan} vs {exact}"
+                );
+                // The rounding is feasible for the convention, so never below the optimum.
+                assert!(s.emd.distance >= exact * (1.0 - 1e-12));
+                match (unequal, &s.emd.pairing) {
+                    (Unequal::Partial, Pairing::Partial(p)) => {
+                        assert_eq!(p.pairs().len(), n.min(m))
+                    }
+                    (Unequal::Uniform, Pairing::Plan(p)) => assert!(p.entries().len() < n + m),
+                    (u, p) => panic!("{u} gave a {}", p.kind()),
+                }
+            }
+        }
+    }
 }
 
 #[test]

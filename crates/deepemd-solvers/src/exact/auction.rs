@@ -4,7 +4,7 @@
 //! the gap to its second cheapest plus ε. On termination every person satisfies ε-complementary
 //! slackness: `w_iσ(i) ≤ min_j w_ij + ε` over its candidates.
 //!
-//! Square problems only (rectangular ones go straight to the shortest-path phase). Bidding is
+//! Square problems only (unequal sizes are transportation problems, `transport`). Bidding is
 //! sequential (Gauss–Seidel) in queue order, so results are deterministic.
 
 use std::collections::VecDeque;

@@ -17,13 +17,18 @@ pub(crate) struct Candidates {
 impl Candidates {
     /// `k` nearest columns of every row and `k` nearest rows of every column.
     pub(crate) fn nearest(problem: &Problem, k: usize) -> Self {
+        Self::nearest_sized(problem, k, k)
+    }
+
+    /// `k_rows` nearest columns of every row and `k_cols` nearest rows of every column.
+    pub(crate) fn nearest_sized(problem: &Problem, k_rows: usize, k_cols: usize) -> Self {
         let (persons, objects) = (problem.rows, problem.cols);
         let (n, m) = (persons.len(), objects.len());
         let obj_tree = KdTree::new(objects);
         let mut rows: Vec<Vec<u32>> = (0..n)
             .into_par_iter()
             .map_init(Vec::new, |buf, i| {
-                obj_tree.nearest(persons.point(i), k.min(m), buf);
+                obj_tree.nearest(persons.point(i), k_rows.min(m), buf);
                 buf.iter().map(|&(_, j)| j).collect()
             })
             .collect();
@@ -31,7 +36,7 @@ impl Candidates {
         let reverse: Vec<Vec<u32>> = (0..m)
             .into_par_iter()
             .map_init(Vec::new, |buf, j| {
-                per_tree.nearest(objects.point(j), k.min(n), buf);
+                per_tree.nearest(objects.point(j), k_cols.min(n), buf);
                 buf.iter().map(|&(_, i)| i).collect()
             })
             .collect();
@@ -40,14 +45,6 @@ impl Candidates {
                 rows[i as usize].push(j as u32);
             }
         }
-        Self::from_rows(problem, rows)
-    }
-
-    /// Every column for every row (unequal sizes).
-    pub(crate) fn dense(problem: &Problem) -> Self {
-        let rows = (0..problem.rows.len())
-            .map(|_| (0..problem.cols.len() as u32).collect())
-            .collect();
         Self::from_rows(problem, rows)
     }
 

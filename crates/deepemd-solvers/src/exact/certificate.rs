@@ -11,8 +11,11 @@ use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
 use deepemd_core::{Cost, Error, Pairing, PointCloud, Result, WorkingFrame};
 use rayon::prelude::*;
 
-/// Dual potentials: `a[i]` for the points of A, `b[j]` for the points of B. For a partial
-/// matching the larger cloud's potentials are also `≤ 0` (its points may stay unmatched).
+/// Dual potentials: `a[i]` for the points of A, `b[j]` for the points of B, with
+/// `a[i] + b[j] ≤ c_ij` for every pair. For a matching the dual value is `Σa + Σb` (the sum of
+/// matched costs); for a partial matching the larger cloud's potentials are also `≤ 0` (its
+/// points may stay unmatched); for a transport plan between uniform distributions the dual
+/// value is `mean(a) + mean(b)` (the EMD itself).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Duals {
     /// Potentials of A's points.
@@ -75,12 +78,13 @@ impl Default for CertificateTolerance {
     }
 }
 
-/// What a certificate check measured.
+/// What a certificate check measured. For a matching the figures are sums over its pairs; for
+/// a transport plan they are mass-weighted (the EMD's own units).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Certificate {
-    /// Sum of the matched costs.
+    /// Sum of the matched costs (a plan: `Σ P_ij c_ij`).
     pub primal: f64,
-    /// `Σ u + Σ v`, a lower bound on every matching's sum.
+    /// `Σ u + Σ v` (a plan: `mean(u) + mean(v)`), a lower bound on every feasible primal.
     pub dual: f64,
     /// Largest violation of `u_i + v_j ≤ c_ij` (0 when feasible).
     pub max_violation: f64,
@@ -156,20 +160,37 @@ pub(crate) fn verify_in_frame(
         .into_par_iter()
         .map(|i| duals.a[i] - columns.min_reduced(a.point(i), &duals.b, cost))
         .reduce(|| 0.0, f64::max);
-    // Points that may stay unmatched (the larger cloud of a partial matching) need v ≤ 0.
-    let sign = match a.len().cmp(&b.len()) {
-        std::cmp::Ordering::Less => duals.b.iter().copied().fold(0.0_f64, f64::max),
-        std::cmp::Ordering::Greater => duals.a.iter().copied().fold(0.0_f64, f64::max),
-        std::cmp::Ordering::Equal => 0.0,
+    // Points that may stay unmatched (the larger cloud of a partial matching) need v ≤ 0; a
+    // plan uses every point, so its potentials have no sign.
+    let sign = match (pairing, a.len().cmp(&b.len())) {
+        (Pairing::Plan(_), _) => 0.0,
+        (_, std::cmp::Ordering::Less) => duals.b.iter().copied().fold(0.0_f64, f64::max),
+        (_, std::cmp::Ordering::Greater) => duals.a.iter().copied().fold(0.0_f64, f64::max),
+        (_, std::cmp::Ordering::Equal) => 0.0,
     };
     let max_violation = max_violation.max(sign);
-    let primal: f64 = pairing
-        .pairs()
-        .map(|(i, j)| cost.between(a.point(i), b.point(j)))
-        .sum();
-    let dual: f64 = duals.a.iter().sum::<f64>() + duals.b.iter().sum::<f64>();
     let feasibility_tol = tolerance.feasibility;
-    let gap_tol = tolerance.gap * primal.abs() + pairing.len() as f64 * feasibility_tol;
+    let (primal, dual, gap_tol) = match pairing {
+        // Masses sum to 1, so the constraints' slack adds at most `feasibility` to the gap.
+        Pairing::Plan(plan) => {
+            let primal: f64 = plan
+                .weighted()
+                .map(|(i, j, w)| w * cost.between(a.point(i), b.point(j)))
+                .sum();
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let dual = mean(&duals.a) + mean(&duals.b);
+            (primal, dual, tolerance.gap * primal.abs() + feasibility_tol)
+        }
+        _ => {
+            let primal: f64 = pairing
+                .pairs()
+                .map(|(i, j)| cost.between(a.point(i), b.point(j)))
+                .sum();
+            let dual: f64 = duals.a.iter().sum::<f64>() + duals.b.iter().sum::<f64>();
+            let slack = pairing.len() as f64 * feasibility_tol;
+            (primal, dual, tolerance.gap * primal.abs() + slack)
+        }
+    };
     let cert = Certificate {
         primal,
         dual,

@@ -5,10 +5,12 @@
 //! 0. **Working frame** ([`WorkingFrame`]): both clouds are moved and scaled by a power of two
 //!    into `[−1, 1]`, so every tolerance below is relative to the pair's own scale. Rows are
 //!    the smaller cloud (A when the sizes are equal), columns the other (`problem.rs`).
-//! 1. **Candidates** (`candidates.rs`, `kdtree.rs`): for equal sizes each row's `k` nearest
-//!    columns and each column's `k` nearest rows, a sparse graph of O(n·k) edges; for unequal
-//!    sizes every edge (the optimum of a partial matching is not local).
-//! 2. **Coarse auction**, equal sizes only (`auction.rs`, Bertsekas' forward auction in min-cost
+//!    **Unequal sizes** leave here for `transport/`: both conventions ([`Unequal`](deepemd_core::Unequal)) are
+//!    transportation problems on the same sparse candidates, solved by a primal-dual method
+//!    (Dijkstra plus blocking flow) and certified by the same full-cost scans.
+//! 1. **Candidates** (`candidates.rs`, `kdtree.rs`): each row's `k` nearest columns and each
+//!    column's `k` nearest rows, a sparse graph of O(n·k) edges.
+//! 2. **Coarse auction** (`auction.rs`, Bertsekas' forward auction in min-cost
 //!    form): ε-scaling from a quarter of the largest candidate cost down to half the mean matched
 //!    cost — not to optimality. A phase whose bidding stalls is interrupted after ~5 bids per
 //!    row; its free persons get their best edges over all columns and bidding resumes. The
@@ -25,8 +27,8 @@
 //!    of `primal − dual ≤ 1e-11 · primal + n · 1e-12`; a failure is an error, never an answer.
 //!
 //! The distance and gradient are then computed from the input's own coordinates.
-//! Memory: O((n + m)·k) for equal sizes, O(n·m) for unequal ones. Deterministic: bidding is
-//! sequential in a fixed order; parallel parts are order-independent.
+//! Memory: O((n + m)·k) for every size. Deterministic: bidding and routing are sequential in a
+//! fixed order; parallel parts are order-independent.
 
 mod auction;
 mod candidates;
@@ -37,6 +39,7 @@ mod problem;
 mod scan;
 mod solve;
 mod total;
+mod transport;
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
 use deepemd_core::{
@@ -114,19 +117,20 @@ pub struct WarmStart {
 /// Counts of the work done, for benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SolveStats {
-    /// ε phases.
+    /// ε phases of the auction (equal sizes), or routing phases (unequal sizes).
     pub phases: usize,
     /// Bids of the auction.
     pub bids: u64,
     /// Full-cost certificate rounds (1 when the candidates sufficed).
     pub certificate_rounds: usize,
-    /// Columns finalized by the exact phase's Dijkstra searches.
+    /// Nodes finalized by the Dijkstra searches.
     pub scanned: u64,
     /// Edges of the final candidate graph.
     pub edges: usize,
 }
 
-/// A certified optimal matching.
+/// A certified optimal matching (or, for [`deepemd_core::Unequal::Uniform`] and unequal sizes, transport
+/// plan).
 #[derive(Clone, Debug)]
 pub struct ExactSolution {
     /// Distance, matching, and gradient when asked.
@@ -213,8 +217,13 @@ impl Exact {
             ));
         }
         let problem = Problem::new(&fa, &fb, cost);
-        let solved = solve::solve(&problem, &self.params, &warm)?;
-        let (pairing, frame_duals, stats) = solved.in_input_order(&problem)?;
+        let (pairing, frame_duals, stats) = if a.len() == b.len() {
+            solve::solve(&problem, &self.params, &warm)?.in_input_order(&problem)?
+        } else {
+            // The warm potentials of B are the columns' when B is the larger cloud.
+            let v0 = warm.potentials_b.filter(|_| !problem.swapped);
+            transport::solve(&problem, request.unequal, &self.params, v0)?
+        };
         // The value and gradient come from the input's own coordinates (errors if they leave
         // f64's range); the certificate is checked where its tolerances mean something.
         let emd = Emd::of_pairing(a, b, pairing, cost, request.gradient)?;

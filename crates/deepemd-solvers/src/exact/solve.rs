@@ -54,26 +54,14 @@ fn report(message: &str) -> Error {
     }
 }
 
-/// Runs every phase: candidates, the coarse auction (square problems), tight edges, shortest
-/// augmenting paths, certificate rounds.
+/// Runs every phase on a square problem: candidates, the coarse auction, tight edges,
+/// shortest augmenting paths, certificate rounds. (Unequal sizes go to `transport`.)
 pub(crate) fn solve(problem: &Problem, params: &ExactParams, warm: &WarmStart) -> Result<Solved> {
-    let (n, m) = (problem.rows.len(), problem.cols.len());
+    let n = problem.rows.len();
+    debug_assert_eq!(n, problem.cols.len());
     let mut stats = SolveStats::default();
-    // Unequal sizes: every edge is a candidate, and the duals of the larger cloud start at 0
-    // and only fall, which keeps them ≤ 0 and 0 on unmatched points (Crouse 2016).
-    let mut cand = if n == m {
-        Candidates::nearest(problem, params.neighbours)
-    } else {
-        Candidates::dense(problem)
-    };
-    let mut jv = if n == m {
-        auction_start(problem, &mut cand, params, warm, &mut stats)?
-    } else {
-        let u = (0..n)
-            .map(|i| cand.row(i).1.iter().copied().fold(f64::INFINITY, f64::min))
-            .collect();
-        Jv::new(u, vec![0.0; m], vec![NONE; n], vec![NONE; m])
-    };
+    let mut cand = Candidates::nearest(problem, params.neighbours);
+    let mut jv = auction_start(problem, &mut cand, params, warm, &mut stats)?;
     greedy_tight(&mut jv, &cand);
     let free: Vec<usize> = (0..n).filter(|&i| jv.col_of[i] == NONE).collect();
     augment_all(problem, &mut jv, &mut cand, &free)?;

@@ -3,6 +3,7 @@
 //! Sinkhorn against POT's, and writes them into docs/results.md.
 
 mod sinkhorn_table;
+mod unequal_table;
 
 use std::path::PathBuf;
 
@@ -46,9 +47,13 @@ struct Args {
     #[arg(long)]
     meshes: Option<PathBuf>,
     /// Which tables: `exact` (our solvers vs scipy and POT's exact solver), `sinkhorn` (our
-    /// Sinkhorn vs POT's at the same ε and tolerance).
-    #[arg(long, value_delimiter = ',', default_value = "exact,sinkhorn")]
+    /// Sinkhorn vs POT's at the same ε and tolerance), `unequal` (clouds of different sizes,
+    /// both conventions, vs scipy and POT's `ot.emd2`).
+    #[arg(long, value_delimiter = ',', default_value = "exact,sinkhorn,unequal")]
     tables: Vec<TableKind>,
+    /// Sizes of the unequal table, `NxM` each.
+    #[arg(long, value_delimiter = ',', default_values_t = [unequal_table::Sizes(2048, 4096), unequal_table::Sizes(1000, 8192)])]
+    unequal_sizes: Vec<unequal_table::Sizes>,
     /// Cloud sizes of the Sinkhorn table (POT's ε-scaling takes minutes per pair at 2048).
     #[arg(long, value_delimiter = ',', default_values_t = [1024, 2048])]
     sinkhorn_sizes: Vec<usize>,
@@ -61,6 +66,7 @@ struct Args {
 enum TableKind {
     Exact,
     Sinkhorn,
+    Unequal,
 }
 
 /// Fewer repeats for slow sizes keeps the whole run within minutes.
@@ -81,6 +87,48 @@ fn main() -> Result<()> {
     if args.tables.contains(&TableKind::Sinkhorn) {
         sinkhorn_table(&args)?;
     }
+    if args.tables.contains(&TableKind::Unequal) {
+        unequal_table(&args)?;
+    }
+    Ok(())
+}
+
+/// Clouds of different sizes, both conventions, against scipy and POT.
+fn unequal_table(args: &Args) -> Result<()> {
+    let peers = Peers {
+        python: args.python.clone(),
+        pot: !args.no_pot,
+    };
+    let mut table = unequal_table::table();
+    for set in CloudSet::all(args.meshes.as_deref()) {
+        for &sizes in &args.unequal_sizes {
+            eprintln!("{} {sizes}: ...", set.name());
+            let repeats = repeats_for(sizes.0.max(sizes.1));
+            let row = unequal_table::row(&peers, &set, sizes, args.seed, repeats)?;
+            eprintln!("  {}", row.join(" | "));
+            table.push(row);
+        }
+    }
+    let md = table.to_markdown();
+    println!("{md}");
+    let body = format!(
+        "## Unequal sizes vs scipy and POT (`cargo xtask bench-peers --tables unequal`)\n\n\
+         Clouds of n and m points from the same sets (seed {}), Euclidean cost, median wall time \
+         per pair (cost matrix included; repeats as in the exact table, by the larger size). \
+         **partial**: every point of the smaller cloud matched to a distinct point of the larger \
+         (scipy: `linear_sum_assignment` on the rectangular matrix); **uniform**: optimal \
+         transport between the uniform distributions (POT {}: `ot.emd` with weights 1/n and \
+         1/m, `numItermax` 10⁹). *exact, n = m* is our exact solver on an equal-size pair of \
+         the same set with (n + m)/2 points each: the yardstick for \"within 2× of the n = m \
+         time at equal total size\". *max rel diff*: ours (exact, hungarian) against scipy and \
+         POT. *uniform / partial*: how far apart the two conventions' values are. Ratios above \
+         1 mean ours is faster. Hardware: {}.\n\n{md}",
+        args.seed,
+        pot_version(&args.python),
+        hardware_line()
+    );
+    update_section(&args.output, "bench-peers-unequal", &body)?;
+    eprintln!("wrote the unequal table into {}", args.output.display());
     Ok(())
 }
 
