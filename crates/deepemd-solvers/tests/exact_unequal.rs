@@ -379,3 +379,35 @@ fn agrees_with_pot_emd2_and_scipy_on_unequal_clouds() {
         }
     }
 }
+
+/// Points on a small integer grid: many equal costs, duplicate points, zero-cost pairs — the
+/// ties that stress which edges count as tight.
+#[test]
+fn ties_and_duplicates_equal_the_reference() {
+    let mut r = rng(23);
+    let exact = Exact::default();
+    for case in 0..60 {
+        let (n, m) = loop {
+            let (n, m) = (r.random_range(1..40), r.random_range(1..50));
+            if n != m && n / gcd(n, m) * m <= 600 {
+                break (n, m);
+            }
+        };
+        let grid = |k: usize, r: &mut rand_chacha::ChaCha8Rng| {
+            let flat: Vec<f64> = (0..k * 3).map(|_| r.random_range(0..3) as f64).collect();
+            PointCloud::from_flat(3, flat).unwrap()
+        };
+        let (a, b) = (grid(n, &mut r), grid(m, &mut r));
+        for cost in Cost::ALL {
+            for unequal in Unequal::ALL {
+                let req = request(cost, unequal);
+                let want = Hungarian.estimate(&a, &b, req).unwrap().distance;
+                let got = exact.estimate(&a, &b, req).unwrap().distance;
+                assert!(
+                    (got - want).abs() <= EXACT_VALUE_REL * want.max(1e-300),
+                    "case {case}: {n} vs {m}, {cost}, {unequal}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}

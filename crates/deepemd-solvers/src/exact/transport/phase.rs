@@ -1,7 +1,7 @@
 //! One phase of the primal-dual method: a multi-source Dijkstra from every row with supply
 //! left raises the potentials so that shortest paths to the nearest columns with demand left
 //! become zero-reduced-cost paths, then a blocking flow pushes as much as those paths carry
-//! (a depth-first search with current-arc pointers, as in Dinic's algorithm).
+//! (Dinic's algorithm on the admissible arcs).
 //!
 //! Dijkstra alone would route one path per search; with real-valued costs shortest paths
 //! rarely tie, so the search runs on past the first sink until the sinks it has reached could
@@ -139,67 +139,152 @@ enum Node {
     Col(usize),
 }
 
-/// Pushes flow along zero-reduced-cost paths from rows with supply left to columns with demand
-/// left until none is left; returns the units pushed.
+/// Pushes flow along admissible paths (arcs within the slack ε of tight) from rows with supply
+/// left to columns with demand left until none is left, as Dinic's algorithm does: a
+/// breadth-first search layers the admissible arcs from all sources, depth-first searches with
+/// current-arc pointers push along arcs that climb one layer, and layering repeats. (The
+/// admissible graph has cycles — a flow-carrying arc and its reverse are both admissible — so
+/// a plain depth-first search that marks dead ends would mark live nodes dead.) Returns the
+/// units pushed.
 pub(crate) fn blocking_flow(net: &mut Network) -> u64 {
     let (n, m) = (net.n(), net.m());
-    let mut row_arc = vec![0usize; n + 1];
-    let mut col_arc = vec![0usize; m];
-    let mut dead_row = vec![false; n + 1];
-    let mut dead_col = vec![false; m];
-    let mut on_path_row = vec![false; n + 1];
-    let mut on_path_col = vec![false; m];
+    let mut layers = Layers::new(n, m);
     let mut pushed = 0;
     let mut path: Vec<(Node, Option<Arc>)> = Vec::new();
-    for s in 0..=n {
-        while net.excess[s] > 0 && !dead_row[s] {
-            path.clear();
-            path.push((Node::Row(s), None));
-            on_path_row[s] = true;
-            let found = loop {
-                let (x, _) = *path.last().expect("the source stays on the path");
-                if let Node::Col(j) = x {
-                    if net.deficit[j] > 0 {
-                        break true;
+    while layers.build(net) {
+        let mut row_arc = vec![0usize; n + 1];
+        let mut col_arc = vec![0usize; m];
+        for s in 0..=n {
+            while net.excess[s] > 0 && layers.row[s] == 0 {
+                path.clear();
+                path.push((Node::Row(s), None));
+                let found = loop {
+                    let (x, _) = *path.last().expect("the source stays on the path");
+                    if let Node::Col(j) = x {
+                        if net.deficit[j] > 0 {
+                            break true;
+                        }
                     }
-                }
-                let next = match x {
-                    Node::Row(i) => next_from_row(net, i, &mut row_arc[i], &dead_col, &on_path_col),
-                    Node::Col(j) => next_from_col(net, j, &mut col_arc[j], &dead_row, &on_path_row),
+                    let next = match x {
+                        Node::Row(i) => next_from_row(net, i, &mut row_arc[i], &layers),
+                        Node::Col(j) => next_from_col(net, j, &mut col_arc[j], &layers),
+                    };
+                    match next {
+                        Some((arc, y)) => path.push((y, Some(arc))),
+                        None => {
+                            // A dead end for this layering.
+                            match x {
+                                Node::Row(i) => layers.row[i] = DEAD,
+                                Node::Col(j) => layers.col[j] = DEAD,
+                            }
+                            path.pop();
+                            if path.is_empty() {
+                                break false;
+                            }
+                        }
+                    }
                 };
-                match next {
-                    Some((arc, y)) => {
-                        match y {
-                            Node::Row(i) => on_path_row[i] = true,
-                            Node::Col(j) => on_path_col[j] = true,
-                        }
-                        path.push((y, Some(arc)));
-                    }
-                    None => {
-                        match x {
-                            Node::Row(i) => (dead_row[i], on_path_row[i]) = (true, false),
-                            Node::Col(j) => (dead_col[j], on_path_col[j]) = (true, false),
-                        }
-                        path.pop();
-                        if path.is_empty() {
-                            break false;
-                        }
-                    }
+                if !found {
+                    break;
                 }
-            };
-            for &(x, _) in &path {
-                match x {
-                    Node::Row(i) => on_path_row[i] = false,
-                    Node::Col(j) => on_path_col[j] = false,
-                }
+                pushed += augment(net, s, &path);
             }
-            if !found {
-                break;
-            }
-            pushed += augment(net, s, &path);
         }
     }
     pushed
+}
+
+/// Marks a node no admissible path climbs through.
+const DEAD: u32 = u32::MAX;
+
+/// Breadth-first layers of the admissible graph from the rows with supply left.
+struct Layers {
+    row: Vec<u32>,
+    col: Vec<u32>,
+    queue: Vec<Node>,
+}
+
+impl Layers {
+    fn new(n: usize, m: usize) -> Self {
+        Self {
+            row: vec![DEAD; n + 1],
+            col: vec![DEAD; m],
+            queue: Vec::new(),
+        }
+    }
+
+    /// Layers every node up to the first layer holding a column with demand left; `false`
+    /// when no such column is reachable.
+    fn build(&mut self, net: &Network) -> bool {
+        let (n, m, eps) = (net.n(), net.m(), net.eps);
+        self.row.fill(DEAD);
+        self.col.fill(DEAD);
+        self.queue.clear();
+        for i in 0..=n {
+            if net.excess[i] > 0 {
+                self.row[i] = 0;
+                self.queue.push(Node::Row(i));
+            }
+        }
+        let mut sink_layer = DEAD;
+        let mut head = 0;
+        while head < self.queue.len() {
+            let x = self.queue[head];
+            head += 1;
+            match x {
+                Node::Row(i) => {
+                    let next = self.row[i] + 1;
+                    if next > sink_layer {
+                        break;
+                    }
+                    let mut reach = |j: usize, col: &mut Vec<u32>, queue: &mut Vec<Node>| {
+                        if col[j] == DEAD {
+                            col[j] = next;
+                            queue.push(Node::Col(j));
+                            if net.deficit[j] > 0 {
+                                sink_layer = sink_layer.min(next);
+                            }
+                        }
+                    };
+                    if i == n {
+                        for j in 0..m {
+                            if net.reduced_virtual(j) <= eps {
+                                reach(j, &mut self.col, &mut self.queue);
+                            }
+                        }
+                    } else {
+                        for e in net.cand.offsets[i]..net.cand.offsets[i + 1] {
+                            if net.reduced(e) <= eps {
+                                reach(net.cand.cols[e] as usize, &mut self.col, &mut self.queue);
+                            }
+                        }
+                    }
+                }
+                Node::Col(j) => {
+                    let next = self.col[j] + 1;
+                    if next > sink_layer {
+                        break;
+                    }
+                    for &e in &net.col_edges[net.col_offsets[j]..net.col_offsets[j + 1]] {
+                        let e = e as usize;
+                        let i = net.edge_row[e] as usize;
+                        if net.flow[e] > 0 && self.row[i] == DEAD && net.reduced(e) >= -eps {
+                            self.row[i] = next;
+                            self.queue.push(Node::Row(i));
+                        }
+                    }
+                    if net.virtual_flow[j] > 0
+                        && self.row[n] == DEAD
+                        && net.reduced_virtual(j) >= -eps
+                    {
+                        self.row[n] = next;
+                        self.queue.push(Node::Row(n));
+                    }
+                }
+            }
+        }
+        sink_layer != DEAD
+    }
 }
 
 /// Pushes the bottleneck amount along `path` (source row first, sink column last).
@@ -228,21 +313,16 @@ fn augment(net: &mut Network, s: usize, path: &[(Node, Option<Arc>)]) -> u64 {
     amount
 }
 
-/// The next admissible arc out of row `i` at or after its current arc (which stays on the arc
-/// returned, so the search resumes there).
-fn next_from_row(
-    net: &Network,
-    i: usize,
-    arc: &mut usize,
-    dead_col: &[bool],
-    on_path_col: &[bool],
-) -> Option<(Arc, Node)> {
-    let usable = |j: usize| !dead_col[j] && !on_path_col[j];
+/// The next admissible arc out of row `i` into the next layer, at or after its current arc
+/// (which stays on the arc returned, so the search resumes there).
+fn next_from_row(net: &Network, i: usize, arc: &mut usize, layers: &Layers) -> Option<(Arc, Node)> {
+    let next = layers.row[i] + 1;
+    let climbs = |j: usize| layers.col[j] == next;
     let eps = net.eps;
     if i == net.n() {
         while *arc < net.m() {
             let j = *arc;
-            if usable(j) && net.reduced_virtual(j) <= eps {
+            if climbs(j) && net.reduced_virtual(j) <= eps {
                 return Some((Arc::FromVirtual(j as u32), Node::Col(j)));
             }
             *arc += 1;
@@ -253,7 +333,7 @@ fn next_from_row(
     while start + *arc < end {
         let e = start + *arc;
         let j = net.cand.cols[e] as usize;
-        if usable(j) && net.reduced(e) <= eps {
+        if climbs(j) && net.reduced(e) <= eps {
             return Some((Arc::Forward(e as u32), Node::Col(j)));
         }
         *arc += 1;
@@ -261,29 +341,24 @@ fn next_from_row(
     None
 }
 
-/// The next admissible arc out of column `j`: back along an edge carrying flow (the column's
-/// edges in order, then the virtual row's).
-fn next_from_col(
-    net: &Network,
-    j: usize,
-    arc: &mut usize,
-    dead_row: &[bool],
-    on_path_row: &[bool],
-) -> Option<(Arc, Node)> {
-    let usable = |i: usize| !dead_row[i] && !on_path_row[i];
+/// The next admissible arc out of column `j` into the next layer: back along an edge carrying
+/// flow (the column's edges in order, then the virtual row's).
+fn next_from_col(net: &Network, j: usize, arc: &mut usize, layers: &Layers) -> Option<(Arc, Node)> {
+    let next = layers.col[j] + 1;
+    let climbs = |i: usize| layers.row[i] == next;
     let eps = net.eps;
     let (start, end) = (net.col_offsets[j], net.col_offsets[j + 1]);
     while start + *arc < end {
         let e = net.col_edges[start + *arc] as usize;
         let i = net.edge_row[e] as usize;
-        if net.flow[e] > 0 && usable(i) && net.reduced(e) >= -eps {
+        if net.flow[e] > 0 && climbs(i) && net.reduced(e) >= -eps {
             return Some((Arc::Backward(e as u32), Node::Row(i)));
         }
         *arc += 1;
     }
     if start + *arc == end {
         let n = net.n();
-        if net.virtual_flow[j] > 0 && usable(n) && net.reduced_virtual(j) >= -eps {
+        if net.virtual_flow[j] > 0 && climbs(n) && net.reduced_virtual(j) >= -eps {
             return Some((Arc::ToVirtual(j as u32), Node::Row(n)));
         }
         *arc += 1;
