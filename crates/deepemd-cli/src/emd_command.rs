@@ -125,7 +125,7 @@ pub fn run(args: &EmdArgs) -> Result<()> {
         if let Some(t) = &emd.transport {
             print_line(format_args!(
                 "transport cost ⟨P, C⟩ of the entropic plan = {:.10} (the EMD above is the cost \
-                 of its rounding to a matching)",
+                 of its rounding to a matching or plan)",
                 t.value
             ))?;
         }

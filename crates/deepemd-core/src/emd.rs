@@ -128,14 +128,7 @@ impl Emd {
 
 fn check_pairing_fits(a: &PointCloud, b: &PointCloud, pairing: &Pairing) -> Result<()> {
     let (n_a, n_b) = (a.len(), b.len());
-    let ok = match pairing {
-        Pairing::Bijection(m) => m.len() == n_a && n_a == n_b,
-        Pairing::Partial(p) => p.n_a() == n_a && p.n_b() == n_b,
-        Pairing::Map(m) => m.targets().len() == n_a && m.n_b() == n_b,
-        Pairing::MapFromB(m) => m.targets().len() == n_b && m.n_b() == n_a,
-        Pairing::Plan(p) => p.n_a() == n_a && p.n_b() == n_b,
-    };
-    if ok {
+    if pairing.fits(n_a, n_b) {
         Ok(())
     } else {
         Err(Error::InvalidMatching(format!(

@@ -336,6 +336,17 @@ impl Pairing {
         }
     }
 
+    /// Whether this pairing is one between clouds of `n_a` and `n_b` points.
+    pub fn fits(&self, n_a: usize, n_b: usize) -> bool {
+        match self {
+            Pairing::Bijection(m) => m.len() == n_a && n_a == n_b,
+            Pairing::Partial(p) => p.n_a() == n_a && p.n_b() == n_b,
+            Pairing::Map(m) => m.targets().len() == n_a && m.n_b() == n_b,
+            Pairing::MapFromB(m) => m.targets().len() == n_b && m.n_b() == n_a,
+            Pairing::Plan(p) => p.n_a() == n_a && p.n_b() == n_b,
+        }
+    }
+
     /// The bijection, when this is one.
     pub fn as_bijection(&self) -> Option<&Matching> {
         match self {

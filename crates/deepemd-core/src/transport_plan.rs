@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 /// Every vertex of that transportation polytope moves mass in multiples of `1 / lcm(n_a, n_b)`,
 /// so the plan is stored exactly as integer `amount`s of that unit: each point of A sends
 /// `lcm / n_a` units, each point of B receives `lcm / n_b`. Entries are sorted by `(i, j)`,
-/// distinct, with positive amounts; an optimal vertex has at most `n_a + n_b − 1` of them.
+/// distinct, with positive amounts (a vertex of the polytope has at most `n_a + n_b − 1` of
+/// them; an optimal plan that is not a vertex may have more).
 ///
 /// ```
 /// use deepemd_core::TransportPlan;

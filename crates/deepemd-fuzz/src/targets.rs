@@ -5,11 +5,11 @@
 use std::path::Path;
 
 use deepemd_core::synthetic::uniform_cube;
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud, tolerance};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud, Unequal, tolerance};
 use deepemd_data::hdf5::{ShapeFile, load_modelnet40, load_shapenet_part};
 use deepemd_data::pairs::PairShard;
 use deepemd_data::{Mesh, read_cloud, read_cloud_spec};
-use deepemd_solvers::{Exact, Hungarian};
+use deepemd_solvers::{Exact, Hungarian, MAX_UNIFORM_LCM};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -246,8 +246,21 @@ pub fn exercise(target: &Target, path: &Path) -> Outcome {
             continue;
         };
         outcome.emd_runs += 1;
-        if let Some(m) = compare_exact_solvers(cloud, &other) {
+        if let Some(m) = compare_exact_solvers(cloud, &other, Unequal::Partial) {
             outcome.mismatch.get_or_insert(m);
+        }
+        // And against a cloud of another size, under both conventions (the uniform one where
+        // the reference's expanded problem stays small).
+        let Ok(larger) = uniform_cube(cloud.len() + 1, cloud.dim(), &mut rng) else {
+            continue;
+        };
+        for unequal in Unequal::ALL {
+            if unequal == Unequal::Uniform && cloud.len() * (cloud.len() + 1) > MAX_UNIFORM_LCM {
+                continue;
+            }
+            if let Some(m) = compare_exact_solvers(cloud, &larger, unequal) {
+                outcome.mismatch.get_or_insert(m);
+            }
         }
     }
     outcome
@@ -255,15 +268,21 @@ pub fn exercise(target: &Target, path: &Path) -> Outcome {
 
 /// Solves `a` against `b` with both exact solvers through the common trait; a description of
 /// the difference when both succeed with values further apart than their tolerance.
-fn compare_exact_solvers(a: &PointCloud, b: &PointCloud) -> Option<String> {
-    let request = EmdRequest::new(Cost::Euclidean);
+fn compare_exact_solvers(a: &PointCloud, b: &PointCloud, unequal: Unequal) -> Option<String> {
+    let request = EmdRequest::new(Cost::Euclidean).with_unequal(unequal);
     let solvers: [&dyn EmdEstimator; 2] = [&Exact::default(), &Hungarian];
     let [exact, hungarian] = solvers.map(|s| s.estimate(a, b, request).map(|e| e.distance));
     let (Ok(x), Ok(h)) = (exact, hungarian) else {
         return None;
     };
     let close = (x - h).abs() <= tolerance::EXACT_VALUE_REL * x.abs().max(h.abs()).max(1.0);
-    (!close).then(|| format!("exact {x:e} vs hungarian {h:e} on {} points", a.len()))
+    (!close).then(|| {
+        format!(
+            "exact {x:e} vs hungarian {h:e} on {} vs {} points ({unequal})",
+            a.len(),
+            b.len()
+        )
+    })
 }
 
 #[cfg(test)]

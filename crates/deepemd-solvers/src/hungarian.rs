@@ -75,12 +75,17 @@ impl EmdEstimator for Hungarian {
         check_same_dim(a, b)?;
         // The matching is found in the pair's working frame (coordinates in [−1, 1]), where no
         // cost over- or underflows; the value comes from the input's own coordinates.
+        let (n, m) = (a.len(), b.len());
+        let uniform = n != m && request.unequal == Unequal::Uniform;
+        if uniform {
+            // Refuse before the n × m matrix is built.
+            check_uniform_size(n, m)?;
+        }
         let frame = WorkingFrame::fit(a, b)?;
         let costs = request
             .cost
             .matrix(&frame.to_frame(a)?, &frame.to_frame(b)?);
-        let (n, m) = (a.len(), b.len());
-        let pairing = if n != m && request.unequal == Unequal::Uniform {
+        let pairing = if uniform {
             Pairing::Plan(uniform_plan(&costs, n, m)?)
         } else {
             Pairing::from_pairs(n, m, Self::solve_matrix(&costs, n, m)?)?
@@ -99,14 +104,7 @@ impl EmdEstimator for Hungarian {
 
 /// The optimal plan between the uniform distributions by the expanded assignment problem.
 fn uniform_plan(costs: &[f64], n: usize, m: usize) -> Result<TransportPlan> {
-    let l = (n / gcd(n, m)).saturating_mul(m);
-    if l > MAX_UNIFORM_LCM {
-        return Err(Error::InvalidParameter(format!(
-            "hungarian solves the uniform convention for {n} vs {m} points as a {l} × {l} \
-             assignment (lcm of the sizes), above its limit of {MAX_UNIFORM_LCM}; use the exact \
-             method"
-        )));
-    }
+    let l = check_uniform_size(n, m)?;
     let (ra, rb) = (l / n, l / m);
     let expanded: Vec<f64> = (0..l * l)
         .map(|k| costs[(k / l / ra) * m + (k % l) / rb])
@@ -120,6 +118,19 @@ fn uniform_plan(costs: &[f64], n: usize, m: usize) -> Result<TransportPlan> {
         m,
         amounts.into_iter().map(|((i, j), k)| (i, j, k)).collect(),
     )
+}
+
+/// `lcm(n, m)`, or the error saying the expanded problem is too large.
+fn check_uniform_size(n: usize, m: usize) -> Result<usize> {
+    let l = (n / gcd(n, m)).saturating_mul(m);
+    if l > MAX_UNIFORM_LCM {
+        return Err(Error::InvalidParameter(format!(
+            "hungarian solves the uniform convention for {n} vs {m} points as a {l} × {l} \
+             assignment (lcm of the sizes), above its limit of {MAX_UNIFORM_LCM}; use the exact \
+             method"
+        )));
+    }
+    Ok(l)
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {

@@ -82,8 +82,9 @@ impl SinkhornParams {
 /// What a Sinkhorn run produced.
 #[derive(Clone, Debug)]
 pub struct SinkhornResult {
-    /// The plan rounded greedily to a bijection and that bijection's mean cost (`distance`,
-    /// with its gradient when asked); `⟨P_ε, C⟩` and its plan gradient in `emd.transport`.
+    /// The plan rounded greedily — to a bijection for equal sizes, else to a partial matching or
+    /// a transport plan as `request.unequal` says — and the rounding's cost (`distance`, with
+    /// its gradient when asked); `⟨P_ε, C⟩` and its plan gradient in `emd.transport`.
     pub emd: Emd,
     /// Total iterations over all stages.
     pub iterations: usize,
@@ -94,8 +95,9 @@ pub struct SinkhornResult {
 }
 
 /// The Sinkhorn baseline. As an [`EmdEstimator`] it returns, like every estimator, a matching
-/// and that matching's cost: the greedy rounding of `P_ε` (a bijection, so never below the EMD)
-/// as `distance` and `pairing`, with the matching's gradient when asked. The entropic plan's own
+/// and that matching's cost: the greedy rounding of `P_ε` (a bijection, a partial matching or a
+/// transport plan — feasible for the convention, so never below the EMD) as `distance` and
+/// `pairing`, with the matching's gradient when asked. The entropic plan's own
 /// cost `⟨P_ε, C⟩` is kept apart in `transport` (as POT's `value_linear`), with its gradient
 /// `∂/∂a_i = Σ_j P_ij ∇_a c(a_i, b_j)` (the envelope theorem), mirrored for `b`.
 ///
@@ -225,7 +227,7 @@ impl Sinkhorn {
                 let row_error = update_potential(&cost, &g, &mut f, eps, &log_a);
                 update_potential(&cost_t, &f, &mut g, eps, &log_b);
                 iterations += 1;
-                if last_stage && row_error < p.tolerance {
+                if last_stage && row_error * layout.value_scale() < p.tolerance {
                     break;
                 }
             }
@@ -234,8 +236,11 @@ impl Sinkhorn {
             }
             eps = (eps * p.scaling).max(eps_final);
         }
-        // One more row pass measures the marginal error of the final plan exactly.
-        let marginal_error = update_potential(&cost, &g, &mut f.clone(), eps, &log_a);
+        // One more row pass measures the marginal error of the final plan exactly. Under the
+        // partial convention it is relative to the smaller cloud's mass (min/max of the total),
+        // the mass the value is computed from.
+        let marginal_error =
+            update_potential(&cost, &g, &mut f.clone(), eps, &log_a) * layout.value_scale();
 
         // ⟨P, C⟩ over the real points only, rescaled to the convention's units.
         let scale = layout.value_scale();

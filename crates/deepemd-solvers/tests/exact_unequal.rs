@@ -8,7 +8,8 @@ use common::{brute_force_emd, rng};
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing, PointCloud, TransportPlan, Unequal};
 use deepemd_solvers::{
-    CertificateTolerance, Exact, Hungarian, MAX_UNIFORM_LCM, Sinkhorn, verify_certificate,
+    CertificateTolerance, Exact, ExactParams, Hungarian, MAX_UNIFORM_LCM, Sinkhorn, WarmStart,
+    verify_certificate,
 };
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
@@ -84,7 +85,8 @@ fn both_conventions_equal_the_hungarian_reference_on_random_instances() {
                         assert_eq!(p.pairs().len(), n.min(m))
                     }
                     (Unequal::Uniform, Pairing::Plan(p)) => {
-                        // An optimal vertex: at most n + m − 1 nonzeros.
+                        // Sparse: a vertex has at most n + m − 1 nonzeros (these random clouds
+                        // have no ties, so the plan found is one).
                         assert!(
                             p.entries().len() < n + m,
                             "case {case}: {} entries",
@@ -209,19 +211,39 @@ fn one_point_against_many_is_the_mean_distance_or_the_nearest() {
     assert!((back.distance - 2.0).abs() < 1e-12);
 }
 
+/// With one neighbour per point the candidates lack most edges the optimum needs, so the
+/// bridges, the repairs during ε-scaling and several certificate rounds all run — and the
+/// answer is still the reference's.
 #[test]
-fn equal_sizes_give_the_same_answer_under_both_conventions() {
+fn sparse_candidates_are_completed_by_the_certificate() {
     let mut r = rng(5);
-    let (a, b) = (cloud(0, 50, 3, &mut r), cloud(1, 50, 3, &mut r));
-    let exact = Exact::default();
-    let p = exact
-        .estimate(&a, &b, request(Cost::Euclidean, Unequal::Partial))
-        .unwrap();
-    let u = exact
-        .estimate(&a, &b, request(Cost::Euclidean, Unequal::Uniform))
-        .unwrap();
-    assert_eq!(p.distance, u.distance);
-    assert!(p.pairing.as_bijection().is_some());
+    let exact = Exact::new(ExactParams {
+        neighbours: 1,
+        ..ExactParams::default()
+    })
+    .unwrap();
+    let mut rounds = 0;
+    for case in 0..12 {
+        let (a, b) = (
+            cloud(1, 30 + case, 3, &mut r),
+            cloud(2, 45 + 2 * case, 3, &mut r),
+        );
+        for unequal in Unequal::ALL {
+            let req = request(Cost::Euclidean, unequal);
+            let Ok(want) = Hungarian.estimate(&a, &b, req) else {
+                continue; // lcm above the reference's limit
+            };
+            let got = exact.solve(&a, &b, req).unwrap();
+            rounds = rounds.max(got.stats.certificate_rounds);
+            assert!(
+                rel_diff(got.emd.distance, want.distance) <= EXACT_VALUE_REL,
+                "case {case} {unequal}: {} vs {}",
+                got.emd.distance,
+                want.distance
+            );
+        }
+    }
+    assert!(rounds > 1, "the certificate never had to add an edge");
 }
 
 #[test]
@@ -284,6 +306,13 @@ fn the_certificate_rejects_a_plan_that_is_not_optimal() {
         .map(|&(i, j, k)| (1 - i, j, k))
         .collect();
     let bad = Pairing::Plan(TransportPlan::new(2, 4, swapped).unwrap());
+    // A pairing of other clouds, or a map (which may use a point twice), is refused outright.
+    let other = Pairing::Plan(
+        TransportPlan::new(1, 4, vec![(0, 0, 1), (0, 1, 1), (0, 2, 1), (0, 3, 1)]).unwrap(),
+    );
+    assert!(verify_certificate(&a, &b, Cost::Euclidean, &other, &s.duals, tol).is_err());
+    let map = Pairing::Map(deepemd_core::Assignment::new(4, vec![0, 0]).unwrap());
+    assert!(verify_certificate(&a, &b, Cost::Euclidean, &map, &s.duals, tol).is_err());
     assert!(verify_certificate(&a, &b, Cost::Euclidean, &bad, &s.duals, tol).is_err());
 }
 
@@ -410,4 +439,26 @@ fn ties_and_duplicates_equal_the_reference() {
             }
         }
     }
+}
+
+/// From 1024 points on the smaller side the solve starts from its coarsening's potentials: the
+/// same optimum as Hungarian (partial) and as a cold start with given potentials (uniform, where
+/// the expanded reference would be too large), each certified.
+#[test]
+fn the_multiscale_start_reaches_the_same_optimum() {
+    let mut r = rng(29);
+    let exact = Exact::default();
+    let (a, b) = (cloud(1, 1024, 3, &mut r), cloud(2, 1300, 3, &mut r));
+    let req = request(Cost::Euclidean, Unequal::Partial);
+    let want = Hungarian.estimate(&a, &b, req).unwrap().distance;
+    let got = exact.estimate(&a, &b, req).unwrap().distance;
+    assert!(rel_diff(got, want) <= EXACT_VALUE_REL, "{got} vs {want}");
+    let req = request(Cost::SqEuclidean, Unequal::Uniform);
+    let multiscale = exact.solve(&a, &b, req).unwrap();
+    let cold = WarmStart {
+        matching: None,
+        potentials_b: Some(vec![0.0; b.len()]),
+    };
+    let plain = exact.solve_warm(&a, &b, req, &cold).unwrap();
+    assert!(rel_diff(multiscale.emd.distance, plain.emd.distance) <= EXACT_VALUE_REL);
 }

@@ -154,6 +154,19 @@ pub(crate) fn verify_in_frame(
     if duals.a.len() != a.len() || duals.b.len() != b.len() {
         return fail("dual vectors of the wrong length".into());
     }
+    if !pairing.fits(a.len(), b.len()) {
+        return fail(format!(
+            "a {} of {} pairs does not fit clouds of {} and {} points",
+            pairing.kind(),
+            pairing.len(),
+            a.len(),
+            b.len()
+        ));
+    }
+    if let Pairing::Map(_) | Pairing::MapFromB(_) = pairing {
+        // A map may hit a point twice: it is not feasible for any of the LPs certified here.
+        return fail(format!("a {} is not a matching or a plan", pairing.kind()));
+    }
     // u_i + v_j − c_ij ≤ tol for all j  ⇔  u_i − min_j (c_ij − v_j) ≤ tol.
     let columns = super::scan::Columns::new(b);
     let max_violation = (0..a.len())

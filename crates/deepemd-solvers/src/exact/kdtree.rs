@@ -25,6 +25,12 @@ impl<'a> KdTree<'a> {
         tree
     }
 
+    /// The points in tree order: every subtree is a contiguous run, so consecutive points are
+    /// spatial neighbours (what the multiscale coarsening groups).
+    pub(crate) fn order(&self) -> &[u32] {
+        &self.order
+    }
+
     fn coord(&self, i: u32, axis: usize) -> f64 {
         self.cloud.point(i as usize)[axis]
     }

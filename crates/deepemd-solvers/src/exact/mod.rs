@@ -110,7 +110,9 @@ impl ExactParams {
 pub struct WarmStart {
     /// An initial bijection A → B (equal sizes only).
     pub matching: Option<Matching>,
-    /// Initial potentials `v_j` of B's points (their negatives are the auction prices).
+    /// Initial potentials `v_j` of B's points (their negatives are the auction prices). For
+    /// clouds of different sizes they are used when B is the larger cloud and ignored
+    /// otherwise.
     pub potentials_b: Option<Vec<f64>>,
 }
 

@@ -9,17 +9,20 @@
 //! - **uniform**: each row supplies `m / g` units and each column takes `n / g` (`g = gcd`), so
 //!   the total is `lcm(n, m)` and a unit is the mass `1 / lcm(n, m)`.
 //!
-//! Steps: candidates (each row's `k + ⌈m/n⌉` nearest columns, each column's `k` nearest rows);
-//! ε-scaling from a quarter of the largest candidate cost, each scale routing every unit with
-//! edges within ε of tight admissible and then scanning the full cost at tolerance ε; at the
-//! exact scale, phases of Dijkstra plus blocking flow until every unit is routed (`phase.rs`);
-//! when the
-//! rows with supply left reach no column with demand left, the rows they did reach get their
-//! best edges to the columns they did not; then certificate rounds as for equal sizes: a row
+//! Steps: candidates (each row's `k` nearest columns — plus as many as it must split its mass
+//! over, under `uniform` — and each column's `k` nearest rows); a multiscale start from 1024
+//! points on the smaller side (`coarse.rs`: the problem on centroids of groups of 8, solved
+//! first, gives the starting column potentials); ε-scaling from the coarsening's error (or a
+//! quarter of the largest candidate cost) down to the exact scale, each scale
+//! routing every unit in phases of Dijkstra plus a blocking flow over the arcs within ε of
+//! tight (`phase.rs`) and then scanning the full cost at tolerance ε; when the rows with supply
+//! left reach no column with demand left, the rows they did reach get their best edges to the
+//! columns they did not; at the exact scale, certificate rounds as for equal sizes: a row
 //! whose best over **all** columns beats its candidates gets those edges, a lowered potential
 //! and its flow taken back, and routing resumes. Memory O((n + m)·k); the potentials only
 //! move so that a scanned row needs scanning again only if its potential rose.
 
+mod coarse;
 mod network;
 mod phase;
 
@@ -39,6 +42,10 @@ const MAX_CERTIFICATE_ROUNDS: usize = 1000;
 /// Phases in a row that push nothing before the solver gives up with an error (each phase
 /// pushes at least one unit unless rounding breaks a zero-reduced-cost path).
 const MAX_EMPTY_PHASES: usize = 8;
+
+/// Problems whose smaller side has at least this many points start from a coarsening's
+/// potentials.
+const COARSE_FROM: usize = 1024;
 
 /// ε-scaling stops once ε falls below this fraction of the largest candidate cost; the exact
 /// scale (ε = 0 up to rounding) finishes.
@@ -75,12 +82,67 @@ pub(crate) fn solve(
         Unequal::Partial => (1, 1, (m - n) as u64),
         Unequal::Uniform => (m as u64 / g, n as u64 / g, 0),
     };
-    let k_rows = params.neighbours + m.div_ceil(n);
+    let mut stats = SolveStats::default();
+    let amounts = Amounts {
+        supply: vec![supply; n],
+        demand: vec![demand; m],
+        surplus,
+    };
+    let net = solve_network(problem, &amounts, params, potentials_cols, &mut stats)?;
+    stats.edges = net.cand.len();
+    output(problem, unequal, &net, stats)
+}
+
+/// What each row supplies, each column takes, and the virtual row's surplus (Σ supply +
+/// surplus = Σ demand).
+#[derive(Clone, Debug)]
+pub(crate) struct Amounts {
+    pub supply: Vec<u64>,
+    pub demand: Vec<u64>,
+    pub surplus: u64,
+}
+
+/// Solves one transportation problem to certified optimality and returns its network (flows
+/// and potentials). Without given column potentials, a problem whose smaller side reaches
+/// [`COARSE_FROM`] points first solves its coarsening (`coarse.rs`) and starts from its
+/// potentials, at a slack of the coarsening's own error instead of a quarter of the largest
+/// cost.
+pub(crate) fn solve_network(
+    problem: &Problem,
+    amounts: &Amounts,
+    params: &ExactParams,
+    potentials_cols: Option<Vec<f64>>,
+    stats: &mut SolveStats,
+) -> Result<Network> {
+    let (n, m) = (problem.rows.len(), problem.cols.len());
+    // A row that splits its mass needs about ⌈its supply / a column's demand⌉ partners among
+    // its candidates; a row of the partial convention needs one.
+    let max_supply = amounts.supply.iter().copied().max().unwrap_or(1);
+    let min_demand = amounts.demand.iter().copied().min().unwrap_or(1).max(1);
+    let splits = usize::try_from(max_supply.div_ceil(min_demand)).unwrap_or(usize::MAX);
+    let k_rows = params.neighbours.saturating_add(splits.saturating_sub(1));
     let cand = Candidates::nearest_sized(problem, k_rows, params.neighbours);
     let c_max = cand.costs.iter().copied().fold(0.0_f64, f64::max);
-    let v0 = potentials_cols.unwrap_or_else(|| vec![0.0; m]);
-    let mut net = Network::new(cand, supply, demand, surplus, v0);
-    let mut stats = SolveStats::default();
+    let cold = || (vec![0.0; m], c_max / 4.0);
+    let (v0, eps_start) = match potentials_cols {
+        Some(v) => (v, c_max / 4.0),
+        // The coarsening only proposes starting potentials (its work is not counted in
+        // `stats`): should it fail, the solve starts cold.
+        None if n.min(m) >= COARSE_FROM => {
+            match coarse::start(problem, amounts, params, &mut SolveStats::default()) {
+                Ok(start) => (start.v, start.eps.min(c_max / 4.0)),
+                Err(_) => cold(),
+            }
+        }
+        None => cold(),
+    };
+    let mut net = Network::new(
+        cand,
+        &amounts.supply,
+        amounts.demand.clone(),
+        amounts.surplus,
+        v0,
+    );
     let mut phase = Phase::default();
     // ε-scaling: at slack ε, edges within ε of tight are admissible, so a phase pushes flow
     // along many paths at once; each scale starts from the last one's potentials and flow,
@@ -88,19 +150,18 @@ pub(crate) fn solve(
     // join early. (Bunny vs armadillo, 2048 vs 4096, uniform: 6.3 s without scaling, 1.7 s
     // with; the stopping fraction and the factor barely matter.)
     let all_rows: Vec<usize> = (0..n).collect();
-    let mut eps = c_max / 4.0;
+    let mut eps = eps_start;
     while eps > SCALING_STOP * c_max {
         net.refine(eps);
-        route_all(problem, &mut net, &mut phase, &mut stats)?;
+        route_all(problem, &mut net, &mut phase, stats)?;
         repair_violators(problem, &mut net, &all_rows, eps);
-        route_all(problem, &mut net, &mut phase, &mut stats)?;
+        route_all(problem, &mut net, &mut phase, stats)?;
         eps /= params.scaling;
     }
     net.refine(0.0);
-    route_all(problem, &mut net, &mut phase, &mut stats)?;
-    certificate_rounds(problem, &mut net, &mut phase, &mut stats)?;
-    stats.edges = net.cand.len();
-    output(problem, unequal, &net, stats)
+    route_all(problem, &mut net, &mut phase, stats)?;
+    certificate_rounds(problem, &mut net, &mut phase, stats)?;
+    Ok(net)
 }
 
 /// Phases until every unit is routed.
@@ -217,7 +278,9 @@ fn certificate_rounds(
             )));
         }
         let u_scanned = net.u.clone();
-        if repair_violators(problem, net, &to_scan, DUAL_FEASIBILITY_REL) == 0 {
+        // Repair at a quarter of the verifier's tolerance, so that the rounding of the dual
+        // shift in `output` cannot push a repaired row over it.
+        if repair_violators(problem, net, &to_scan, DUAL_FEASIBILITY_REL / 4.0) == 0 {
             return Ok(());
         }
         let repaired: Vec<bool> = (0..n).map(|i| net.u[i] < u_scanned[i]).collect();

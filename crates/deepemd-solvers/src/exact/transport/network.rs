@@ -54,19 +54,18 @@ pub(crate) struct Network {
 }
 
 impl Network {
-    /// No flow yet: rows hold `supply` each (the virtual row `surplus`), columns want `demand`.
-    /// Row potentials start at their candidate minima, so every edge is feasible.
+    /// No flow yet: row `i` holds `supply[i]` (the virtual row `surplus`), column `j` wants
+    /// `demand[j]`. Row potentials start at their candidate minima, so every edge is feasible.
     pub(crate) fn new(
         cand: Candidates,
-        supply: u64,
-        demand: u64,
+        supply: &[u64],
+        demand: Vec<u64>,
         surplus: u64,
         v: Vec<f64>,
     ) -> Self {
-        let n = cand.offsets.len() - 1;
-        let m = v.len();
-        let mut excess = vec![supply; n + 1];
-        excess[n] = surplus;
+        let (n, m) = (cand.offsets.len() - 1, v.len());
+        let mut excess = supply.to_vec();
+        excess.push(surplus);
         let mut net = Self {
             flow: vec![0; cand.len()],
             edge_row: Vec::new(),
@@ -75,7 +74,7 @@ impl Network {
             cand,
             virtual_flow: vec![0; m],
             excess,
-            deficit: vec![demand; m],
+            deficit: demand,
             u: vec![0.0; n + 1],
             v,
             eps: TIGHT,
@@ -181,6 +180,11 @@ impl Network {
     pub(crate) fn refine(&mut self, eps: f64) {
         self.eps = eps.max(TIGHT);
         let n = self.n();
+        // Column potentials only fall during routing; re-centring them (rows move the other
+        // way, so no reduced cost changes) keeps potentials O(1), where TIGHT is many ulps.
+        let shift = self.v.iter().sum::<f64>() / self.m() as f64;
+        self.v.iter_mut().for_each(|x| *x -= shift);
+        self.u.iter_mut().for_each(|x| *x += shift);
         for i in 0..n {
             let min = self.row_min(i);
             if self.u[i] > min + self.eps {
