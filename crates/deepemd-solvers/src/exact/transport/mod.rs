@@ -10,8 +10,8 @@
 //!   the total is `lcm(n, m)` and a unit is the mass `1 / lcm(n, m)`.
 //!
 //! Steps: candidates (each row's `k` nearest columns — plus as many as it must split its mass
-//! over, under `uniform` — and each column's `k` nearest rows); a multiscale start from 1024
-//! points on the smaller side (`coarse.rs`: the problem on centroids of groups of 8, solved
+//! over, under `uniform` — and each column's `k` nearest rows); a multiscale start from 2048
+//! points in all (`coarse.rs`: the problem on centroids of groups of 8, solved
 //! first, gives the starting column potentials); ε-scaling from the coarsening's error (or a
 //! quarter of the largest candidate cost) down to the exact scale, each scale
 //! routing every unit in phases of Dijkstra plus a blocking flow over the arcs within ε of
@@ -43,9 +43,8 @@ const MAX_CERTIFICATE_ROUNDS: usize = 1000;
 /// pushes at least one unit unless rounding breaks a zero-reduced-cost path).
 const MAX_EMPTY_PHASES: usize = 8;
 
-/// Problems whose smaller side has at least this many points start from a coarsening's
-/// potentials.
-const COARSE_FROM: usize = 1024;
+/// Problems of at least this many points in all start from a coarsening's potentials.
+const COARSE_FROM: usize = 2048;
 
 /// ε-scaling stops once ε falls below this fraction of the largest candidate cost; the exact
 /// scale (ε = 0 up to rounding) finishes.
@@ -103,10 +102,9 @@ pub(crate) struct Amounts {
 }
 
 /// Solves one transportation problem to certified optimality and returns its network (flows
-/// and potentials). Without given column potentials, a problem whose smaller side reaches
-/// [`COARSE_FROM`] points first solves its coarsening (`coarse.rs`) and starts from its
-/// potentials, at a slack of the coarsening's own error instead of a quarter of the largest
-/// cost.
+/// and potentials). Without given column potentials, a problem of [`COARSE_FROM`] points or
+/// more in all first solves its coarsening (`coarse.rs`) and starts from its potentials, at a
+/// slack of the coarsening's own error instead of a quarter of the largest cost.
 pub(crate) fn solve_network(
     problem: &Problem,
     amounts: &Amounts,
@@ -128,7 +126,7 @@ pub(crate) fn solve_network(
         Some(v) => (v, c_max / 4.0),
         // The coarsening only proposes starting potentials (its work is not counted in
         // `stats`): should it fail, the solve starts cold.
-        None if n.min(m) >= COARSE_FROM => {
+        None if n + m >= COARSE_FROM => {
             match coarse::start(problem, amounts, params, &mut SolveStats::default()) {
                 Ok(start) => (start.v, start.eps.min(c_max / 4.0)),
                 Err(_) => cold(),
