@@ -92,6 +92,13 @@ impl TransportPlan {
         self.unit
     }
 
+    /// The unit of a plan between clouds of `n_a` and `n_b` points, `lcm(n_a, n_b)` (`None` if it
+    /// overflows u64): each point of A sends `unit / n_a` of them, each point of B receives
+    /// `unit / n_b`.
+    pub fn unit_for(n_a: usize, n_b: usize) -> Option<u64> {
+        lcm(n_a as u64, n_b as u64)
+    }
+
     /// The entries `(i, j, amount)`, amounts in units of `1 / unit()`, sorted by `(i, j)`.
     pub fn entries(&self) -> &[(usize, usize, u64)] {
         &self.entries

@@ -122,7 +122,9 @@ fn uniform_plan(costs: &[f64], n: usize, m: usize) -> Result<TransportPlan> {
 
 /// `lcm(n, m)`, or the error saying the expanded problem is too large.
 fn check_uniform_size(n: usize, m: usize) -> Result<usize> {
-    let l = (n / gcd(n, m)).saturating_mul(m);
+    let l = TransportPlan::unit_for(n, m)
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(usize::MAX);
     if l > MAX_UNIFORM_LCM {
         return Err(Error::InvalidParameter(format!(
             "hungarian solves the uniform convention for {n} vs {m} points as a {l} × {l} \
@@ -131,13 +133,6 @@ fn check_uniform_size(n: usize, m: usize) -> Result<usize> {
         )));
     }
     Ok(l)
-}
-
-fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
 
 /// The exact EMD value between two clouds by the Hungarian reference.

@@ -53,13 +53,25 @@ impl Problem<'_> {
 
     /// The 8 best columns (by `c_ij − v_j` over all columns) of each listed row, as edges.
     pub(crate) fn missing_edges(&self, v: &[f64], who: &[usize]) -> Vec<(u32, u32)> {
-        const EXTRA: usize = 8;
+        self.best_columns(v, who, 8, |_| true)
+    }
+
+    /// The `k` best columns among those `allowed` accepts (by `c_ij − v_j`) of each listed row,
+    /// as edges.
+    pub(crate) fn best_columns(
+        &self,
+        v: &[f64],
+        who: &[usize],
+        k: usize,
+        allowed: impl Fn(usize) -> bool + Sync,
+    ) -> Vec<(u32, u32)> {
         who.par_iter()
             .flat_map_iter(|&i| {
                 let mut w: Vec<(f64, u32)> = (0..self.cols.len())
+                    .filter(|&j| allowed(j))
                     .map(|j| (self.cost(i, j) - v[j], j as u32))
                     .collect();
-                let k = EXTRA.min(w.len());
+                let k = k.min(w.len());
                 if k < w.len() {
                     w.select_nth_unstable_by(k, |x, y| x.0.total_cmp(&y.0));
                 }

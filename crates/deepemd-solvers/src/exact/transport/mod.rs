@@ -28,7 +28,6 @@ mod phase;
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
 use deepemd_core::{Error, Pairing, Result, TransportPlan, Unequal};
-use rayon::prelude::*;
 
 use super::candidates::Candidates;
 use super::problem::Problem;
@@ -76,10 +75,13 @@ pub(crate) fn solve(
     potentials_cols: Option<Vec<f64>>,
 ) -> Result<(Pairing, Duals, SolveStats)> {
     let (n, m) = (problem.rows.len(), problem.cols.len());
-    let g = gcd(n as u64, m as u64);
     let (supply, demand, surplus) = match unequal {
         Unequal::Partial => (1, 1, (m - n) as u64),
-        Unequal::Uniform => (m as u64 / g, n as u64 / g, 0),
+        Unequal::Uniform => {
+            let unit = TransportPlan::unit_for(n, m)
+                .ok_or_else(|| report(&format!("lcm({n}, {m}) overflows u64")))?;
+            (unit / n as u64, unit / m as u64, 0)
+        }
     };
     let mut stats = SolveStats::default();
     let amounts = Amounts {
@@ -211,22 +213,7 @@ fn bridge(problem: &Problem, net: &mut Network, reached: &[u32]) -> Result<()> {
     if repair_violators(problem, net, &rows, net.eps.max(DUAL_FEASIBILITY_REL)) > 0 {
         return Ok(());
     }
-    let v = &net.v;
-    let edges: Vec<(u32, u32)> = rows
-        .par_iter()
-        .flat_map_iter(|&i| {
-            let mut w: Vec<(f64, u32)> = (0..v.len())
-                .filter(|&j| !reached_col[j])
-                .map(|j| (problem.cost(i, j) - v[j], j as u32))
-                .collect();
-            let k = BRIDGES.min(w.len());
-            if k < w.len() {
-                w.select_nth_unstable_by(k, |x, y| x.0.total_cmp(&y.0));
-            }
-            w.truncate(k);
-            w.into_iter().map(move |(_, j)| (i as u32, j))
-        })
-        .collect();
+    let edges = problem.best_columns(&net.v, &rows, BRIDGES, |j| !reached_col[j]);
     if edges.is_empty() {
         return Err(report("no column is left to bridge to"));
     }
@@ -324,11 +311,4 @@ fn output(
         Duals { a: u, b: v }
     };
     Ok((pairing, duals, stats))
-}
-
-fn gcd(mut a: u64, mut b: u64) -> u64 {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
 }
