@@ -21,9 +21,9 @@
 //! parallel on the CPU whatever the tensors' device; the gradient comes back on that device.
 //!
 //! Unequal sizes (`N ≠ M`) use the partial-matching convention of `docs/math.md` (every point
-//! of the smaller cloud matched to a distinct point of the larger one) and work with `exact`,
-//! `hungarian` and the model (`model/*`, whose matchings then cover the smaller cloud);
-//! `sinkhorn` refuses them with an error.
+//! of the smaller cloud matched to a distinct point of the larger one) and work with every
+//! method: `exact`, `hungarian`, `sinkhorn` (its plan with a zero-cost point holding the larger
+//! cloud's surplus) and the model (`model/*`, whose matchings then cover the smaller cloud).
 //!
 //! ## A training loop
 //!
