@@ -107,6 +107,17 @@ fn exact_gradients_to_both_inputs_match_finite_differences() {
     }
 }
 
+/// Each pair's value (no reduction).
+fn per_pair_values(loss: EmdLoss, x: &[PointCloud], y: &[PointCloud]) -> Vec<f64> {
+    loss.reduction(Reduction::None)
+        .forward(&batch(x), &batch(y))
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap()
+}
+
 #[test]
 fn unequal_sizes_use_the_partial_matching_and_its_gradient() {
     let x = random_batch(2, 5, 3, 3);
@@ -115,21 +126,12 @@ fn unequal_sizes_use_the_partial_matching_and_its_gradient() {
     check_against_finite_differences(&y, &x, Cost::Euclidean);
     // Sinkhorn computes the partial convention too (a zero-cost point holds the surplus): its
     // plan is feasible, so each pair's value is at least the exact partial EMD.
-    let per_pair = |method: Method| {
-        EmdLoss::new(method)
-            .unwrap()
-            .reduction(Reduction::None)
-            .forward(&batch(&x), &batch(&y))
-            .unwrap()
-            .to_dtype(DType::F64)
-            .unwrap()
-            .to_vec1::<f64>()
-            .unwrap()
-    };
-    for (s, e) in per_pair(Method::Sinkhorn)
-        .iter()
-        .zip(per_pair(Method::Exact))
-    {
+    let sinkhorn = per_pair_values(EmdLoss::new(Method::Sinkhorn).unwrap(), &x, &y);
+    for (s, e) in sinkhorn.iter().zip(per_pair_values(
+        EmdLoss::new(Method::Exact).unwrap(),
+        &x,
+        &y,
+    )) {
         assert!(
             *s >= e * (1.0 - 2e-3) && s.is_finite(),
             "sinkhorn {s} vs exact {e}"
@@ -143,15 +145,7 @@ fn unequal_sizes_use_the_partial_matching_and_its_gradient() {
 fn the_model_takes_unequal_sizes() {
     let x = random_batch(2, 12, 3, 7);
     let y = random_batch(2, 30, 3, 8);
-    let exact = EmdLoss::new(Method::Exact)
-        .unwrap()
-        .reduction(Reduction::None)
-        .forward(&batch(&x), &batch(&y))
-        .unwrap()
-        .to_dtype(DType::F64)
-        .unwrap()
-        .to_vec1::<f64>()
-        .unwrap();
+    let exact = per_pair_values(EmdLoss::new(Method::Exact).unwrap(), &x, &y);
     let spec: deepemd_methods::MethodSpec = "model/refined".parse().unwrap();
     let xb = candle_core::Var::from_tensor(&batch(&x)).unwrap();
     let model = EmdLoss::new(spec)
