@@ -88,28 +88,11 @@ where
     let mut col_left = vec![unit / m.max(1) as u64; m];
     let mut amounts: std::collections::BTreeMap<(usize, usize), u64> = Default::default();
     let mut rows: Vec<usize> = (0..n).collect();
-    let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
-    let mut row_best: Vec<(f64, usize)> = Vec::with_capacity(CANDIDATES_PER_ROW + 1);
+    let mut proposals = Proposals::default();
     // As in `greedy_rows`: the best proposal of a round always moves mass, so rounds end.
     while !rows.is_empty() {
-        candidates.clear();
-        for &i in &rows {
-            row_best.clear();
-            for (j, s) in scores[i * m..(i + 1) * m].iter().enumerate() {
-                if col_left[j] == 0 {
-                    continue;
-                }
-                let s: f64 = (*s).into();
-                if row_best.len() < CANDIDATES_PER_ROW || s > row_best[row_best.len() - 1].0 {
-                    let at = row_best.partition_point(|&(t, _)| t >= s);
-                    row_best.insert(at, (s, j));
-                    row_best.truncate(CANDIDATES_PER_ROW);
-                }
-            }
-            candidates.extend(row_best.iter().map(|&(s, j)| (s, i, j)));
-        }
-        candidates.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-        for &(_, i, j) in &candidates {
+        let candidates = proposals.round(scores, m, &rows, CANDIDATES_PER_ROW, |j| col_left[j] > 0);
+        for &(_, i, j) in candidates {
             let t = row_left[i].min(col_left[j]);
             if t > 0 {
                 row_left[i] -= t;
@@ -143,26 +126,30 @@ fn check_scores<T: Copy + Into<f64>>(scores: &[T], n: usize, m: usize) -> Result
     Ok(())
 }
 
-/// The greedy rule on an `n × m` matrix with `n <= m`: the column given to each row.
-fn greedy_rows<T: Copy + Into<f64>>(scores: &[T], n: usize, m: usize) -> Vec<usize> {
-    debug_assert!(n <= m);
-    const FREE: usize = usize::MAX;
-    let mut target = vec![FREE; n];
-    let mut col_taken = vec![false; m];
-    let mut rows: Vec<usize> = (0..n).collect();
-    let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
-    let mut row_best: Vec<(f64, usize)> = Vec::with_capacity(CANDIDATES_PER_ROW + 1);
-    // Each round, every unmatched row proposes its best free columns and the proposals are
-    // accepted greedily. The best proposal of a round is always accepted, so rounds terminate;
-    // in practice one or two rounds match almost every row.
-    while !rows.is_empty() {
-        // At least as many columns are free as rows are unmatched.
-        let k = CANDIDATES_PER_ROW.min(rows.len());
+/// One round of proposals of the greedy roundings: each listed row's `k` best columns among
+/// those `open` accepts, as `(score, row, column)` sorted by decreasing score (ties by lower
+/// row, then column). The buffers are kept between rounds.
+#[derive(Default)]
+struct Proposals {
+    candidates: Vec<(f64, usize, usize)>,
+    row_best: Vec<(f64, usize)>,
+}
+
+impl Proposals {
+    fn round<T: Copy + Into<f64>>(
+        &mut self,
+        scores: &[T],
+        m: usize,
+        rows: &[usize],
+        k: usize,
+        open: impl Fn(usize) -> bool,
+    ) -> &[(f64, usize, usize)] {
+        let (candidates, row_best) = (&mut self.candidates, &mut self.row_best);
         candidates.clear();
-        for &i in &rows {
+        for &i in rows {
             row_best.clear();
             for (j, s) in scores[i * m..(i + 1) * m].iter().enumerate() {
-                if col_taken[j] {
+                if !open(j) {
                     continue;
                 }
                 let s: f64 = (*s).into();
@@ -175,7 +162,26 @@ fn greedy_rows<T: Copy + Into<f64>>(scores: &[T], n: usize, m: usize) -> Vec<usi
             candidates.extend(row_best.iter().map(|&(s, j)| (s, i, j)));
         }
         candidates.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
-        for &(_, i, j) in &candidates {
+        candidates
+    }
+}
+
+/// The greedy rule on an `n × m` matrix with `n <= m`: the column given to each row.
+fn greedy_rows<T: Copy + Into<f64>>(scores: &[T], n: usize, m: usize) -> Vec<usize> {
+    debug_assert!(n <= m);
+    const FREE: usize = usize::MAX;
+    let mut target = vec![FREE; n];
+    let mut col_taken = vec![false; m];
+    let mut rows: Vec<usize> = (0..n).collect();
+    let mut proposals = Proposals::default();
+    // Each round, every unmatched row proposes its best free columns and the proposals are
+    // accepted greedily. The best proposal of a round is always accepted, so rounds terminate;
+    // in practice one or two rounds match almost every row.
+    while !rows.is_empty() {
+        // At least as many columns are free as rows are unmatched.
+        let k = CANDIDATES_PER_ROW.min(rows.len());
+        let candidates = proposals.round(scores, m, &rows, k, |j| !col_taken[j]);
+        for &(_, i, j) in candidates {
             if target[i] == FREE && !col_taken[j] {
                 target[i] = j;
                 col_taken[j] = true;
