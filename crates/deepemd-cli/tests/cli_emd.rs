@@ -9,10 +9,17 @@ use common::{deepemd, expected, fixture};
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use serde_json::Value;
 
-fn emd_json(a: &Path, b: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["emd", a.to_str().unwrap(), b.to_str().unwrap(), "--json"];
+/// `deepemd emd A B EXTRA…`, whatever its outcome.
+fn run_emd(a: &Path, b: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["emd", a.to_str().unwrap(), b.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let out = deepemd(&args);
+    deepemd(&args)
+}
+
+fn emd_json(a: &Path, b: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(extra);
+    let out = run_emd(a, b, &args);
     assert!(
         out.status.success(),
         "deepemd {args:?} failed: {}",
@@ -406,25 +413,11 @@ fn unequal_sizes_under_both_conventions_say_which() {
     let equal = emd_json(&a, &fixture("b.xyz"), &["--unequal", "uniform"]);
     assert!(equal.get("unequal").is_none());
     // The text line names the convention.
-    let out = deepemd(&[
-        "emd",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--unequal",
-        "uniform",
-    ]);
+    let out = run_emd(&a, &b, &["--unequal", "uniform"]);
     let line = String::from_utf8(out.stdout).unwrap();
     assert!(line.contains("uniform convention"), "{line}");
     // The model answers the partial question only, and says so.
-    let out = deepemd(&[
-        "emd",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--method",
-        "model",
-        "--unequal",
-        "uniform",
-    ]);
+    let out = run_emd(&a, &b, &["--method", "model", "--unequal", "uniform"]);
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -432,13 +425,7 @@ fn unequal_sizes_under_both_conventions_say_which() {
         "{err}"
     );
     // A misspelt convention is refused with the two names.
-    let out = deepemd(&[
-        "emd",
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--unequal",
-        "balanced",
-    ]);
+    let out = run_emd(&a, &b, &["--unequal", "balanced"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8(out.stderr)
