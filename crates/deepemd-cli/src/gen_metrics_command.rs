@@ -1,11 +1,17 @@
 //! `deepemd gen-metrics`: MMD, COV and 1-NNA of a generated set against a reference set, with
 //! the exact EMD and with Chamfer.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use clap::Args;
-use deepemd_vae::{generation_metrics, pair_count};
+use deepemd_core::PointCloud;
+use deepemd_data::sharding::Shard;
+use deepemd_vae::{
+    DistanceSetConfig, GenerationMetrics, compute_distance_set, distance_set_metrics,
+    generation_metrics, pair_count,
+};
 
 use crate::output::print_line;
 use crate::progress::bar;
@@ -22,11 +28,41 @@ pub struct GenMetricsArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Keep the distances in this folder, chunk by chunk (`distances.json`, then
+    /// `distances-CCCCC.npy`, f64 [pairs, 2]: EMD, Chamfer): a rerun resumes, and `--shard`
+    /// splits the work across jobs.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// With --out: compute only shard I of N (0 ≤ I < N) of the chunks, e.g.
+    /// `--shard $SLURM_ARRAY_TASK_ID/8`. When all N are done, `deepemd merge-shards --shards N
+    /// --out DIR F0 F1 …` joins their folders, and `gen-metrics --out DIR` prints the metrics
+    /// (docs/scale.md).
+    #[arg(long, value_name = "I/N", default_value = "0/1", requires = "out")]
+    shard: Shard,
+    /// With --out: cloud pairs per chunk file (the unit a rerun resumes from).
+    #[arg(long, default_value_t = 256, requires = "out")]
+    chunk_size: usize,
 }
 
 pub fn run(args: &GenMetricsArgs) -> Result<()> {
     let reference = deepemd_data::read_cloud_batch(&args.reference)?;
     let generated = deepemd_data::read_cloud_batch(&args.generated)?;
+    let m = match &args.out {
+        Some(out) => match in_folder(args, out, &reference, &generated)? {
+            Some(m) => m,
+            None => return Ok(()),
+        },
+        None => in_memory(args, &reference, &generated)?,
+    };
+    print_metrics(args, &m)
+}
+
+/// The metrics computed in memory, in one go.
+fn in_memory(
+    args: &GenMetricsArgs,
+    reference: &[PointCloud],
+    generated: &[PointCloud],
+) -> Result<GenerationMetrics> {
     let total = pair_count(reference.len(), generated.len()) as u64;
     let progress = bar(total, "distances");
     progress.set_message("exact EMD and Chamfer");
@@ -38,14 +74,76 @@ pub fn run(args: &GenMetricsArgs) -> Result<()> {
         }
     };
     let m = generation_metrics(
-        &reference,
-        &generated,
+        reference,
+        generated,
         (&args.reference, &args.generated),
         &tick,
     )?;
     progress.finish_and_clear();
+    Ok(m)
+}
+
+/// The distances computed (or completed) in `out`, this run's shard of them; the metrics when
+/// the run is unsharded, `None` after a shard.
+fn in_folder(
+    args: &GenMetricsArgs,
+    out: &std::path::Path,
+    reference: &[PointCloud],
+    generated: &[PointCloud],
+) -> Result<Option<GenerationMetrics>> {
+    if args.chunk_size == 0 {
+        bail!("--chunk-size must be at least 1");
+    }
+    let names = (args.reference.as_str(), args.generated.as_str());
+    let config = DistanceSetConfig::new(reference, generated, names, args.chunk_size)?;
+    let progress = bar(0, "cloud pairs");
+    progress.set_message("exact EMD and Chamfer");
+    let report = compute_distance_set(
+        reference,
+        generated,
+        &config,
+        out,
+        args.shard,
+        &|done, total| {
+            // Redrawing per pair would cost more than a small EMD; every 64th is enough.
+            if done % 64 == 0 || done == total {
+                progress.set_length(total as u64);
+                progress.set_position(done as u64);
+            }
+        },
+    )
+    .with_context(|| format!("computing distances in {}", out.display()))?;
+    progress.finish_and_clear();
+    let of_shard = if args.shard.is_whole() {
+        String::new()
+    } else {
+        format!(" (shard {} of the set's {})", args.shard, config.chunks())
+    };
+    eprintln!(
+        "{} chunks{of_shard} in {} ({} complete before this run); {} cloud pairs in {:.1} s",
+        report.chunks,
+        out.display(),
+        report.skipped,
+        report.pairs_made,
+        report.seconds
+    );
+    if !args.shard.is_whole() {
+        eprintln!(
+            "when all {n} shards are done: deepemd merge-shards --shards {n} --out MERGED \
+             FOLDER0 … FOLDER{last}, then gen-metrics --out MERGED prints the metrics",
+            n = args.shard.count(),
+            last = args.shard.count() - 1
+        );
+        return Ok(None);
+    }
+    let mut m = distance_set_metrics(out)?;
+    m.seconds += report.seconds;
+    Ok(Some(m))
+}
+
+fn print_metrics(args: &GenMetricsArgs, m: &GenerationMetrics) -> Result<()> {
     if args.json {
-        print_line(serde_json::to_string(&m)?)?;
+        print_line(serde_json::to_string(m)?)?;
     } else {
         let pct = |x: f64| format!("{:.1} %", 100.0 * x);
         print_line(format_args!(

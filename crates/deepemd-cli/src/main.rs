@@ -7,6 +7,8 @@ mod emd_command;
 #[cfg(feature = "hdf5")]
 mod gen_metrics_command;
 mod input;
+#[cfg(feature = "hdf5")]
+mod merge_command;
 mod method_args;
 mod output;
 #[cfg(feature = "hdf5")]
@@ -63,6 +65,10 @@ enum Command {
     /// the exact EMD and with Chamfer.
     #[cfg(feature = "hdf5")]
     GenMetrics(gen_metrics_command::GenMetricsArgs),
+    /// Check that the output folders of a sharded run (`--shard I/N` of prepare-pairs or
+    /// gen-metrics) hold every unit once, and copy them into one folder.
+    #[cfg(feature = "hdf5")]
+    MergeShards(merge_command::MergeShardsArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +86,8 @@ fn main() -> ExitCode {
         Command::Vae(args) => vae_command::run(&args),
         #[cfg(feature = "hdf5")]
         Command::GenMetrics(args) => gen_metrics_command::run(&args),
+        #[cfg(feature = "hdf5")]
+        Command::MergeShards(args) => merge_command::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use deepemd_data::hdf5::load_modelnet40;
 use deepemd_data::pairs::{PairMix, PairsConfig, prepare_pairs};
+use deepemd_data::sharding::Shard;
 use deepemd_solvers::Exact;
 
 use crate::progress::bar;
@@ -33,6 +34,11 @@ pub struct PreparePairsArgs {
     /// Output folder (resumed when it already holds shards made with the same settings).
     #[arg(long)]
     out: PathBuf,
+    /// Make only shard I of N (0 ≤ I < N) of the set, e.g. `--shard $SLURM_ARRAY_TASK_ID/8`:
+    /// the shard files k with k mod N = I. Copying the N output folders together gives the set
+    /// one unsharded run makes; `deepemd merge-shards` checks and does that (docs/scale.md).
+    #[arg(long, value_name = "I/N", default_value = "0/1")]
+    shard: Shard,
 }
 
 pub fn run(args: &PreparePairsArgs) -> Result<()> {
@@ -45,17 +51,30 @@ pub fn run(args: &PreparePairsArgs) -> Result<()> {
         seed: args.seed,
         mix: PairMix::default(),
     };
-    let progress = bar(args.pairs as u64, "pairs");
+    let progress = bar(0, "pairs");
     progress.set_message("exact matchings");
     let solver = Exact::default();
-    let report = prepare_pairs(&split.shapes, &config, &args.out, &solver, &|done, _| {
-        progress.set_position(done as u64)
-    })
+    let report = prepare_pairs(
+        &split.shapes,
+        &config,
+        &args.out,
+        &solver,
+        args.shard,
+        &|done, total| {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64)
+        },
+    )
     .with_context(|| format!("preparing pairs in {}", args.out.display()))?;
     progress.finish_and_clear();
     let rate = report.pairs_made as f64 / report.seconds.max(1e-9);
+    let of_shard = if args.shard.is_whole() {
+        String::new()
+    } else {
+        format!(" (shard {} of the set's {})", args.shard, config.shards())
+    };
     eprintln!(
-        "{} shards in {} ({} complete before this run); {} pairs made in {:.1} s ({rate:.1} pairs/s at n = {})",
+        "{} shards{of_shard} in {} ({} complete before this run); {} pairs made in {:.1} s ({rate:.1} pairs/s at n = {})",
         report.shards,
         args.out.display(),
         report.skipped,

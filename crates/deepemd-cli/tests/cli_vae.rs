@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::deepemd;
+use common::{deepemd, write_npy};
 use deepemd_data::hdf5::{ShapeFile, WriteOptions};
 use serde_json::Value;
 
@@ -39,21 +39,6 @@ fn write_set(path: &Path, clouds: &[Vec<f32>], points: usize) {
     }
     .write(path, WriteOptions::default())
     .unwrap();
-}
-
-/// Writes an `(items, points, 3)` little-endian f32 .npy file (format version 1.0).
-fn write_npy(path: &Path, values: &[f32], (items, points): (usize, usize)) {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({items}, {points}, 3), }}");
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
-    std::fs::write(path, bytes).unwrap();
 }
 
 fn flat(v: &Value) -> (Vec<Vec<f32>>, usize) {

@@ -13,6 +13,7 @@ mod header;
 mod mesh;
 #[cfg(feature = "hdf5")]
 pub mod pairs;
+pub mod sharding;
 
 pub use error::{Error, Result};
 pub use formats::{MeshFile, read_cloud, read_mesh_file, write_atomic, write_atomic_with};

@@ -11,6 +11,7 @@ use deepemd_data::hdf5::load_modelnet40;
 use deepemd_data::pairs::{
     PairGenerator, PairKind, PairMix, PairShard, PairsConfig, prepare_pairs, read_pair_set,
 };
+use deepemd_data::sharding::Shard;
 use deepemd_solvers::{Exact, Hungarian, Sinkhorn};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -209,7 +210,15 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
         mix: PairMix::default(),
     };
     let full = dir.path().join("full");
-    let report = prepare_pairs(&pool, &config, &full, &Exact::default(), &|_, _| {}).unwrap();
+    let report = prepare_pairs(
+        &pool,
+        &config,
+        &full,
+        &Exact::default(),
+        Shard::WHOLE,
+        &|_, _| {},
+    )
+    .unwrap();
     assert_eq!(
         (report.shards, report.skipped, report.pairs_made),
         (3, 0, 25)
@@ -250,19 +259,46 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
     std::fs::copy(full.join("pairs.json"), partial.join("pairs.json")).unwrap();
     std::fs::copy(full.join("pairs-00000.h5"), partial.join("pairs-00000.h5")).unwrap();
     std::fs::write(partial.join(".pairs-00001.h5.999.tmp"), b"half").unwrap();
-    let report = prepare_pairs(&pool, &config, &partial, &Exact::default(), &|_, _| {}).unwrap();
+    let report = prepare_pairs(
+        &pool,
+        &config,
+        &partial,
+        &Exact::default(),
+        Shard::WHOLE,
+        &|_, _| {},
+    )
+    .unwrap();
     assert_eq!((report.skipped, report.pairs_made), (1, 15));
     assert_eq!(read_pair_set(&partial).unwrap(), shards);
+    assert!(
+        !partial.join(".pairs-00001.h5.999.tmp").exists(),
+        "the killed run's temporary file is cleaned up"
+    );
     // A corrupt shard is remade, not trusted.
     std::fs::write(partial.join("pairs-00002.h5"), b"garbage").unwrap();
-    let report = prepare_pairs(&pool, &config, &partial, &Exact::default(), &|_, _| {}).unwrap();
+    let report = prepare_pairs(
+        &pool,
+        &config,
+        &partial,
+        &Exact::default(),
+        Shard::WHOLE,
+        &|_, _| {},
+    )
+    .unwrap();
     assert_eq!((report.skipped, report.pairs_made), (2, 5));
     assert_eq!(read_pair_set(&partial).unwrap(), shards);
     // Other settings in the same folder are refused.
     let other = PairsConfig { seed: 5, ..config };
-    let err = prepare_pairs(&pool, &other, &partial, &Exact::default(), &|_, _| {})
-        .unwrap_err()
-        .to_string();
+    let err = prepare_pairs(
+        &pool,
+        &other,
+        &partial,
+        &Exact::default(),
+        Shard::WHOLE,
+        &|_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("other settings"), "{err}");
 }
 

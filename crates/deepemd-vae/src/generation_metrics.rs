@@ -106,6 +106,64 @@ pub fn check_sets(
     Ok(r)
 }
 
+/// One distance the metrics need: which two sets, and the two clouds' indices in them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairJob {
+    /// Reference `i` and generated `j`.
+    ReferenceGenerated(usize, usize),
+    /// Reference `i` and reference `j`, `i < j`.
+    ReferenceReference(usize, usize),
+    /// Generated `i` and generated `j`, `i < j`.
+    GeneratedGenerated(usize, usize),
+}
+
+impl PairJob {
+    /// The two clouds of the job.
+    pub fn clouds<'a>(
+        &self,
+        reference: &'a [PointCloud],
+        generated: &'a [PointCloud],
+    ) -> (&'a PointCloud, &'a PointCloud) {
+        match *self {
+            Self::ReferenceGenerated(i, j) => (&reference[i], &generated[j]),
+            Self::ReferenceReference(i, j) => (&reference[i], &reference[j]),
+            Self::GeneratedGenerated(i, j) => (&generated[i], &generated[j]),
+        }
+    }
+}
+
+/// Every distance the metrics need, in a fixed order: reference × generated row by row, then
+/// the upper triangles of reference × reference and generated × generated.
+/// [`pair_count`] is twice its length (once per distance).
+pub fn pair_jobs(nr: usize, ng: usize) -> Vec<PairJob> {
+    use PairJob::*;
+    let mut jobs = Vec::with_capacity(pair_count(nr, ng) / 2);
+    jobs.extend((0..nr).flat_map(|i| (0..ng).map(move |j| ReferenceGenerated(i, j))));
+    jobs.extend((0..nr).flat_map(|i| (i + 1..nr).map(move |j| ReferenceReference(i, j))));
+    jobs.extend((0..ng).flat_map(|i| (i + 1..ng).map(move |j| GeneratedGenerated(i, j))));
+    jobs
+}
+
+impl DistanceMatrices {
+    /// The matrices of sets of `nr` and `ng` clouds from the value of every job of
+    /// [`pair_jobs`], in that order.
+    pub fn from_values(nr: usize, ng: usize, values: &[f64]) -> Self {
+        let mut m = Self {
+            rg: vec![vec![0.0; ng]; nr],
+            rr: vec![vec![0.0; nr]; nr],
+            gg: vec![vec![0.0; ng]; ng],
+        };
+        for (job, &d) in pair_jobs(nr, ng).iter().zip(values) {
+            match *job {
+                PairJob::ReferenceGenerated(i, j) => m.rg[i][j] = d,
+                PairJob::ReferenceReference(i, j) => (m.rr[i][j], m.rr[j][i]) = (d, d),
+                PairJob::GeneratedGenerated(i, j) => (m.gg[i][j], m.gg[j][i]) = (d, d),
+            }
+        }
+        m
+    }
+}
+
 /// Every distance the metrics need, `distance` computed in parallel; `progress` is called
 /// once per distance computed, from any thread.
 pub fn distance_matrices(
@@ -114,38 +172,20 @@ pub fn distance_matrices(
     distance: &(dyn Fn(&PointCloud, &PointCloud) -> Result<f64> + Sync),
     progress: &(dyn Fn() + Sync),
 ) -> Result<DistanceMatrices> {
-    let (nr, ng) = (reference.len(), generated.len());
-    // The pairs (set, i, j): rg all, rr and gg the upper triangle.
-    let mut jobs: Vec<(u8, usize, usize)> = Vec::new();
-    jobs.extend((0..nr).flat_map(|i| (0..ng).map(move |j| (0, i, j))));
-    jobs.extend((0..nr).flat_map(|i| (i + 1..nr).map(move |j| (1, i, j))));
-    jobs.extend((0..ng).flat_map(|i| (i + 1..ng).map(move |j| (2, i, j))));
-    let values: Vec<f64> = jobs
+    let values: Vec<f64> = pair_jobs(reference.len(), generated.len())
         .par_iter()
-        .map(|&(set, i, j)| {
-            let (a, b) = match set {
-                0 => (&reference[i], &generated[j]),
-                1 => (&reference[i], &reference[j]),
-                _ => (&generated[i], &generated[j]),
-            };
+        .map(|job| {
+            let (a, b) = job.clouds(reference, generated);
             let d = distance(a, b)?;
             progress();
             Ok(d)
         })
         .collect::<Result<_>>()?;
-    let mut m = DistanceMatrices {
-        rg: vec![vec![0.0; ng]; nr],
-        rr: vec![vec![0.0; nr]; nr],
-        gg: vec![vec![0.0; ng]; ng],
-    };
-    for (&(set, i, j), &d) in jobs.iter().zip(&values) {
-        match set {
-            0 => m.rg[i][j] = d,
-            1 => (m.rr[i][j], m.rr[j][i]) = (d, d),
-            _ => (m.gg[i][j], m.gg[j][i]) = (d, d),
-        }
-    }
-    Ok(m)
+    Ok(DistanceMatrices::from_values(
+        reference.len(),
+        generated.len(),
+        &values,
+    ))
 }
 
 /// The index of the smallest value (the first on ties), skipping `skip`.
@@ -221,27 +261,38 @@ pub fn generation_metrics(
 ) -> Result<GenerationMetrics> {
     let started = Instant::now();
     let (points, _) = check_sets(reference, generated, names)?;
-    let emd = set_metrics(&distance_matrices(
-        reference, generated, &exact_emd, progress,
-    )?);
-    let cd = set_metrics(&distance_matrices(
-        reference,
-        generated,
-        &chamfer_distance,
-        progress,
-    )?);
-    Ok(GenerationMetrics {
-        mmd_emd: emd.mmd,
-        cov_emd: emd.cov,
-        nna_emd: emd.nna,
-        mmd_cd: cd.mmd,
-        cov_cd: cd.cov,
-        nna_cd: cd.nna,
-        n_reference: reference.len(),
-        n_generated: generated.len(),
+    let emd = distance_matrices(reference, generated, &exact_emd, progress)?;
+    let cd = distance_matrices(reference, generated, &chamfer_distance, progress)?;
+    Ok(GenerationMetrics::from_matrices(
+        &emd,
+        &cd,
         points,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+        started.elapsed().as_secs_f64(),
+    ))
+}
+
+impl GenerationMetrics {
+    /// The metrics of both distances from their matrices; `points` and `seconds` are recorded.
+    pub fn from_matrices(
+        emd: &DistanceMatrices,
+        cd: &DistanceMatrices,
+        points: usize,
+        seconds: f64,
+    ) -> Self {
+        let (e, c) = (set_metrics(emd), set_metrics(cd));
+        Self {
+            mmd_emd: e.mmd,
+            cov_emd: e.cov,
+            nna_emd: e.nna,
+            mmd_cd: c.mmd,
+            cov_cd: c.cov,
+            nna_cd: c.nna,
+            n_reference: emd.rg.len(),
+            n_generated: emd.gg.len(),
+            points,
+            seconds,
+        }
+    }
 }
 
 /// How many distances [`generation_metrics`] computes for sets of `r` and `g` clouds.

@@ -27,6 +27,7 @@ mod chamfer;
 mod checkpoint;
 mod config;
 mod data;
+mod distance_set;
 mod error;
 mod evaluate;
 mod generation_metrics;
@@ -42,13 +43,17 @@ pub use config::{
 };
 pub use data::{MeshPool, augment, evaluation_clouds, to_clouds, to_tensor};
 pub use deepemd_train::find_checkpoint;
+pub use distance_set::{
+    DISTANCES_MANIFEST, DistanceSetConfig, DistanceSetOutput, DistanceSetReport,
+    compute_distance_set, distance_set_metrics, read_distance_set,
+};
 pub use error::{Error, Result};
 pub use evaluate::{
     MAX_SAMPLES, ReconstructionScore, reconstruct, reconstruction_score, sample_prior,
 };
 pub use generation_metrics::{
-    DistanceMatrices, GenerationMetrics, SetMetrics, check_sets, distance_matrices, exact_emd,
-    generation_metrics, pair_count, set_metrics,
+    DistanceMatrices, GenerationMetrics, PairJob, SetMetrics, check_sets, distance_matrices,
+    exact_emd, generation_metrics, pair_count, pair_jobs, set_metrics,
 };
 pub use loss_kind::LossKind;
 pub use network::{LOG_VAR_BIAS_INIT, PointVae, init_vae, kl_divergence};

@@ -26,3 +26,18 @@ pub fn expected(pair: &str, cost: &str) -> f64 {
     let v: Value = serde_json::from_str(include_str!("../fixtures/expected.json")).unwrap();
     v[pair][cost].as_f64().unwrap()
 }
+
+/// Writes `items` clouds of `points` 3-D points (f32, flat) as a `(items, points, 3)` `.npy`.
+pub fn write_npy(path: &Path, values: &[f32], (items, points): (usize, usize)) {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({items}, {points}, 3), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    std::fs::write(path, bytes).unwrap();
+}

@@ -13,7 +13,10 @@ use deepemd_core::{NonFiniteKind, PointCloud};
 
 use crate::error::{Error, Result};
 
-pub use npy::{read_npy, read_npy_batch, write_npy_f32, write_npy_f64};
+pub use npy::{
+    read_npy, read_npy_batch, read_npy_matrix_f64, write_npy_f32, write_npy_f64,
+    write_npy_matrix_f64,
+};
 pub use off::{read_off, read_off_mesh};
 pub use pcd::read_pcd;
 pub use ply::{read_ply, read_ply_mesh, write_ply_binary};

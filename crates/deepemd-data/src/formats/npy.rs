@@ -154,6 +154,19 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(rest[..end].trim())
 }
 
+/// Writes `values` (row-major, `cols` per row) as a little-endian `f8` array of shape
+/// `[rows, cols]`, atomically.
+pub fn write_npy_matrix_f64(path: &Path, cols: usize, values: &[f64]) -> Result<()> {
+    let data: Vec<u8> = values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    write_npy(path, "<f8", values.len() / cols.max(1), cols, &data)
+}
+
+/// Reads a `.npy` array of shape `[rows, cols]` (`f4` or `f8`) as row-major f64 values.
+pub fn read_npy_matrix_f64(path: &Path, cols: usize) -> Result<Vec<f64>> {
+    let expected = format!("(rows, {cols})");
+    Ok(read_npy_array(path, &expected, |d| matches!(d, [_, c] if *c == cols))?.values)
+}
+
 fn write_npy(path: &Path, descr: &str, n: usize, dim: usize, data: &[u8]) -> Result<()> {
     let mut header =
         format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({n}, {dim}), }}");

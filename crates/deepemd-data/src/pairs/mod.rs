@@ -9,5 +9,7 @@ mod shard;
 
 pub use generator::{Pair, PairGenerator, PairKind, PairMix};
 pub use labeled::{LabeledPair, generate_labeled_pairs, label_pairs};
-pub use prepare::{PairsConfig, PrepareReport, prepare_pairs, read_pair_set};
+pub use prepare::{
+    PAIRS_MANIFEST, PairSetOutput, PairsConfig, PrepareReport, prepare_pairs, read_pair_set,
+};
 pub use shard::PairShard;

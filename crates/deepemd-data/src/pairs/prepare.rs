@@ -3,7 +3,8 @@
 //! Shard `k` is generated from its own random stream (seed, stream `k`), so it is the same
 //! whether it is made in one run or after an interruption; each shard is written atomically,
 //! so a killed run leaves only complete shards, and a rerun skips them: nothing lost, nothing
-//! duplicated.
+//! duplicated. A run can also be one shard of N (see [`crate::sharding`]), making only the
+//! shard files `k` with `k mod N = I`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,8 +16,9 @@ use super::generator::{PairGenerator, PairMix};
 use super::labeled::{draw_pairs, label_pairs};
 use super::shard::PairShard;
 use crate::error::{Error, Result};
-use crate::formats::{read_text, write_atomic};
+use crate::formats::read_text;
 use crate::hdf5::ShapeFile;
+use crate::sharding::{Shard, ShardedOutput, ensure_manifest, remove_stale_temporaries};
 
 /// Everything that determines the pairs; saved as `pairs.json` beside the shards.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -51,18 +53,53 @@ impl PairsConfig {
         self.pairs.div_ceil(self.shard_size)
     }
 
+    /// Pairs in shard file `k`.
+    pub fn shard_len(&self, k: usize) -> usize {
+        self.shard_size.min(self.pairs - k * self.shard_size)
+    }
+
+    /// File name of shard `k`.
+    pub fn shard_name(k: usize) -> String {
+        format!("pairs-{k:05}.h5")
+    }
+
     /// Path of shard `k` under `out`.
     pub fn shard_path(out: &Path, k: usize) -> PathBuf {
-        out.join(format!("pairs-{k:05}.h5"))
+        out.join(Self::shard_name(k))
+    }
+
+    /// Reads a pair set's manifest (`pairs.json`).
+    pub fn read(manifest: &Path) -> Result<Self> {
+        serde_json::from_str(&read_text(manifest)?)
+            .map_err(|e| Error::format(manifest, format!("not a pair-set description ({e})")))
+    }
+
+    /// Checks that `path` is a complete shard file `k` of this set: readable, with its pairs
+    /// of the right size.
+    pub fn check_shard(&self, k: usize, path: &Path) -> Result<()> {
+        let shard = PairShard::read(path)?;
+        if shard.len() != self.shard_len(k) || shard.n != self.points {
+            return Err(Error::format(
+                path,
+                format!(
+                    "holds {} pairs of {} points; shard {k} of this set has {} of {}",
+                    shard.len(),
+                    shard.n,
+                    self.shard_len(k),
+                    self.points
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
 /// What a run did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PrepareReport {
-    /// Shards in the set.
+    /// Shard files this run is responsible for (all of them when unsharded).
     pub shards: usize,
-    /// Shards found complete and skipped.
+    /// Of those, the ones found complete and skipped.
     pub skipped: usize,
     /// Pairs made by this run.
     pub pairs_made: usize,
@@ -70,51 +107,44 @@ pub struct PrepareReport {
     pub seconds: f64,
 }
 
-/// Makes (or completes) the pair set under `out`, labeling pairs with the exact `solver`.
-/// `progress(done, total)` counts pairs, skipped shards included.
+/// Makes (or completes) the pair set under `out`, labeling pairs with the exact `solver`; with
+/// a `shard` other than [`Shard::WHOLE`], only the shard files that shard owns (see
+/// [`crate::sharding`]): the union of the N shards' folders is the set one run makes.
+/// `progress(done, total)` counts this run's pairs, skipped shard files included.
 pub fn prepare_pairs(
     pool: &ShapeFile,
     config: &PairsConfig,
     out: &Path,
     solver: &dyn EmdEstimator,
+    shard: Shard,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PrepareReport> {
     config.check()?;
     let start = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let manifest = out.join("pairs.json");
-    if manifest.exists() {
-        let old: PairsConfig = serde_json::from_str(&read_text(&manifest)?)
-            .map_err(|e| Error::format(&manifest, format!("not a pair-set description ({e})")))?;
-        if &old != config {
-            return Err(Error::format(
-                &manifest,
-                "this folder holds pairs made with other settings; choose another output folder or delete it",
-            ));
-        }
-    } else {
-        let text = serde_json::to_string_pretty(config).expect("the config serializes");
-        write_atomic(&manifest, text.as_bytes())?;
-    }
+    ensure_manifest(&out.join(PAIRS_MANIFEST), config, "pairs")?;
     let generator = PairGenerator::new(pool, config.points, config.mix)?;
+    let owned: Vec<usize> = (0..config.shards()).filter(|&k| shard.owns(k)).collect();
+    let total: usize = owned.iter().map(|&k| config.shard_len(k)).sum();
     let done = AtomicUsize::new(0);
     let mut report = PrepareReport {
-        shards: config.shards(),
+        shards: owned.len(),
         skipped: 0,
         pairs_made: 0,
         seconds: 0.0,
     };
-    for k in 0..config.shards() {
-        let size = config.shard_size.min(config.pairs - k * config.shard_size);
+    for k in owned {
+        let size = config.shard_len(k);
         let path = PairsConfig::shard_path(out, k);
-        if PairShard::read(&path).is_ok_and(|s| s.len() == size && s.n == config.points) {
+        if config.check_shard(k, &path).is_ok() {
             report.skipped += 1;
-            progress(done.fetch_add(size, Ordering::Relaxed) + size, config.pairs);
+            progress(done.fetch_add(size, Ordering::Relaxed) + size, total);
             continue;
         }
+        remove_stale_temporaries(out, &PairsConfig::shard_name(k))?;
         let pairs = draw_pairs(&generator, config.seed, k as u64, size)?;
         let labeled = label_pairs(pairs, solver, &|| {
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, config.pairs);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
         })?;
         let mut shard = PairShard::new(config.points, pool.dim);
         for p in &labeled {
@@ -131,11 +161,31 @@ pub fn prepare_pairs(
     Ok(report)
 }
 
+/// The file name of a pair set's manifest.
+pub const PAIRS_MANIFEST: &str = "pairs.json";
+
+/// A pair set as [`crate::sharding::merge_shards`] sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PairSetOutput;
+
+impl ShardedOutput for PairSetOutput {
+    fn manifest_name(&self) -> &'static str {
+        PAIRS_MANIFEST
+    }
+
+    fn unit_files(&self, manifest: &Path) -> Result<Vec<String>> {
+        let config = PairsConfig::read(manifest)?;
+        Ok((0..config.shards()).map(PairsConfig::shard_name).collect())
+    }
+
+    fn check_unit(&self, manifest: &Path, unit: usize, path: &Path) -> Result<()> {
+        PairsConfig::read(manifest)?.check_shard(unit, path)
+    }
+}
+
 /// Reads every shard of a pair set, in order.
 pub fn read_pair_set(out: &Path) -> Result<Vec<PairShard>> {
-    let manifest = out.join("pairs.json");
-    let config: PairsConfig = serde_json::from_str(&read_text(&manifest)?)
-        .map_err(|e| Error::format(&manifest, format!("not a pair-set description ({e})")))?;
+    let config = PairsConfig::read(&out.join(PAIRS_MANIFEST))?;
     (0..config.shards())
         .map(|k| PairShard::read(&PairsConfig::shard_path(out, k)))
         .collect()

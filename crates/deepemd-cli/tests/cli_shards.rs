@@ -1,0 +1,224 @@
+//! Sharded runs (`--shard I/N`) as a batch scheduler would start them: separate processes, one
+//! killed mid-way and resumed; their folders, merged, equal one unsharded run file for file,
+//! and `merge-shards` names a missing and a duplicated shard.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{deepemd, write_npy};
+
+/// Every file of `dirs` by name, with its bytes; a name in two folders fails the test.
+fn union(dirs: &[&Path]) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let bytes = std::fs::read(entry.path()).unwrap();
+            if name.ends_with(".json") {
+                // The manifest is in every shard's folder, the same bytes each time.
+                if let Some(old) = files.insert(name.clone(), bytes.clone()) {
+                    assert_eq!(old, bytes, "{name} differs between shards");
+                }
+            } else {
+                assert!(
+                    files.insert(name.clone(), bytes).is_none(),
+                    "{name} in two shard folders"
+                );
+            }
+        }
+    }
+    files
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn succeeded(out: Output) -> String {
+    assert!(out.status.success(), "{}", stderr(&out));
+    stderr(&out)
+}
+
+/// Starts `cmd`, kills it once `first` exists, and checks that it had not reached `last`.
+fn kill_after(mut cmd: Command, first: &Path, last: &Path) {
+    let mut child = cmd.spawn().unwrap();
+    let start = Instant::now();
+    while !first.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no output appeared"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !last.exists(),
+        "the shard finished before it could be killed"
+    );
+}
+
+fn merge(folders: &[&Path], shards: usize, out: Option<&Path>) -> Output {
+    let mut args = vec![
+        "merge-shards".to_string(),
+        "--shards".into(),
+        shards.to_string(),
+    ];
+    if let Some(out) = out {
+        args.extend(["--out".into(), out.display().to_string()]);
+    }
+    args.extend(folders.iter().map(|f| f.display().to_string()));
+    deepemd(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn prepare_pairs(out: &Path, shard: &str) -> Command {
+    let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/fixtures/cgal-mini");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deepemd"));
+    cmd.args(["prepare-pairs", "--points", "200", "--pairs", "600"])
+        .args(["--shard-size", "20", "--seed", "5", "--shard", shard])
+        .arg("--dataset")
+        .arg(dataset)
+        .arg("--out")
+        .arg(out);
+    cmd
+}
+
+#[test]
+fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let whole = root.join("whole");
+    succeeded(prepare_pairs(&whole, "0/1").output().unwrap());
+    assert_eq!(union(&[&whole]).len(), 31, "30 shard files and pairs.json");
+
+    let s: Vec<PathBuf> = (0..3).map(|i| root.join(format!("shard{i}"))).collect();
+    // Shard 1 of 3 owns files 1, 4, …, 28: killed after its first, then rerun.
+    kill_after(
+        prepare_pairs(&s[1], "1/3"),
+        &s[1].join("pairs-00001.h5"),
+        &s[1].join("pairs-00028.h5"),
+    );
+    let mut others: Vec<_> = [0, 2]
+        .iter()
+        .map(|&i| prepare_pairs(&s[i], &format!("{i}/3")).spawn().unwrap())
+        .collect();
+    let log = succeeded(prepare_pairs(&s[1], "1/3").output().unwrap());
+    assert!(
+        log.contains("10 shards (shard 1/3 of the set's 30)"),
+        "{log}"
+    );
+    assert!(!log.contains("(0 complete before this run)"), "{log}");
+    for child in &mut others {
+        assert!(child.wait().unwrap().success());
+    }
+
+    let shards: Vec<&Path> = s.iter().map(PathBuf::as_path).collect();
+    // Copying the folders together is the unsharded set, byte for byte (no leftovers of the
+    // killed run either).
+    assert_eq!(union(&shards), union(&[&whole]));
+    let merged = root.join("merged");
+    let log = succeeded(merge(&shards, 3, Some(&merged)));
+    assert!(log.contains("complete, nothing duplicated"), "{log}");
+    assert_eq!(union(&[&merged]), union(&[&whole]));
+
+    // Shard 1 passed twice, shard 2 not at all: both named.
+    let out = merge(&[&s[0], &s[1], &s[1]], 3, None);
+    assert!(!out.status.success());
+    let e = stderr(&out);
+    assert!(
+        e.contains("shard 2/3 is missing: 10 of its 10 files"),
+        "{e}"
+    );
+    assert!(e.contains("shard 1/3 is duplicated"), "{e}");
+    // A shard killed and not resumed is missing the files it did not make.
+    std::fs::remove_file(s[0].join("pairs-00027.h5")).unwrap();
+    let e = stderr(&merge(&shards, 3, None));
+    assert!(
+        e.contains(
+            "shard 0/3 is missing: 1 of its 10 files are in none of the folders (pairs-00027.h5)"
+        ),
+        "{e}"
+    );
+}
+
+/// `n` clouds of 48 points on a wobbly sphere; `seed` varies them.
+fn clouds(n: usize, seed: f32) -> Vec<f32> {
+    (0..n * 48)
+        .flat_map(|k| {
+            let t = k as f32 * 0.37 + seed;
+            let r = 1.0 + 0.1 * (3.0 * t).sin() + 0.02 * (k / 48) as f32;
+            [
+                r * t.cos() * (0.5 * t).sin(),
+                r * t.sin() * (0.5 * t).sin(),
+                r * (0.5 * t).cos(),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn three_distance_shards_merge_into_the_unsharded_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (r, g) = (root.join("r.npy"), root.join("g.npy"));
+    write_npy(&r, &clouds(7, 0.0), (7, 48));
+    write_npy(&g, &clouds(6, 0.5), (6, 48));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["gen-metrics", "--json"];
+        args.extend(["--reference", r.to_str().unwrap()]);
+        args.extend(["--generated", g.to_str().unwrap()]);
+        if !extra.is_empty() {
+            args.extend(["--chunk-size", "5"]);
+        }
+        args.extend(extra);
+        deepemd(&args)
+    };
+    // 7·6 + 21 + 15 = 78 cloud pairs: 16 chunks.
+    let in_memory = run(&[]);
+    let whole = root.join("whole");
+    let on_disk = run(&["--out", whole.to_str().unwrap()]);
+    succeeded(on_disk.clone());
+    let s: Vec<PathBuf> = (0..3).map(|i| root.join(format!("s{i}"))).collect();
+    for (i, folder) in s.iter().enumerate() {
+        let shard = format!("{i}/3");
+        let out = run(&["--out", folder.to_str().unwrap(), "--shard", &shard]);
+        let log = succeeded(out.clone());
+        assert!(out.stdout.is_empty(), "a shard prints no metrics");
+        assert!(log.contains("merge-shards --shards 3"), "{log}");
+    }
+    // An interrupted shard: one chunk gone, a temporary file left; the rerun completes it.
+    std::fs::remove_file(s[2].join("distances-00005.npy")).unwrap();
+    std::fs::write(s[2].join(".distances-00005.npy.77.tmp"), b"half").unwrap();
+    let log = succeeded(run(&["--out", s[2].to_str().unwrap(), "--shard", "2/3"]));
+    assert!(log.contains("(4 complete before this run)"), "{log}");
+
+    let shards: Vec<&Path> = s.iter().map(PathBuf::as_path).collect();
+    assert_eq!(union(&shards), union(&[&whole]));
+    let merged = root.join("merged");
+    succeeded(merge(&shards, 3, Some(&merged)));
+    assert_eq!(union(&[&merged]), union(&[&whole]));
+    let from_merged = run(&["--out", merged.to_str().unwrap()]);
+    let log = succeeded(from_merged.clone());
+    assert!(log.contains("(16 complete before this run)"), "{log}");
+    // The same metrics in memory, from the unsharded folder and from the merged shards.
+    let metrics = |out: &Output| {
+        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    assert_eq!(metrics(&from_merged), metrics(&in_memory));
+    assert_eq!(metrics(&on_disk), metrics(&in_memory));
+
+    // Shard 0 missing; or shards 0 and 1 twice (in their folders and in the unsharded one).
+    let e = stderr(&merge(&shards[1..], 3, None));
+    assert!(e.contains("shard 0/3 is missing: 6 of its 6 files"), "{e}");
+    let e = stderr(&merge(&[&s[0], &s[1], &whole], 3, None));
+    assert!(e.contains("shard 0/3 is duplicated"), "{e}");
+    assert!(e.contains("shard 1/3 is duplicated"), "{e}");
+    assert!(!e.contains("shard 2/3"), "{e}");
+}

@@ -1,0 +1,334 @@
+//! The distances behind the generation metrics, kept on disk in chunks that a rerun resumes
+//! and that N jobs of a batch scheduler can share out (`deepemd gen-metrics --out DIR
+//! --shard I/N`; see `deepemd_data::sharding`).
+//!
+//! A distance set is a folder holding `distances.json` (the [`DistanceSetConfig`]) and one
+//! `distances-CCCCC.npy` per chunk: a little-endian f64 array `[len, 2]` whose row `t` holds
+//! the exact EMD and the Chamfer distance of job `C · chunk_size + t` of [`pair_jobs`]. Chunk
+//! files are written atomically; each is computed from its own jobs alone, so it has the same
+//! bytes whichever run, shard or machine made it.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use deepemd_core::PointCloud;
+use deepemd_data::formats::{read_npy_matrix_f64, write_npy_matrix_f64};
+use deepemd_data::sharding::{Shard, ShardedOutput, ensure_manifest, remove_stale_temporaries};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::chamfer::chamfer_distance;
+use crate::error::{Error, Result};
+use crate::generation_metrics::{
+    DistanceMatrices, GenerationMetrics, check_sets, exact_emd, pair_count, pair_jobs,
+};
+
+/// The file name of a distance set's manifest.
+pub const DISTANCES_MANIFEST: &str = "distances.json";
+
+/// Everything that determines a distance set; saved as `distances.json`. The two sets are
+/// identified by their sizes and a hash of their coordinates, not by file names, so shards may
+/// read them from different paths.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DistanceSetConfig {
+    /// Reference clouds.
+    pub n_reference: usize,
+    /// Generated clouds.
+    pub n_generated: usize,
+    /// Points per cloud.
+    pub points: usize,
+    /// 2 or 3.
+    pub dim: usize,
+    /// SHA-256 of the reference clouds' coordinates (f64 little-endian, cloud after cloud).
+    pub reference_sha256: String,
+    /// SHA-256 of the generated clouds' coordinates.
+    pub generated_sha256: String,
+    /// Cloud pairs per chunk file.
+    pub chunk_size: usize,
+}
+
+impl DistanceSetConfig {
+    /// The set of `reference` against `generated` (checked as [`check_sets`] does, `names` in
+    /// its errors), in chunks of `chunk_size` cloud pairs.
+    pub fn new(
+        reference: &[PointCloud],
+        generated: &[PointCloud],
+        names: (&str, &str),
+        chunk_size: usize,
+    ) -> Result<Self> {
+        if chunk_size == 0 {
+            return Err(Error::Config("the chunk size must be at least 1".into()));
+        }
+        let (points, dim) = check_sets(reference, generated, names)?;
+        Ok(Self {
+            n_reference: reference.len(),
+            n_generated: generated.len(),
+            points,
+            dim,
+            reference_sha256: fingerprint(reference),
+            generated_sha256: fingerprint(generated),
+            chunk_size,
+        })
+    }
+
+    /// Reads a distance set's manifest.
+    pub fn read(manifest: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(manifest).map_err(crate::error::io(manifest))?;
+        serde_json::from_str(&text).map_err(|e| {
+            deepemd_data::Error::format(manifest, format!("not a distance-set description ({e})"))
+                .into()
+        })
+    }
+
+    /// Cloud pairs in the set (each gets an EMD and a Chamfer distance).
+    pub fn jobs(&self) -> usize {
+        pair_count(self.n_reference, self.n_generated) / 2
+    }
+
+    /// Chunk files in the set.
+    pub fn chunks(&self) -> usize {
+        self.jobs().div_ceil(self.chunk_size)
+    }
+
+    /// The jobs of chunk `c`.
+    pub fn chunk_jobs(&self, c: usize) -> Range<usize> {
+        c * self.chunk_size..((c + 1) * self.chunk_size).min(self.jobs())
+    }
+
+    /// File name of chunk `c`.
+    pub fn chunk_name(c: usize) -> String {
+        format!("distances-{c:05}.npy")
+    }
+
+    /// Reads chunk `c` from `path`: its (EMD, Chamfer) rows, checked for length and values.
+    pub fn read_chunk(&self, c: usize, path: &Path) -> Result<Vec<f64>> {
+        let values = read_npy_matrix_f64(path, 2)?;
+        let want = self.chunk_jobs(c).len();
+        let fail = |m: String| Error::Data(deepemd_data::Error::format(path, m));
+        if values.len() != 2 * want {
+            return Err(fail(format!(
+                "holds {} rows; chunk {c} of this set has {want}",
+                values.len() / 2
+            )));
+        }
+        if let Some(t) = values.iter().position(|d| !(d.is_finite() && *d >= 0.0)) {
+            return Err(fail(format!(
+                "row {} holds a distance {}",
+                t / 2,
+                values[t]
+            )));
+        }
+        Ok(values)
+    }
+}
+
+/// SHA-256 of the clouds' coordinates, hex.
+fn fingerprint(clouds: &[PointCloud]) -> String {
+    let mut hash = Sha256::new();
+    for cloud in clouds {
+        for x in cloud.as_flat() {
+            hash.update(x.to_le_bytes());
+        }
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a run of [`compute_distance_set`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DistanceSetReport {
+    /// Chunk files this run is responsible for (all of them when unsharded).
+    pub chunks: usize,
+    /// Of those, the ones found complete and skipped.
+    pub skipped: usize,
+    /// Cloud pairs computed by this run.
+    pub pairs_made: usize,
+    /// Wall time of this run.
+    pub seconds: f64,
+}
+
+/// Computes (or completes) the distance set of `reference` against `generated` under `out`;
+/// with a `shard` other than [`Shard::WHOLE`], only the chunks it owns. `progress(done, total)`
+/// counts this run's cloud pairs, skipped chunks included, from any thread.
+pub fn compute_distance_set(
+    reference: &[PointCloud],
+    generated: &[PointCloud],
+    config: &DistanceSetConfig,
+    out: &Path,
+    shard: Shard,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DistanceSetReport> {
+    let start = Instant::now();
+    std::fs::create_dir_all(out).map_err(crate::error::io(out))?;
+    ensure_manifest(&out.join(DISTANCES_MANIFEST), config, "distances")?;
+    let jobs = pair_jobs(reference.len(), generated.len());
+    let owned: Vec<usize> = (0..config.chunks()).filter(|&c| shard.owns(c)).collect();
+    let total: usize = owned.iter().map(|&c| config.chunk_jobs(c).len()).sum();
+    let done = AtomicUsize::new(0);
+    let mut report = DistanceSetReport {
+        chunks: owned.len(),
+        skipped: 0,
+        pairs_made: 0,
+        seconds: 0.0,
+    };
+    for c in owned {
+        let range = config.chunk_jobs(c);
+        let path = out.join(DistanceSetConfig::chunk_name(c));
+        if config.read_chunk(c, &path).is_ok() {
+            report.skipped += 1;
+            progress(
+                done.fetch_add(range.len(), Ordering::Relaxed) + range.len(),
+                total,
+            );
+            continue;
+        }
+        remove_stale_temporaries(out, &DistanceSetConfig::chunk_name(c))?;
+        let rows: Vec<[f64; 2]> = jobs[range.clone()]
+            .par_iter()
+            .map(|job| {
+                let (a, b) = job.clouds(reference, generated);
+                let row = [exact_emd(a, b)?, chamfer_distance(a, b)?];
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                Ok(row)
+            })
+            .collect::<Result<_>>()?;
+        write_npy_matrix_f64(&path, 2, rows.as_flattened())?;
+        report.pairs_made += range.len();
+    }
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Reads a complete distance set: its settings and the EMD and Chamfer matrices. A missing or
+/// broken chunk is an error that names it.
+pub fn read_distance_set(
+    out: &Path,
+) -> Result<(DistanceSetConfig, DistanceMatrices, DistanceMatrices)> {
+    let config = DistanceSetConfig::read(&out.join(DISTANCES_MANIFEST))?;
+    let mut emd = Vec::with_capacity(config.jobs());
+    let mut cd = Vec::with_capacity(config.jobs());
+    for c in 0..config.chunks() {
+        let path = out.join(DistanceSetConfig::chunk_name(c));
+        if !path.exists() {
+            return Err(deepemd_data::Error::format(
+                &path,
+                "missing: rerun `deepemd gen-metrics --out` on this folder (it resumes), or, \
+                 after a sharded run, merge the shard folders first (`deepemd merge-shards`)",
+            )
+            .into());
+        }
+        for row in config.read_chunk(c, &path)?.chunks_exact(2) {
+            emd.push(row[0]);
+            cd.push(row[1]);
+        }
+    }
+    let (nr, ng) = (config.n_reference, config.n_generated);
+    let emd = DistanceMatrices::from_values(nr, ng, &emd);
+    let cd = DistanceMatrices::from_values(nr, ng, &cd);
+    Ok((config, emd, cd))
+}
+
+/// The generation metrics of a complete distance set (see [`read_distance_set`]).
+pub fn distance_set_metrics(out: &Path) -> Result<GenerationMetrics> {
+    let start = Instant::now();
+    let (config, emd, cd) = read_distance_set(out)?;
+    Ok(GenerationMetrics::from_matrices(
+        &emd,
+        &cd,
+        config.points,
+        start.elapsed().as_secs_f64(),
+    ))
+}
+
+/// A distance set as `deepemd_data::sharding::merge_shards` sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DistanceSetOutput;
+
+impl ShardedOutput for DistanceSetOutput {
+    fn manifest_name(&self) -> &'static str {
+        DISTANCES_MANIFEST
+    }
+
+    fn unit_files(&self, manifest: &Path) -> deepemd_data::Result<Vec<String>> {
+        let config = DistanceSetConfig::read(manifest).map_err(into_data)?;
+        Ok((0..config.chunks())
+            .map(DistanceSetConfig::chunk_name)
+            .collect())
+    }
+
+    fn check_unit(&self, manifest: &Path, unit: usize, path: &Path) -> deepemd_data::Result<()> {
+        let config = DistanceSetConfig::read(manifest).map_err(into_data)?;
+        config.read_chunk(unit, path).map(drop).map_err(into_data)
+    }
+}
+
+/// This crate's error as the data crate's (the merge works in those), keeping the file.
+fn into_data(e: Error) -> deepemd_data::Error {
+    match e {
+        Error::Data(e) => e,
+        Error::Io { path, source } => deepemd_data::Error::Io { path, source },
+        other => deepemd_data::Error::InvalidParameter(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generation_metrics::generation_metrics;
+
+    fn clouds(count: usize, shift: f64) -> Vec<PointCloud> {
+        (0..count)
+            .map(|k| {
+                let pts: Vec<[f64; 3]> = (0..12)
+                    .map(|i| {
+                        let t = (i * 7 + k * 3) as f64;
+                        [t.sin() + shift, (1.3 * t).cos(), 0.1 * k as f64]
+                    })
+                    .collect();
+                PointCloud::from_points(&pts).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sharded_chunks_give_the_metrics_of_the_in_memory_computation() {
+        let (r, g) = (clouds(5, 0.0), clouds(4, 0.3));
+        let names = ("r", "g");
+        let config = DistanceSetConfig::new(&r, &g, names, 4).unwrap();
+        assert_eq!(config.jobs(), 5 * 4 + 10 + 6);
+        assert_eq!(config.chunks(), 9);
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..3 {
+            let shard = Shard::new(i, 3).unwrap();
+            let report =
+                compute_distance_set(&r, &g, &config, dir.path(), shard, &|_, _| {}).unwrap();
+            assert_eq!((report.chunks, report.skipped), (3, 0));
+        }
+        let from_disk = distance_set_metrics(dir.path()).unwrap();
+        let direct = generation_metrics(&r, &g, names, &|| {}).unwrap();
+        assert_eq!(
+            GenerationMetrics {
+                seconds: 0.0,
+                ..from_disk
+            },
+            GenerationMetrics {
+                seconds: 0.0,
+                ..direct
+            }
+        );
+        // A rerun skips everything; other clouds in the same folder are refused.
+        let report =
+            compute_distance_set(&r, &g, &config, dir.path(), Shard::WHOLE, &|_, _| {}).unwrap();
+        assert_eq!((report.skipped, report.pairs_made), (9, 0));
+        let other = DistanceSetConfig::new(&g, &r, names, 4).unwrap();
+        let e = compute_distance_set(&g, &r, &other, dir.path(), Shard::WHOLE, &|_, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("other settings"), "{e}");
+        // A missing chunk is named.
+        std::fs::remove_file(dir.path().join("distances-00004.npy")).unwrap();
+        let e = distance_set_metrics(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("distances-00004.npy: missing"), "{e}");
+    }
+}
