@@ -34,6 +34,8 @@ commands:
   prepare-datasets [opts]   real-mesh dataset (from Debian's libcgal-demo), synthetic sets, and
                             --modelnet40 DIR / --shapenet DIR copies, into datasets/generated
   prepare-pairs [opts]      training pairs with exact matchings (see `deepemd prepare-pairs --help`)
+  scale-cost [--sizes ...]  seconds and bytes per training pair and per all-pairs distance, the
+                            cost model of docs/scale.md (rewrites its cost-model section)
 ";
 
 fn main() -> ExitCode {
@@ -79,6 +81,17 @@ fn run(args: &[String]) -> Result<()> {
             datasets::deepemd(&args)
         }
         "bench-peers" => bench_peers(rest),
+        "scale-cost" => {
+            system::ensure_build_dependencies()?;
+            if !system::workspace_root()
+                .join("datasets/generated/cgal/test_files.txt")
+                .exists()
+            {
+                datasets::prepare_datasets(&[])?;
+            }
+            let args: Vec<&str> = rest.iter().map(String::as_str).collect();
+            system::run_release("deepemd-eval", Some("scale-cost"), &[], &args)
+        }
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
