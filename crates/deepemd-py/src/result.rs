@@ -1,0 +1,135 @@
+//! `deepemd.EmdResult`: what `emd` and `emd_batch` return.
+
+use deepemd_core::{Pairing, PointCloud};
+use pyo3::prelude::*;
+
+use crate::arrays;
+use crate::method::{Solved, Solver};
+
+/// The EMD of two clouds and what was asked with it.
+///
+/// - `distance`: the EMD (mean cost over the matching; see docs/math.md).
+/// - `matching`: with `matching=True`. For clouds of equal size under a bijection or the
+///   model's row argmax, an int64 array `t` of length n: point i of `a` goes to `b[t[i]]`.
+///   Otherwise (n ≠ m, or a plan) an int64 array of `[i, j]` rows.
+/// - `mass`: for `unequal="uniform"` with n ≠ m and `matching=True`, the mass of each row of
+///   `matching` (they sum to 1); otherwise None.
+/// - `grad_a`, `grad_b`: with `gradient=True`, the gradient of `distance` with respect to each
+///   cloud, float64 arrays of the clouds' shapes (the matching held fixed).
+/// - `certificate_gap`: `exact` only, primal − dual of its optimality certificate in the EMD's
+///   units (≥ 0; the returned matching is at most this far above the optimum).
+/// - `transport_cost`: `sinkhorn` only, the entropic plan's ⟨P, C⟩.
+#[pyclass(frozen, module = "deepemd", name = "EmdResult")]
+#[derive(Debug)]
+pub struct EmdResult {
+    /// The EMD.
+    #[pyo3(get)]
+    distance: f64,
+    /// The method's name.
+    #[pyo3(get)]
+    method: String,
+    /// The ground cost's name.
+    #[pyo3(get)]
+    cost: String,
+    /// `partial` or `uniform` when the sizes differ; None otherwise.
+    #[pyo3(get)]
+    unequal: Option<String>,
+    /// See the class documentation.
+    #[pyo3(get)]
+    matching: Option<Py<PyAny>>,
+    /// See the class documentation.
+    #[pyo3(get)]
+    mass: Option<Py<PyAny>>,
+    /// See the class documentation.
+    #[pyo3(get)]
+    grad_a: Option<Py<PyAny>>,
+    /// See the class documentation.
+    #[pyo3(get)]
+    grad_b: Option<Py<PyAny>>,
+    /// See the class documentation.
+    #[pyo3(get)]
+    certificate_gap: Option<f64>,
+    /// See the class documentation.
+    #[pyo3(get)]
+    transport_cost: Option<f64>,
+    /// Seconds the solve took (without the conversion of the arrays).
+    #[pyo3(get)]
+    seconds: f64,
+}
+
+#[pymethods]
+impl EmdResult {
+    fn __repr__(&self) -> String {
+        let mut extra = String::new();
+        if let Some(u) = &self.unequal {
+            extra.push_str(&format!(", unequal='{u}'"));
+        }
+        if let Some(g) = self.certificate_gap {
+            extra.push_str(&format!(", certificate_gap={g:e}"));
+        }
+        format!(
+            "EmdResult(distance={}, method='{}', cost='{}'{extra})",
+            self.distance, self.method, self.cost
+        )
+    }
+
+    /// The distance, so that `float(result)` works.
+    fn __float__(&self) -> f64 {
+        self.distance
+    }
+}
+
+impl EmdResult {
+    /// The Python object of a solved pair.
+    pub fn new(
+        py: Python<'_>,
+        solver: &Solver,
+        (a, b): (&PointCloud, &PointCloud),
+        solved: Solved,
+        with_matching: bool,
+    ) -> Self {
+        let emd = solved.emd;
+        let unequal = a.len() != b.len();
+        let (mut matching, mut mass) = (None, None);
+        if with_matching {
+            match &emd.pairing {
+                Pairing::Plan(plan) => {
+                    let rows: Vec<(usize, usize, f64)> = plan.weighted().collect();
+                    let ij: Vec<(usize, usize)> = rows.iter().map(|&(i, j, _)| (i, j)).collect();
+                    let m: Vec<f64> = rows.iter().map(|&(_, _, w)| w).collect();
+                    matching = Some(arrays::pairs(py, &ij).into_any().unbind());
+                    mass = Some(numpy::PyArray1::from_vec(py, m).into_any().unbind());
+                }
+                p => {
+                    matching = Some(match p.targets() {
+                        Some(t) if !unequal => arrays::indices(py, t).into_any().unbind(),
+                        _ => {
+                            let ij: Vec<(usize, usize)> = p.pairs().collect();
+                            arrays::pairs(py, &ij).into_any().unbind()
+                        }
+                    });
+                }
+            }
+        }
+        let (grad_a, grad_b) = match &emd.gradient {
+            Some(g) => (
+                Some(arrays::to_numpy(py, a.dim(), &g.a).into_any().unbind()),
+                Some(arrays::to_numpy(py, b.dim(), &g.b).into_any().unbind()),
+            ),
+            None => (None, None),
+        };
+        Self {
+            distance: emd.distance,
+            method: solver.name.clone(),
+            cost: solver.cost().name().to_string(),
+            unequal: unequal.then(|| solver.unequal().name().to_string()),
+            matching,
+            mass,
+            grad_a,
+            grad_b,
+            certificate_gap: solved.gap,
+            transport_cost: emd.transport.map(|t| t.value),
+            seconds: solved.seconds,
+        }
+    }
+}
