@@ -12,21 +12,26 @@ const RULES: &[(&str, &[&str])] = &[
     ("deepemd-core", &["candle", "hdf5", "rayon", "deepemd-"]),
     (
         "deepemd-solvers",
-        &["candle", "hdf5", "deepemd-data", "deepemd-model"],
+        &["candle", "hdf5", "deepemd-data", "deepemd-model", "pyo3"],
     ),
     (
         "deepemd-data",
-        &["candle", "deepemd-model", "deepemd-solvers"],
+        &["candle", "deepemd-model", "deepemd-solvers", "pyo3"],
     ),
     (
         "deepemd-model",
-        &["hdf5", "deepemd-data", "deepemd-solvers"],
+        &["hdf5", "deepemd-data", "deepemd-solvers", "pyo3"],
     ),
     (
         "deepemd-methods",
         &["hdf5", "deepemd-data", "deepemd-train", "deepemd-eval"],
     ),
-    ("deepemd-vae", &["deepemd-eval", "deepemd-cli", "plotters"]),
+    ("deepemd-vae", &["deepemd-eval", "deepemd-cli", "plotters", "pyo3"]),
+    // The Python module wraps the libraries a user calls; no experiments, no CLI, no anyhow.
+    (
+        "deepemd-py",
+        &["deepemd-eval", "deepemd-cli", "plotters", "anyhow", "clap"],
+    ),
     (
         "deepemd-train",
         &["deepemd-vae", "deepemd-loss", "deepemd-eval"],

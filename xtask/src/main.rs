@@ -3,6 +3,7 @@
 
 mod datasets;
 mod layers;
+mod python;
 mod system;
 
 use std::process::ExitCode;
@@ -16,11 +17,13 @@ commands:
   reproduce-tables [--quick] the main job: the paper's tables and figures → docs/results.md
   demo                      `deepemd emd` on the two shipped example clouds
   test                      install what the build needs (on a fresh machine), then run every test
+                            (Rust; then the Python module, installed with pip, under pytest)
   bench-peers [options]     our solvers vs scipy and POT on identical clouds; writes docs/results.md
       --sizes 256,1024,...  cloud sizes (default 256,512,1024,2048,4096)
       --with-8192           add n = 8192 (scipy takes ~30 s there)
       --methods a,b         our methods to time (default hungarian,exact,sinkhorn)
-      --no-pot              skip POT's ot.emd
+      --no-pot              skip POT
+      --tables exact,sinkhorn,unequal,python   which tables (python: the Python module)'s ot.emd
   bench-model [--device cuda] [--sizes ...]   batched model throughput (build with
                             `-- --features cuda` is done for you when --device cuda is given)
   compare-models NAME=DIR.. several models on the same held-out pairs (balanced, 8×, 16× and
@@ -153,9 +156,9 @@ fn demo(rest: &[String]) -> Result<()> {
 /// Seconds of the fixed-seed fuzz run in `cargo xtask test`.
 const TEST_FUZZ_SECONDS: &str = "40";
 
-/// `cargo xtask test`: the README's test command and what CI runs: every test, then a short
+/// `cargo xtask test`: the README's test command and what CI runs: every Rust test, a short
 /// fixed-seed fuzz run (dev profile), which fails the command on any panic, hang, over-cap
-/// allocation or crash.
+/// allocation or crash, then the Python module installed with pip and its pytest suite.
 fn test(rest: &[String]) -> Result<()> {
     system::ensure_build_dependencies()?;
     let mut args = vec!["test", "--workspace"];
@@ -171,14 +174,24 @@ fn test(rest: &[String]) -> Result<()> {
         TEST_FUZZ_SECONDS,
         "--seed",
         "1",
-    ])
+    ])?;
+    python::test_module().map(drop)
 }
 
 /// `cargo xtask bench-peers`: prepares the Python peers, then runs the comparison binary in
 /// release mode.
 fn bench_peers(rest: &[String]) -> Result<()> {
     system::ensure_build_dependencies()?;
-    let python = system::ensure_python_venv(&["numpy", "scipy", "pot"])?;
+    let python = system::ensure_python_venv(&["numpy", "scipy", "pot", "maturin"])?;
+    let tables = rest
+        .iter()
+        .zip(rest.iter().skip(1))
+        .filter(|(flag, _)| *flag == "--tables")
+        .map(|(_, value)| value.as_str())
+        .chain(rest.iter().filter_map(|a| a.strip_prefix("--tables=")));
+    if tables.flat_map(|t| t.split(',')).any(|t| t == "python") {
+        python::install_module(&python)?;
+    }
     let python = python.to_string_lossy().into_owned();
     let meshes = datasets::cgal_meshes()?.to_string_lossy().into_owned();
     let mut args = vec!["--python", python.as_str(), "--meshes", meshes.as_str()];

@@ -49,6 +49,36 @@ impl Peers {
     }
 }
 
+/// The Python module `deepemd` next to scipy and POT on one pair (see
+/// `peers/python_binding.py`).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct BindingTiming {
+    /// `deepemd.emd(a, b)` (exact) median seconds, from NumPy arrays to the value.
+    pub deepemd_s: f64,
+    /// Its value.
+    pub deepemd_value: f64,
+    /// scipy's median seconds.
+    pub scipy_s: f64,
+    /// scipy's value.
+    pub scipy_value: f64,
+    /// POT's median seconds, when run.
+    pub pot_s: Option<f64>,
+    /// POT's value, when run.
+    pub pot_value: Option<f64>,
+}
+
+/// Times `deepemd.emd` (the Python module, which must be installed in `python`), scipy and POT
+/// on each pair of equal-size clouds.
+pub fn time_python_binding(
+    python: &Path,
+    pairs: &[(PointCloud, PointCloud)],
+    pot: bool,
+    repeats: usize,
+) -> Result<Vec<BindingTiming>> {
+    let spec = serde_json::json!({ "repeats": repeats.max(1), "pot": pot });
+    run_script(python, "python_binding.py", spec, pairs)
+}
+
 /// One run of a POT Sinkhorn solver (see `peers/sinkhorn_peers.py`).
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct SinkhornRun {

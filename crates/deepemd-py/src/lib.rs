@@ -44,9 +44,7 @@ fn emd(
     let a = arrays::cloud(a, "a")?;
     let b = arrays::cloud(b, "b")?;
     check_dims(&a, &b, "a", "b")?;
-    let solved = py
-        .detach(|| solver.solve(&a, &b))
-        .map_err(errors::core)?;
+    let solved = py.detach(|| solver.solve(&a, &b)).map_err(errors::core)?;
     Ok(EmdResult::new(py, &solver, (&a, &b), solved, matching))
 }
 

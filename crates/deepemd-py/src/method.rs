@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use candle_core::Device;
 use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Method, Pairing, PointCloud, Unequal};
 use deepemd_methods::MethodSpec;
-use candle_core::Device;
 use deepemd_model::{DeepEmd, DeepEmdModel, Rounding, default_model, device_from_name};
 use deepemd_solvers::Exact;
 use pyo3::prelude::*;
@@ -109,7 +109,7 @@ impl Solver {
     ) -> PyResult<Self> {
         let mut spec: MethodSpec = method.parse().map_err(errors::method)?;
         if let Some(r) = rounding {
-            if spec.rounding().is_some() {
+            if method.contains('/') {
                 return Err(errors::value(format!(
                     "the rounding is given twice: in method='{method}' and as rounding='{r}'"
                 )));

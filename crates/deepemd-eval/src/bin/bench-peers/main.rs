@@ -2,6 +2,7 @@
 //! a table of median times, ratios and the largest value difference, and a table of our
 //! Sinkhorn against POT's, and writes them into docs/results.md.
 
+mod python_table;
 mod sinkhorn_table;
 mod unequal_table;
 
@@ -48,7 +49,8 @@ struct Args {
     meshes: Option<PathBuf>,
     /// Which tables: `exact` (our solvers vs scipy and POT's exact solver), `sinkhorn` (our
     /// Sinkhorn vs POT's at the same ε and tolerance), `unequal` (clouds of different sizes,
-    /// both conventions, vs scipy and POT's `ot.emd2`).
+    /// both conventions, vs scipy and POT's `ot.emd2`), `python` (the Python module `deepemd`
+    /// vs the Rust solver, scipy and POT; the xtask installs the module first).
     #[arg(long, value_delimiter = ',', default_value = "exact,sinkhorn,unequal")]
     tables: Vec<TableKind>,
     /// Sizes of the unequal table, `NxM` each.
@@ -57,6 +59,9 @@ struct Args {
     /// Cloud sizes of the Sinkhorn table (POT's ε-scaling takes minutes per pair at 2048).
     #[arg(long, value_delimiter = ',', default_values_t = [1024, 2048])]
     sinkhorn_sizes: Vec<usize>,
+    /// Cloud sizes of the Python table.
+    #[arg(long, value_delimiter = ',', default_values_t = [1024, 4096])]
+    python_sizes: Vec<usize>,
     /// Where to write the tables (sections "bench-peers" and "bench-peers-sinkhorn").
     #[arg(long, default_value = "docs/results.md")]
     output: PathBuf,
@@ -67,6 +72,7 @@ enum TableKind {
     Exact,
     Sinkhorn,
     Unequal,
+    Python,
 }
 
 /// Fewer repeats for slow sizes keeps the whole run within minutes.
@@ -90,6 +96,41 @@ fn main() -> Result<()> {
     if args.tables.contains(&TableKind::Unequal) {
         unequal_table(&args)?;
     }
+    if args.tables.contains(&TableKind::Python) {
+        python_table(&args)?;
+    }
+    Ok(())
+}
+
+/// The Python module against the Rust solver, scipy and POT.
+fn python_table(args: &Args) -> Result<()> {
+    let mut table = python_table::table();
+    for set in CloudSet::all(args.meshes.as_deref()) {
+        for &n in &args.python_sizes {
+            eprintln!("{} n = {n} (Python): ...", set.name());
+            let row = python_table::row(&args.python, !args.no_pot, &set, n, args.seed)?;
+            eprintln!("  {}", row.join(" | "));
+            table.push(row);
+        }
+    }
+    let md = table.to_markdown();
+    println!("{md}");
+    let body = format!(
+        "## From Python (`cargo xtask bench-peers --tables python`)\n\n\
+         `deepemd.emd(a, b)` (the Python module of `crates/deepemd-py`, exact solver) called on \
+         NumPy float64 arrays, against the same solve called in Rust and against scipy's \
+         `linear_sum_assignment` and POT {}'s `ot.emd`, all on identical clouds (seed {}), \
+         Euclidean cost. Median wall time per pair over {} (n ≤ 1024) or {} runs (scipy and \
+         POT: a third as many); Python times include the conversion of the arrays. *binding \
+         overhead*: deepemd.emd / Rust − 1. Hardware: {}.\n\n{md}",
+        pot_version(&args.python),
+        args.seed,
+        python_table::repeats_for(1024),
+        python_table::repeats_for(4096),
+        hardware_line()
+    );
+    update_section(&args.output, "bench-peers-python", &body)?;
+    eprintln!("wrote the Python table into {}", args.output.display());
     Ok(())
 }
 
