@@ -26,7 +26,10 @@ const RULES: &[(&str, &[&str])] = &[
         "deepemd-methods",
         &["hdf5", "deepemd-data", "deepemd-train", "deepemd-eval"],
     ),
-    ("deepemd-vae", &["deepemd-eval", "deepemd-cli", "plotters", "pyo3"]),
+    (
+        "deepemd-vae",
+        &["deepemd-eval", "deepemd-cli", "plotters", "pyo3"],
+    ),
     // The Python module wraps the libraries a user calls; no experiments, no CLI, no anyhow.
     (
         "deepemd-py",

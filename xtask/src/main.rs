@@ -22,8 +22,8 @@ commands:
       --sizes 256,1024,...  cloud sizes (default 256,512,1024,2048,4096)
       --with-8192           add n = 8192 (scipy takes ~30 s there)
       --methods a,b         our methods to time (default hungarian,exact,sinkhorn)
-      --no-pot              skip POT
-      --tables exact,sinkhorn,unequal,python   which tables (python: the Python module)'s ot.emd
+      --no-pot              skip POT's ot.emd
+      --tables exact,sinkhorn,unequal,python   which tables (python: the Python module)
   bench-model [--device cuda] [--sizes ...]   batched model throughput (build with
                             `-- --features cuda` is done for you when --device cuda is given)
   compare-models NAME=DIR.. several models on the same held-out pairs (balanced, 8×, 16× and

@@ -126,8 +126,13 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
     assert!(log.contains("complete, nothing duplicated"), "{log}");
     assert_eq!(union(&[&merged]), union(&[&whole]));
 
-    // Shard 1 passed twice, shard 2 not at all: both named.
-    let out = merge(&[&s[0], &s[1], &s[1]], 3, None);
+    // Shard 1 passed twice (in two folders), shard 2 not at all: both named.
+    let copy = root.join("shard1-copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    for (name, bytes) in union(&[&s[1]]) {
+        std::fs::write(copy.join(name), bytes).unwrap();
+    }
+    let out = merge(&[&s[0], &s[1], &copy], 3, None);
     assert!(!out.status.success());
     let e = stderr(&out);
     assert!(
@@ -135,6 +140,7 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
         "{e}"
     );
     assert!(e.contains("shard 1/3 is duplicated"), "{e}");
+    assert!(e.contains("shard1-copy"), "{e}");
     // A shard killed and not resumed is missing the files it did not make.
     std::fs::remove_file(s[0].join("pairs-00027.h5")).unwrap();
     let e = stderr(&merge(&shards, 3, None));
@@ -144,6 +150,14 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
         ),
         "{e}"
     );
+    let e = stderr(&merge(&[&s[0], &s[0]], 3, None));
+    assert!(e.contains("is given twice"), "{e}");
+
+    // Merging into one of the shard folders (shard 0 rerun first) completes that folder.
+    succeeded(prepare_pairs(&s[0], "0/3").output().unwrap());
+    succeeded(merge(&shards, 3, Some(&s[0])));
+    assert_eq!(union(&[&s[0]]), union(&[&whole]));
+    succeeded(merge(&[&s[0]], 3, None));
 }
 
 /// `n` clouds of 48 points on a wobbly sphere; `seed` varies them.

@@ -118,7 +118,7 @@ where
 }
 
 /// Removes what a killed run left of `name` in `dir`: the temporary files of
-/// [`write_atomic_with`] (`.{name}.{pid}.tmp`). Call it only for units this run owns: another
+/// [`write_atomic_with`] (`.{name}.{pid}-{nonce}.tmp`). Call it only for units this run owns: another
 /// shard may be writing its own units into the same folder.
 pub fn remove_stale_temporaries(dir: &Path, name: &str) -> Result<()> {
     let prefix = format!(".{name}.");
@@ -178,6 +178,14 @@ pub fn merge_shards(
         ));
     }
     Shard::new(0, shards)?;
+    for (k, f) in folders.iter().enumerate() {
+        if folders[..k].iter().any(|g| same_file(f, g)) {
+            return Err(Error::InvalidParameter(format!(
+                "{} is given twice; pass each shard's folder once",
+                f.display()
+            )));
+        }
+    }
     let (kind, manifest) = common_manifest(kinds, folders)?;
     let names = kind.unit_files(&manifest)?;
 
@@ -232,6 +240,28 @@ pub fn merge_shards(
         ));
     }
     problems.extend(broken);
+    if !problems.is_empty() && folders.len() > 1 {
+        // One folder per shard should hold the units of one shard; if not, N may be wrong.
+        for (folder, held) in folders.iter().map(|f| {
+            let owners: std::collections::BTreeSet<usize> = holders
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.contains(&f))
+                .map(|(k, _)| k % shards)
+                .collect();
+            (f, owners)
+        }) {
+            if held.len() > 1 {
+                problems.push(format!(
+                    "note: {} holds units of {} shards of {shards}; is {shards} the N the shards \
+                     were run with (--shard I/N)?",
+                    folder.display(),
+                    held.len()
+                ));
+                break;
+            }
+        }
+    }
     if !problems.is_empty() {
         return Err(Error::InvalidParameter(format!(
             "the {} shard folders do not make one complete job: {}",
@@ -250,7 +280,6 @@ pub fn merge_shards(
                 "the output folder holds another job's manifest; choose another output folder",
             ));
         }
-        copy_atomic(&manifest, &target)?;
         for (name, held) in names.iter().zip(&holders) {
             let source = held[0].join(name);
             let target = out.join(name);
@@ -259,6 +288,8 @@ pub fn merge_shards(
                 copied += 1;
             }
         }
+        // The manifest last: a merge stopped midway leaves no folder that looks like a set.
+        copy_atomic(&manifest, &target)?;
     }
     Ok(MergeReport {
         manifest: kind.manifest_name(),

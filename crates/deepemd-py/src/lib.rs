@@ -89,10 +89,16 @@ fn emd_batch(
             (0..seq.len()?)
                 .map(|k| {
                     let item = seq.get_item(k)?;
-                    let (x, y): (Bound<'_, PyAny>, Bound<'_, PyAny>) =
-                        item.extract().map_err(|_| {
-                            errors::value(format!("pair {k} is not an (a, b) pair of arrays"))
-                        })?;
+                    let not_a_pair =
+                        || errors::value(format!("pair {k} is not an (a, b) pair of arrays"));
+                    // A tuple or a list of two arrays, but not one (2, n, d) array.
+                    let pair = item
+                        .cast::<PySequence>()
+                        .ok()
+                        .filter(|_| item.cast::<numpy::PyUntypedArray>().is_err())
+                        .filter(|s| s.len().is_ok_and(|l| l == 2))
+                        .ok_or_else(not_a_pair)?;
+                    let (x, y) = (pair.get_item(0)?, pair.get_item(1)?);
                     Ok((
                         arrays::cloud(&x, &format!("pair {k}: a"))?,
                         arrays::cloud(&y, &format!("pair {k}: b"))?,

@@ -17,7 +17,8 @@ use crate::method::{Solved, Solver};
 /// - `grad_a`, `grad_b`: with `gradient=True`, the gradient of `distance` with respect to each
 ///   cloud, float64 arrays of the clouds' shapes (the matching held fixed).
 /// - `certificate_gap`: `exact` only, primal − dual of its optimality certificate in the EMD's
-///   units (≥ 0; the returned matching is at most this far above the optimum).
+///   units (≥ 0): the returned matching is at most this far above the optimum, up to the
+///   certificate's feasibility tolerance (10⁻¹² of the clouds' extent per pair).
 /// - `transport_cost`: `sinkhorn` only, the entropic plan's ⟨P, C⟩.
 #[pyclass(frozen, module = "deepemd", name = "EmdResult")]
 #[derive(Debug)]

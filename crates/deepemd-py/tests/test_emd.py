@@ -120,7 +120,7 @@ def test_gradients_of_both_clouds_match_finite_differences(rng, sizes, unequal):
 def test_batch_equals_one_by_one_in_every_form(rng):
     a, b = rng.random((6, 40, 3)), rng.random((6, 55, 3))
     batch = deepemd.emd_batch(a, b, matching=True, gradient=True)
-    pairs = deepemd.emd_batch(list(zip(a, b)))
+    pairs = deepemd.emd_batch([[x, y] for x, y in zip(a, b)])  # lists or tuples of two
     ragged = deepemd.emd_batch([a[0], a[1][:20]], [b[0], b[1][:31]])
     for k in range(6):
         one = deepemd.emd(a[k], b[k], matching=True, gradient=True)

@@ -79,3 +79,23 @@ def test_loss_reductions_single_clouds_and_training_step():
     assert loss.item() < 0.5 * first
     with pytest.raises(ValueError, match="reduction"):
         EMDLoss(reduction="max")
+
+
+def test_half_precision_inputs_and_no_silent_double_backward():
+    torch = _torch()
+    from deepemd.torch import EMDLoss
+
+    gen = torch.Generator().manual_seed(5)
+    a = torch.rand(2, 16, 3, generator=gen)
+    b = torch.rand(2, 16, 3, generator=gen)
+    for dtype in [torch.float16, torch.bfloat16]:
+        x = a.to(dtype).requires_grad_(True)
+        loss = EMDLoss()(x, b.to(dtype))
+        loss.backward()
+        assert loss.dtype == dtype and x.grad.dtype == dtype
+        want = EMDLoss()(x.detach().double(), b.to(dtype).double()).item()
+        assert loss.item() == pytest.approx(want, rel=1e-2)
+    x = a.double().requires_grad_(True)
+    (g,) = torch.autograd.grad(EMDLoss()(x, b.double()), x, create_graph=True)
+    with pytest.raises(RuntimeError):
+        g.sum().backward()

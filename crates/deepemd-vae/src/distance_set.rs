@@ -25,6 +25,10 @@ use crate::generation_metrics::{
     DistanceMatrices, GenerationMetrics, check_sets, exact_emd, pair_count, pair_jobs,
 };
 
+/// Most clouds a set of a distance set may hold (a bound on what a manifest read from disk may
+/// ask for: 10⁶ clouds are 10¹² cloud pairs).
+pub const MAX_SET_CLOUDS: usize = 1_000_000;
+
 /// The file name of a distance set's manifest.
 pub const DISTANCES_MANIFEST: &str = "distances.json";
 
@@ -76,10 +80,18 @@ impl DistanceSetConfig {
     /// Reads a distance set's manifest.
     pub fn read(manifest: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(manifest).map_err(crate::error::io(manifest))?;
-        serde_json::from_str(&text).map_err(|e| {
-            deepemd_data::Error::format(manifest, format!("not a distance-set description ({e})"))
-                .into()
-        })
+        let bad = |m: String| Error::Data(deepemd_data::Error::format(manifest, m));
+        let config: Self = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("not a distance-set description ({e})")))?;
+        let (nr, ng) = (config.n_reference, config.n_generated);
+        if config.chunk_size == 0 || nr == 0 || ng == 0 || nr.max(ng) > MAX_SET_CLOUDS {
+            return Err(bad(format!(
+                "describes {nr} reference and {ng} generated clouds in chunks of {}: the sets \
+                 must hold 1 to {MAX_SET_CLOUDS} clouds and chunks at least 1 pair",
+                config.chunk_size
+            )));
+        }
+        Ok(config)
     }
 
     /// Cloud pairs in the set (each gets an EMD and a Chamfer distance).
@@ -160,6 +172,12 @@ pub fn compute_distance_set(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<DistanceSetReport> {
     let start = Instant::now();
+    let names = ("reference", "generated");
+    if DistanceSetConfig::new(reference, generated, names, config.chunk_size)? != *config {
+        return Err(Error::Config(
+            "the distance-set settings describe other clouds than the ones given".into(),
+        ));
+    }
     std::fs::create_dir_all(out).map_err(crate::error::io(out))?;
     ensure_manifest(&out.join(DISTANCES_MANIFEST), config, "distances")?;
     let jobs = pair_jobs(reference.len(), generated.len());

@@ -20,6 +20,9 @@ use crate::formats::read_text;
 use crate::hdf5::ShapeFile;
 use crate::sharding::{Shard, ShardedOutput, ensure_manifest, remove_stale_temporaries};
 
+/// Most shard files a pair set may have (a bound on what a manifest read from disk may ask for).
+pub const MAX_SHARD_FILES: usize = 10_000_000;
+
 /// Everything that determines the pairs; saved as `pairs.json` beside the shards.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PairsConfig {
@@ -70,8 +73,21 @@ impl PairsConfig {
 
     /// Reads a pair set's manifest (`pairs.json`).
     pub fn read(manifest: &Path) -> Result<Self> {
-        serde_json::from_str(&read_text(manifest)?)
-            .map_err(|e| Error::format(manifest, format!("not a pair-set description ({e})")))
+        let config: Self = serde_json::from_str(&read_text(manifest)?)
+            .map_err(|e| Error::format(manifest, format!("not a pair-set description ({e})")))?;
+        config
+            .check()
+            .map_err(|e| Error::format(manifest, e.to_string()))?;
+        if config.shards() > MAX_SHARD_FILES {
+            return Err(Error::format(
+                manifest,
+                format!(
+                    "describes {} shard files, more than the {MAX_SHARD_FILES} a set may have",
+                    config.shards()
+                ),
+            ));
+        }
+        Ok(config)
     }
 
     /// Checks that `path` is a complete shard file `k` of this set: readable, with its pairs

@@ -57,6 +57,13 @@ fn main() -> Result<()> {
         "bytes per cloud pair",
     ]);
     for &n in &args.sizes {
+        let most = train.n_points.min(test.shapes.n_points);
+        if n == 0 || n > most {
+            anyhow::bail!(
+                "size {n}: the clouds of {} have {most} points; choose sizes from 1 to {most}",
+                args.dataset.display()
+            );
+        }
         // Sized from times measured here so that each job and size takes about 10 s on 2 cores.
         let shrink = |power: f64| args.scale * (128.0 / n as f64).powf(power);
         let pairs = ((12_000.0 * shrink(1.5)) as usize).max(8);

@@ -11,7 +11,12 @@ The forward pass solves every pair on the CPU (in parallel, the GIL released) an
 pair's gradient with the optimal matching held fixed; the backward pass scales them by the
 incoming gradient. The value is exact for ``method="exact"`` or ``"hungarian"``, so its
 gradient is the EMD's gradient wherever the optimal matching is unique. Tensors on a GPU are
-copied to the CPU and the gradients back.
+copied to the CPU and the gradients back. The backward pass is not itself differentiable
+(double backward raises an error rather than dropping terms).
+
+The solves run on a Rust thread pool, which does not survive ``fork``: call the loss in a
+DataLoader worker only with the ``spawn`` or ``forkserver`` start method, or only in the main
+process (the usual place for a loss).
 """
 
 import torch
@@ -25,9 +30,11 @@ class EMDFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, a, b, method="exact", cost="euclidean", unequal="partial", rounding=None, model=None):
+        # float64 on the CPU whatever the tensors hold (float16 and bfloat16 included); the
+        # results go back in the inputs' dtype and device.
         distances, grad_a, grad_b = _batch_grad.forward(
-            a.detach().cpu().numpy(),
-            b.detach().cpu().numpy(),
+            a.detach().to("cpu", torch.float64).numpy(),
+            b.detach().to("cpu", torch.float64).numpy(),
             method=method,
             cost=cost,
             unequal=unequal,
@@ -41,6 +48,7 @@ class EMDFunction(torch.autograd.Function):
         return torch.from_numpy(distances).to(device=a.device, dtype=a.dtype)
 
     @staticmethod
+    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
         grad_a, grad_b = ctx.saved_tensors
         g = grad_output.reshape(-1, 1, 1)
