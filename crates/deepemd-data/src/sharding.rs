@@ -138,6 +138,66 @@ pub fn remove_stale_temporaries(dir: &Path, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A job made of unit files, as [`run_units`] runs it.
+pub trait UnitJob: Sync {
+    /// The job's error type.
+    type Error: From<Error>;
+    /// Units in the whole job.
+    fn units(&self) -> usize;
+    /// File name of unit `k`.
+    fn unit_name(&self, k: usize) -> String;
+    /// Items (pairs) in unit `k`, for the progress count.
+    fn unit_items(&self, k: usize) -> usize;
+    /// Whether `path` already holds a complete unit `k`.
+    fn is_complete(&self, k: usize, path: &Path) -> bool;
+    /// Makes unit `k` and writes it to `path` atomically, calling `tick` once per item.
+    fn make(&self, k: usize, path: &Path, tick: &(dyn Fn() + Sync)) -> Result<(), Self::Error>;
+}
+
+/// What [`run_units`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitsRun {
+    /// Units this run is responsible for (all of them when unsharded).
+    pub owned: usize,
+    /// Of those, the ones found complete and skipped.
+    pub skipped: usize,
+    /// Items made by this run.
+    pub items_made: usize,
+}
+
+/// The resumable loop of a sharded job in `dir`: every unit `shard` owns is skipped when
+/// complete, otherwise what a killed run left of it is removed and it is made.
+/// `progress(done, total)` counts this run's items, skipped units included, from any thread.
+pub fn run_units<J: UnitJob>(
+    job: &J,
+    dir: &Path,
+    shard: Shard,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<UnitsRun, J::Error> {
+    let owned: Vec<usize> = (0..job.units()).filter(|&k| shard.owns(k)).collect();
+    let total: usize = owned.iter().map(|&k| job.unit_items(k)).sum();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let add = |n: usize| done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+    let mut run = UnitsRun {
+        owned: owned.len(),
+        skipped: 0,
+        items_made: 0,
+    };
+    for k in owned {
+        let (name, items) = (job.unit_name(k), job.unit_items(k));
+        let path = dir.join(&name);
+        if job.is_complete(k, &path) {
+            run.skipped += 1;
+            progress(add(items), total);
+            continue;
+        }
+        remove_stale_temporaries(dir, &name)?;
+        job.make(k, &path, &|| progress(add(1), total))?;
+        run.items_made += items;
+    }
+    Ok(run)
+}
+
 /// One kind of sharded output, as [`merge_shards`] sees it.
 pub trait ShardedOutput {
     /// The manifest's file name; its presence marks a folder of this kind.

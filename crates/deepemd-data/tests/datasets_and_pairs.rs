@@ -197,6 +197,22 @@ fn pairs_are_normalized_shuffled_deterministic_and_of_every_kind() {
     );
 }
 
+/// `prepare_pairs` unsharded, labeled by `exact`, without progress.
+fn prepare_whole(
+    pool: &deepemd_data::hdf5::ShapeFile,
+    config: &PairsConfig,
+    out: &Path,
+) -> deepemd_data::Result<deepemd_data::pairs::PrepareReport> {
+    prepare_pairs(
+        pool,
+        config,
+        out,
+        &Exact::default(),
+        Shard::WHOLE,
+        &|_, _| {},
+    )
+}
+
 #[test]
 fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
     let pool = load_modelnet40(&mini(), "train").unwrap().shapes;
@@ -210,15 +226,7 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
         mix: PairMix::default(),
     };
     let full = dir.path().join("full");
-    let report = prepare_pairs(
-        &pool,
-        &config,
-        &full,
-        &Exact::default(),
-        Shard::WHOLE,
-        &|_, _| {},
-    )
-    .unwrap();
+    let report = prepare_whole(&pool, &config, &full).unwrap();
     assert_eq!(
         (report.shards, report.skipped, report.pairs_made),
         (3, 0, 25)
@@ -259,15 +267,7 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
     std::fs::copy(full.join("pairs.json"), partial.join("pairs.json")).unwrap();
     std::fs::copy(full.join("pairs-00000.h5"), partial.join("pairs-00000.h5")).unwrap();
     std::fs::write(partial.join(".pairs-00001.h5.999.tmp"), b"half").unwrap();
-    let report = prepare_pairs(
-        &pool,
-        &config,
-        &partial,
-        &Exact::default(),
-        Shard::WHOLE,
-        &|_, _| {},
-    )
-    .unwrap();
+    let report = prepare_whole(&pool, &config, &partial).unwrap();
     assert_eq!((report.skipped, report.pairs_made), (1, 15));
     assert_eq!(read_pair_set(&partial).unwrap(), shards);
     assert!(
@@ -276,29 +276,14 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
     );
     // A corrupt shard is remade, not trusted.
     std::fs::write(partial.join("pairs-00002.h5"), b"garbage").unwrap();
-    let report = prepare_pairs(
-        &pool,
-        &config,
-        &partial,
-        &Exact::default(),
-        Shard::WHOLE,
-        &|_, _| {},
-    )
-    .unwrap();
+    let report = prepare_whole(&pool, &config, &partial).unwrap();
     assert_eq!((report.skipped, report.pairs_made), (2, 5));
     assert_eq!(read_pair_set(&partial).unwrap(), shards);
     // Other settings in the same folder are refused.
     let other = PairsConfig { seed: 5, ..config };
-    let err = prepare_pairs(
-        &pool,
-        &other,
-        &partial,
-        &Exact::default(),
-        Shard::WHOLE,
-        &|_, _| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = prepare_whole(&pool, &other, &partial)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("other settings"), "{err}");
 }
 

@@ -10,19 +10,18 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use deepemd_core::PointCloud;
 use deepemd_data::formats::{read_npy_matrix_f64, write_npy_matrix_f64};
-use deepemd_data::sharding::{Shard, ShardedOutput, ensure_manifest, remove_stale_temporaries};
+use deepemd_data::sharding::{Shard, ShardedOutput, UnitJob, ensure_manifest, run_units};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::chamfer::chamfer_distance;
 use crate::error::{Error, Result};
 use crate::generation_metrics::{
-    DistanceMatrices, GenerationMetrics, check_sets, exact_emd, pair_count, pair_jobs,
+    DistanceMatrices, GenerationMetrics, PairJob, check_sets, exact_emd, pair_count, pair_jobs,
 };
 
 /// Most clouds a set of a distance set may hold (a bound on what a manifest read from disk may
@@ -180,42 +179,60 @@ pub fn compute_distance_set(
     }
     std::fs::create_dir_all(out).map_err(crate::error::io(out))?;
     ensure_manifest(&out.join(DISTANCES_MANIFEST), config, "distances")?;
-    let jobs = pair_jobs(reference.len(), generated.len());
-    let owned: Vec<usize> = (0..config.chunks()).filter(|&c| shard.owns(c)).collect();
-    let total: usize = owned.iter().map(|&c| config.chunk_jobs(c).len()).sum();
-    let done = AtomicUsize::new(0);
-    let mut report = DistanceSetReport {
-        chunks: owned.len(),
-        skipped: 0,
-        pairs_made: 0,
-        seconds: 0.0,
+    let job = DistanceJob {
+        config,
+        jobs: pair_jobs(reference.len(), generated.len()),
+        reference,
+        generated,
     };
-    for c in owned {
-        let range = config.chunk_jobs(c);
-        let path = out.join(DistanceSetConfig::chunk_name(c));
-        if config.read_chunk(c, &path).is_ok() {
-            report.skipped += 1;
-            progress(
-                done.fetch_add(range.len(), Ordering::Relaxed) + range.len(),
-                total,
-            );
-            continue;
-        }
-        remove_stale_temporaries(out, &DistanceSetConfig::chunk_name(c))?;
-        let rows: Vec<[f64; 2]> = jobs[range.clone()]
+    let run = run_units(&job, out, shard, progress)?;
+    Ok(DistanceSetReport {
+        chunks: run.owned,
+        skipped: run.skipped,
+        pairs_made: run.items_made,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The distance set as a job of chunk files.
+struct DistanceJob<'a> {
+    config: &'a DistanceSetConfig,
+    jobs: Vec<PairJob>,
+    reference: &'a [PointCloud],
+    generated: &'a [PointCloud],
+}
+
+impl UnitJob for DistanceJob<'_> {
+    type Error = Error;
+
+    fn units(&self) -> usize {
+        self.config.chunks()
+    }
+
+    fn unit_name(&self, c: usize) -> String {
+        DistanceSetConfig::chunk_name(c)
+    }
+
+    fn unit_items(&self, c: usize) -> usize {
+        self.config.chunk_jobs(c).len()
+    }
+
+    fn is_complete(&self, c: usize, path: &Path) -> bool {
+        self.config.read_chunk(c, path).is_ok()
+    }
+
+    fn make(&self, c: usize, path: &Path, tick: &(dyn Fn() + Sync)) -> Result<()> {
+        let rows: Vec<[f64; 2]> = self.jobs[self.config.chunk_jobs(c)]
             .par_iter()
             .map(|job| {
-                let (a, b) = job.clouds(reference, generated);
+                let (a, b) = job.clouds(self.reference, self.generated);
                 let row = [exact_emd(a, b)?, chamfer_distance(a, b)?];
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                tick();
                 Ok(row)
             })
             .collect::<Result<_>>()?;
-        write_npy_matrix_f64(&path, 2, rows.as_flattened())?;
-        report.pairs_made += range.len();
+        Ok(write_npy_matrix_f64(path, 2, rows.as_flattened())?)
     }
-    report.seconds = start.elapsed().as_secs_f64();
-    Ok(report)
 }
 
 /// Reads a complete distance set: its settings and the EMD and Chamfer matrices. A missing or

@@ -7,7 +7,6 @@
 //! shard files `k` with `k mod N = I`.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use deepemd_core::EmdEstimator;
@@ -18,7 +17,7 @@ use super::shard::PairShard;
 use crate::error::{Error, Result};
 use crate::formats::read_text;
 use crate::hdf5::ShapeFile;
-use crate::sharding::{Shard, ShardedOutput, ensure_manifest, remove_stale_temporaries};
+use crate::sharding::{Shard, ShardedOutput, UnitJob, ensure_manifest, run_units};
 
 /// Most shard files a pair set may have (a bound on what a manifest read from disk may ask for).
 pub const MAX_SHARD_FILES: usize = 10_000_000;
@@ -139,30 +138,53 @@ pub fn prepare_pairs(
     let start = Instant::now();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     ensure_manifest(&out.join(PAIRS_MANIFEST), config, "pairs")?;
-    let generator = PairGenerator::new(pool, config.points, config.mix)?;
-    let owned: Vec<usize> = (0..config.shards()).filter(|&k| shard.owns(k)).collect();
-    let total: usize = owned.iter().map(|&k| config.shard_len(k)).sum();
-    let done = AtomicUsize::new(0);
-    let mut report = PrepareReport {
-        shards: owned.len(),
-        skipped: 0,
-        pairs_made: 0,
-        seconds: 0.0,
+    let job = PairJob {
+        config,
+        generator: PairGenerator::new(pool, config.points, config.mix)?,
+        dim: pool.dim,
+        solver,
     };
-    for k in owned {
-        let size = config.shard_len(k);
-        let path = PairsConfig::shard_path(out, k);
-        if config.check_shard(k, &path).is_ok() {
-            report.skipped += 1;
-            progress(done.fetch_add(size, Ordering::Relaxed) + size, total);
-            continue;
-        }
-        remove_stale_temporaries(out, &PairsConfig::shard_name(k))?;
-        let pairs = draw_pairs(&generator, config.seed, k as u64, size)?;
-        let labeled = label_pairs(pairs, solver, &|| {
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-        })?;
-        let mut shard = PairShard::new(config.points, pool.dim);
+    let run = run_units(&job, out, shard, progress)?;
+    Ok(PrepareReport {
+        shards: run.owned,
+        skipped: run.skipped,
+        pairs_made: run.items_made,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The pair set as a job of shard files.
+struct PairJob<'a> {
+    config: &'a PairsConfig,
+    generator: PairGenerator<'a>,
+    dim: usize,
+    solver: &'a dyn EmdEstimator,
+}
+
+impl UnitJob for PairJob<'_> {
+    type Error = Error;
+
+    fn units(&self) -> usize {
+        self.config.shards()
+    }
+
+    fn unit_name(&self, k: usize) -> String {
+        PairsConfig::shard_name(k)
+    }
+
+    fn unit_items(&self, k: usize) -> usize {
+        self.config.shard_len(k)
+    }
+
+    fn is_complete(&self, k: usize, path: &Path) -> bool {
+        self.config.check_shard(k, path).is_ok()
+    }
+
+    fn make(&self, k: usize, path: &Path, tick: &(dyn Fn() + Sync)) -> Result<()> {
+        let (config, size) = (self.config, self.config.shard_len(k));
+        let pairs = draw_pairs(&self.generator, config.seed, k as u64, size)?;
+        let labeled = label_pairs(pairs, self.solver, tick)?;
+        let mut shard = PairShard::new(config.points, self.dim);
         for p in &labeled {
             let matching = p
                 .matching
@@ -170,11 +192,8 @@ pub fn prepare_pairs(
                 .expect("equal sizes give a bijection");
             shard.push(&p.a, &p.b, matching, p.emd, p.kind);
         }
-        shard.write(&path)?;
-        report.pairs_made += size;
+        shard.write(path)
     }
-    report.seconds = start.elapsed().as_secs_f64();
-    Ok(report)
 }
 
 /// The file name of a pair set's manifest.
