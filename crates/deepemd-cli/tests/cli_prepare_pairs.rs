@@ -1,9 +1,11 @@
 //! `deepemd prepare-pairs` killed mid-run and rerun gives the same pair set as one clean run.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
+use common::kill_once_exists;
 use deepemd_data::pairs::read_pair_set;
 
 fn dataset() -> PathBuf {
@@ -37,19 +39,9 @@ fn killed_and_rerun_equals_uninterrupted() {
     assert!(prepare(&clean).status().unwrap().success());
 
     let resumed = dir.path().join("resumed");
-    let mut child = prepare(&resumed).spawn().unwrap();
     let first = resumed.join("pairs-00000.h5");
     let last = resumed.join("pairs-00039.h5");
-    let start = Instant::now();
-    while !first.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no shard appeared"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_once_exists(prepare(&resumed), &first);
     assert!(!last.exists(), "the run finished before it could be killed");
     let complete = std::fs::read_dir(&resumed).unwrap().filter(|e| {
         let name = e

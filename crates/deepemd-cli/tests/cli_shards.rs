@@ -7,9 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
-use common::{deepemd, write_npy};
+use common::{deepemd, kill_once_exists, write_npy};
 
 /// Every file of `dirs` by name, with its bytes; a name in two folders fails the test.
 fn union(dirs: &[&Path]) -> BTreeMap<String, Vec<u8>> {
@@ -42,25 +41,6 @@ fn stderr(out: &Output) -> String {
 fn succeeded(out: Output) -> String {
     assert!(out.status.success(), "{}", stderr(&out));
     stderr(&out)
-}
-
-/// Starts `cmd`, kills it once `first` exists, and checks that it had not reached `last`.
-fn kill_after(mut cmd: Command, first: &Path, last: &Path) {
-    let mut child = cmd.spawn().unwrap();
-    let start = Instant::now();
-    while !first.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no output appeared"
-        );
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(
-        !last.exists(),
-        "the shard finished before it could be killed"
-    );
 }
 
 fn merge(folders: &[&Path], shards: usize, out: Option<&Path>) -> Output {
@@ -98,10 +78,10 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
 
     let s: Vec<PathBuf> = (0..3).map(|i| root.join(format!("shard{i}"))).collect();
     // Shard 1 of 3 owns files 1, 4, …, 28: killed after its first, then rerun.
-    kill_after(
-        prepare_pairs(&s[1], "1/3"),
-        &s[1].join("pairs-00001.h5"),
-        &s[1].join("pairs-00028.h5"),
+    kill_once_exists(prepare_pairs(&s[1], "1/3"), &s[1].join("pairs-00001.h5"));
+    assert!(
+        !s[1].join("pairs-00028.h5").exists(),
+        "the shard finished before it could be killed"
     );
     let mut others: Vec<_> = [0, 2]
         .iter()

@@ -1,9 +1,11 @@
 //! `deepemd train` killed (SIGKILL) mid-run and resumed gives the loss curve of a clean run.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
+use common::kill_once_exists;
 use deepemd_train::read_state;
 
 fn dataset() -> PathBuf {
@@ -60,18 +62,7 @@ fn killed_training_resumes_with_the_same_loss_curve() {
     assert_eq!(full.step, 300);
 
     let killed = dir.path().join("killed");
-    let mut child = train(&killed, false).spawn().unwrap();
-    let state = killed.join("checkpoint/state.json");
-    let start = Instant::now();
-    while !state.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no checkpoint appeared"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_once_exists(train(&killed, false), &killed.join("checkpoint/state.json"));
     let partial = read_state(&killed.join("checkpoint")).unwrap();
     assert!(
         partial.step < 300,

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -40,4 +41,21 @@ pub fn write_npy(path: &Path, values: &[f32], (items, points): (usize, usize)) {
     bytes.extend(header.as_bytes());
     bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
     std::fs::write(path, bytes).unwrap();
+}
+
+/// Starts `cmd` and kills it as soon as `file` exists (a run stopped mid-way, as a scheduler's
+/// preemption or Ctrl-C would); fails after two minutes without `file`.
+pub fn kill_once_exists(mut cmd: Command, file: &Path) {
+    let mut child = cmd.spawn().unwrap();
+    let start = Instant::now();
+    while !file.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{} did not appear",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
