@@ -23,6 +23,8 @@ commands:
       --with-8192           add n = 8192 (scipy takes ~30 s there)
       --methods a,b         our methods to time (default hungarian,exact,sinkhorn)
       --no-pot              skip POT's ot.emd
+      --with-16384          add n = 16384 (ours and POT; scipy and hungarian skipped)
+      --large               only the large table: exact alone at 32768 and 65536, peak memory
       --tables exact,sinkhorn,unequal,python   which tables (python: the Python module)
   bench-model [--device cuda] [--sizes ...]   batched model throughput (build with
                             `-- --features cuda` is done for you when --device cuda is given)

@@ -13,14 +13,24 @@ use crate::error::{Error, Result, io};
 /// Median time and value of each peer on one pair.
 #[derive(Clone, Debug, serde::Deserialize)]
 pub struct PeerTiming {
-    /// scipy's median seconds (cost matrix and solve).
+    /// scipy's median seconds (cost matrix and solve); NaN when not run.
+    #[serde(default = "not_run", deserialize_with = "nan_if_null")]
     pub scipy_s: f64,
-    /// scipy's optimal mean cost.
+    /// scipy's optimal mean cost; NaN when not run.
+    #[serde(default = "not_run", deserialize_with = "nan_if_null")]
     pub scipy_value: f64,
     /// POT's median seconds, when run.
     pub pot_s: Option<f64>,
     /// POT's optimal mean cost, when run.
     pub pot_value: Option<f64>,
+}
+
+fn not_run() -> f64 {
+    f64::NAN
+}
+
+fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(<Option<f64> as serde::Deserialize>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// The Python interpreter and the peers script.
@@ -40,9 +50,22 @@ impl Peers {
         cost: Cost,
         repeats: usize,
     ) -> Result<Vec<PeerTiming>> {
+        self.time_with_scipy(pairs, cost, repeats, true)
+    }
+
+    /// As [`Peers::time`], with scipy left out when `scipy` is false (its O(n³) dense solve
+    /// takes an hour at 16 384 points); its fields are then NaN.
+    pub fn time_with_scipy(
+        &self,
+        pairs: &[(PointCloud, PointCloud)],
+        cost: Cost,
+        repeats: usize,
+        scipy: bool,
+    ) -> Result<Vec<PeerTiming>> {
         let spec = serde_json::json!({
             "repeats": repeats.max(1),
             "pot": self.pot,
+            "scipy": scipy,
             "cost": cost.name(),
         });
         run_script(&self.python, "peers.py", spec, pairs)

@@ -2,6 +2,7 @@
 //! a table of median times, ratios and the largest value difference, and a table of our
 //! Sinkhorn against POT's, and writes them into docs/results.md.
 
+mod large_table;
 mod python_table;
 mod sinkhorn_table;
 mod unequal_table;
@@ -28,6 +29,23 @@ struct Args {
     /// Also n = 8192 (scipy takes ~30 s there).
     #[arg(long)]
     with_8192: bool,
+    /// Also n = 16384: ours and POT; scipy (an hour per pair) and `hungarian` are skipped
+    /// above 8192.
+    #[arg(long)]
+    with_16384: bool,
+    /// Largest n at which `hungarian` (dense O(n³)) is timed.
+    #[arg(long, default_value_t = 8192)]
+    hungarian_max_n: usize,
+    /// The large-size mode: our exact solver alone at `--large-sizes`, each solve in a fresh
+    /// child process so its peak memory is its own (the `large` table; no other table).
+    #[arg(long)]
+    large: bool,
+    /// Sizes of the large mode.
+    #[arg(long, value_delimiter = ',', default_values_t = [32768, 65536])]
+    large_sizes: Vec<usize>,
+    /// Seconds after which a solve of the large mode is stopped (and marked so).
+    #[arg(long, default_value_t = 1800)]
+    large_timeout: u64,
     /// Our methods to time (any method name `deepemd emd --method` takes, e.g. `model/refined`).
     #[arg(
         long,
@@ -75,6 +93,9 @@ enum TableKind {
     Python,
 }
 
+/// Largest n at which scipy is timed.
+const SCIPY_MAX_N: usize = 8192;
+
 /// Fewer repeats for slow sizes keeps the whole run within minutes.
 fn repeats_for(n: usize) -> usize {
     match n {
@@ -85,8 +106,22 @@ fn repeats_for(n: usize) -> usize {
 }
 
 fn main() -> Result<()> {
+    // The hidden child mode of the large table: one solve, one JSON line.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(large_table::MEASURE) {
+        return large_table::measure(&argv[2..]);
+    }
     let args = Args::parse();
     eprintln!("{}", hardware_line());
+    if args.large {
+        return large_table::run(
+            args.meshes.as_deref(),
+            &args.large_sizes,
+            args.seed,
+            args.large_timeout,
+            &args.output,
+        );
+    }
     if args.tables.contains(&TableKind::Exact) {
         exact_table(&args)?;
     }
@@ -270,6 +305,9 @@ fn exact_table(args: &Args) -> Result<()> {
     if args.with_8192 && !sizes.contains(&8192) {
         sizes.push(8192);
     }
+    if args.with_16384 && !sizes.contains(&16384) {
+        sizes.push(16384);
+    }
     let estimators: Vec<Box<dyn EmdEstimator>> = args
         .methods
         .iter()
@@ -298,7 +336,7 @@ fn exact_table(args: &Args) -> Result<()> {
     if peers.pot {
         header.push(format!("POT / {ref_name}"));
     }
-    header.push("max rel diff (exact methods vs scipy)".into());
+    header.push("max rel diff (exact methods vs scipy; POT above 8192)".into());
     header.push("sinkhorn bias".into());
     let mut table = Table {
         header,
@@ -312,7 +350,9 @@ fn exact_table(args: &Args) -> Result<()> {
             let mut times = Vec::new();
             let mut values = Vec::new();
             for e in &estimators {
-                if e.name() == Method::Sinkhorn.name() && n > args.sinkhorn_max_n {
+                let skip = (e.name() == Method::Sinkhorn.name() && n > args.sinkhorn_max_n)
+                    || (e.name() == Method::Hungarian.name() && n > args.hungarian_max_n);
+                if skip {
                     times.push(f64::NAN);
                     values.push(f64::NAN);
                     continue;
@@ -325,15 +365,24 @@ fn exact_table(args: &Args) -> Result<()> {
                 values.push(emd.transport.map_or(emd.distance, |t| t.value));
             }
             eprintln!("{} n={n}: peers ...", set.name());
-            let peer = peers.time(&[(a, b)], cost, repeats)?.remove(0);
+            let scipy = n <= SCIPY_MAX_N;
+            let peer = peers
+                .time_with_scipy(&[(a, b)], cost, repeats, scipy)?
+                .remove(0);
+            // The value the others are compared with: scipy's, else POT's.
+            let truth = if scipy {
+                peer.scipy_value
+            } else {
+                peer.pot_value.unwrap_or(f64::NAN)
+            };
             let mut diffs = vec![];
             for (e, v) in estimators.iter().zip(&values) {
-                if e.is_exact() {
-                    diffs.push((v - peer.scipy_value).abs() / peer.scipy_value);
+                if e.is_exact() && !v.is_nan() {
+                    diffs.push((v - truth).abs() / truth);
                 }
             }
-            if let Some(pv) = peer.pot_value {
-                diffs.push((pv - peer.scipy_value).abs() / peer.scipy_value);
+            if let Some(pv) = peer.pot_value.filter(|_| scipy) {
+                diffs.push((pv - truth).abs() / truth);
             }
             let mut row = vec![set.name().to_string(), n.to_string()];
             row.extend(
@@ -341,11 +390,15 @@ fn exact_table(args: &Args) -> Result<()> {
                     .iter()
                     .map(|&t| if t.is_nan() { "–".into() } else { seconds(t) }),
             );
-            row.push(seconds(peer.scipy_s));
+            let or_dash = |t: f64, text: String| if t.is_nan() { "–".into() } else { text };
+            row.push(or_dash(peer.scipy_s, seconds(peer.scipy_s)));
             if let Some(p) = peer.pot_s {
                 row.push(seconds(p));
             }
-            row.push(format!("{:.2}×", peer.scipy_s / times[reference]));
+            row.push(or_dash(
+                peer.scipy_s,
+                format!("{:.2}×", peer.scipy_s / times[reference]),
+            ));
             if let Some(p) = peer.pot_s {
                 row.push(format!("{:.2}×", p / times[reference]));
             }
@@ -354,7 +407,7 @@ fn exact_table(args: &Args) -> Result<()> {
                 .iter()
                 .position(|e| e.name() == Method::Sinkhorn.name())
                 .filter(|&k| !values[k].is_nan())
-                .map(|k| format!("{:+.2}%", 100.0 * (values[k] / peer.scipy_value - 1.0)));
+                .map(|k| format!("{:+.2}%", 100.0 * (values[k] / truth - 1.0)));
             row.push(sinkhorn.unwrap_or_else(|| "–".into()));
             eprintln!("  {}", row.join(" | "));
             table.push(row);
@@ -366,7 +419,9 @@ fn exact_table(args: &Args) -> Result<()> {
         "## Exact solvers vs scipy and POT (`cargo xtask bench-peers`)\n\n\
          Median wall time per pair (cost matrix included) on identical clouds in one run; \
          Euclidean cost; seed {}; repeats 5 (n ≤ 1024), 3 (n = 2048), 1 (n ≥ 4096). \
-         Ratios above 1 mean we are faster. Hardware: {}.\n\n{md}",
+         Ratios above 1 mean we are faster. Above n = 8192 scipy is not run (an hour per \
+         pair) nor `hungarian` (the same algorithm), and values are compared with POT's. \
+         Hardware: {}.\n\n{md}",
         args.seed,
         hardware_line()
     );
