@@ -35,17 +35,11 @@ fn main() -> Result<()> {
         }
         _ => Unequal::Partial,
     };
-    let cloud_set = match set.as_str() {
-        "cube" => CloudSet::UniformCube,
-        "sphere" => CloudSet::SphereVsNoisySphere,
-        "real" => CloudSet::RealShapes {
-            meshes: rest
-                .first()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| "datasets/cache/cgal/data/data/meshes".into()),
-        },
-        other => bail!("unknown set {other:?} (cube, sphere or real)"),
-    };
+    let meshes = rest
+        .first()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "datasets/cache/cgal/data/data/meshes".into());
+    let cloud_set = CloudSet::from_key(set, Some(meshes)).map_err(anyhow::Error::msg)?;
     let (a, b) = cloud_set.pair_sized(n, m, 2026)?;
     let start = std::time::Instant::now();
     let request = EmdRequest::new(Cost::Euclidean).with_unequal(unequal);

@@ -39,6 +39,19 @@ impl CloudSet {
         sets
     }
 
+    /// The set a command-line key names: `cube`, `sphere`, or `real` (bunny vs armadillo, from
+    /// the meshes in `meshes`, which it requires).
+    pub fn from_key(key: &str, meshes: Option<PathBuf>) -> std::result::Result<CloudSet, String> {
+        match key {
+            "cube" => Ok(CloudSet::UniformCube),
+            "sphere" => Ok(CloudSet::SphereVsNoisySphere),
+            "real" => meshes
+                .map(|meshes| CloudSet::RealShapes { meshes })
+                .ok_or_else(|| "the set `real` needs the meshes folder".into()),
+            other => Err(format!("unknown set {other:?} (cube, sphere or real)")),
+        }
+    }
+
     /// The set's name in tables.
     pub fn name(&self) -> &'static str {
         match self {

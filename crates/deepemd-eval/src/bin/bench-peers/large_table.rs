@@ -31,17 +31,8 @@ pub fn measure(args: &[String]) -> Result<()> {
     let [set, n, seed, rest @ ..] = args else {
         bail!("usage: bench-peers {MEASURE} <cube|sphere|real> <n> <seed> [meshes]");
     };
-    let set = match set.as_str() {
-        "cube" => CloudSet::UniformCube,
-        "sphere" => CloudSet::SphereVsNoisySphere,
-        "real" => CloudSet::RealShapes {
-            meshes: rest
-                .first()
-                .map(PathBuf::from)
-                .context("real needs meshes")?,
-        },
-        other => bail!("unknown set {other:?}"),
-    };
+    let set =
+        CloudSet::from_key(set, rest.first().map(PathBuf::from)).map_err(anyhow::Error::msg)?;
     let (a, b) = set.pair(n.parse()?, seed.parse()?)?;
     let start = std::time::Instant::now();
     let solved = Exact::default().solve(&a, &b, EmdRequest::new(Cost::Euclidean))?;
