@@ -52,6 +52,15 @@ impl CloudSet {
         }
     }
 
+    /// The key [`Self::from_key`] reads back (the meshes folder travels separately).
+    pub fn key(&self) -> &'static str {
+        match self {
+            CloudSet::UniformCube => "cube",
+            CloudSet::SphereVsNoisySphere => "sphere",
+            CloudSet::RealShapes { .. } => "real",
+        }
+    }
+
     /// The set's name in tables.
     pub fn name(&self) -> &'static str {
         match self {
@@ -90,5 +99,35 @@ impl CloudSet {
                 (sample("bunny00.off", n)?, sample("armadillo.off", m)?)
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_back_to_their_sets() {
+        let meshes = PathBuf::from("meshes");
+        let sets = [
+            CloudSet::UniformCube,
+            CloudSet::SphereVsNoisySphere,
+            CloudSet::RealShapes {
+                meshes: meshes.clone(),
+            },
+        ];
+        for set in sets {
+            assert_eq!(CloudSet::from_key(set.key(), Some(meshes.clone())), Ok(set));
+        }
+        assert!(
+            CloudSet::from_key("real", None)
+                .unwrap_err()
+                .contains("meshes")
+        );
+        assert!(
+            CloudSet::from_key("cubes", None)
+                .unwrap_err()
+                .contains("cubes")
+        );
     }
 }

@@ -64,14 +64,6 @@ fn output_within(mut cmd: Command, timeout_s: u64) -> Result<Option<std::process
     Ok(Some(child.wait_with_output()?))
 }
 
-fn code(set: &CloudSet) -> &'static str {
-    match set {
-        CloudSet::UniformCube => "cube",
-        CloudSet::SphereVsNoisySphere => "sphere",
-        CloudSet::RealShapes { .. } => "real",
-    }
-}
-
 /// The parent: every set at every size, one child each; writes the `bench-peers-large` section.
 pub fn run(
     meshes: Option<&Path>,
@@ -94,7 +86,7 @@ pub fn run(
         for &n in sizes {
             eprintln!("{} n = {n}: exact in a child process ...", set.name());
             let mut cmd = Command::new(&exe);
-            cmd.args([MEASURE, code(&set), &n.to_string(), &seed.to_string()]);
+            cmd.args([MEASURE, set.key(), &n.to_string(), &seed.to_string()]);
             if let CloudSet::RealShapes { meshes } = &set {
                 cmd.arg(meshes);
             }
