@@ -101,6 +101,47 @@ fn equals_hungarian_on_two_hundred_instances() {
     assert!(checked >= 200);
 }
 
+/// From 1024 points the solve starts from a coarsening's potentials and candidates chosen by
+/// reduced cost (`multiscale.rs`): the same optimum on every kind of cloud, both costs, 2-D
+/// and 3-D, including ties, duplicates and far-apart clusters.
+#[test]
+fn multiscale_starts_equal_hungarian() {
+    let mut r = rng(2048);
+    let exact = Exact::default();
+    for t in 0..12 {
+        let n = r.random_range(1024..1400);
+        let dim = 2 + t % 2;
+        let cost = Cost::ALL[(t / 2) % 2];
+        let a = cloud(t, n, dim, &mut r);
+        let b = if t % 3 == 0 {
+            jitter(&cloud(t, n, dim, &mut r), 0.05, &mut r).unwrap()
+        } else {
+            cloud(t + 3, n, dim, &mut r)
+        };
+        let want = Hungarian
+            .estimate(&a, &b, EmdRequest::new(cost))
+            .unwrap()
+            .distance;
+        let got = exact.solve(&a, &b, EmdRequest::new(cost)).unwrap();
+        assert!(
+            got.stats.coarse_levels >= 1,
+            "instance {t}: {:?}",
+            got.stats
+        );
+        let ok = if want == 0.0 {
+            got.emd.distance.abs() < 1e-12
+        } else {
+            rel_diff(got.emd.distance, want) <= EXACT_VALUE_REL
+        };
+        assert!(
+            ok,
+            "instance {t} ({n} points, {dim}-D, {cost}): {} vs hungarian {want}",
+            got.emd.distance
+        );
+        assert!(got.certificate.gap() <= 1e-9 * got.certificate.primal.abs().max(1.0));
+    }
+}
+
 #[test]
 fn the_certificate_rejects_a_wrong_matching() {
     let mut r = rng(101);

@@ -33,8 +33,10 @@
 mod auction;
 mod candidates;
 mod certificate;
+mod grouping;
 mod jv;
 mod kdtree;
+mod multiscale;
 mod problem;
 mod scan;
 mod solve;
@@ -129,6 +131,9 @@ pub struct SolveStats {
     pub scanned: u64,
     /// Edges of the final candidate graph.
     pub edges: usize,
+    /// Coarsenings solved first for the starting potentials (0 without a multiscale start;
+    /// their own work is not counted in the other figures).
+    pub coarse_levels: usize,
 }
 
 /// A certified optimal matching (or, for [`deepemd_core::Unequal::Uniform`] and unequal sizes, transport

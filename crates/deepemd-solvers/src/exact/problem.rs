@@ -65,19 +65,16 @@ impl Problem<'_> {
         k: usize,
         allowed: impl Fn(usize) -> bool + Sync,
     ) -> Vec<(u32, u32)> {
+        let columns = Columns::new(self.cols);
         who.par_iter()
-            .flat_map_iter(|&i| {
-                let mut w: Vec<(f64, u32)> = (0..self.cols.len())
-                    .filter(|&j| allowed(j))
-                    .map(|j| (self.cost(i, j) - v[j], j as u32))
-                    .collect();
-                let k = k.min(w.len());
-                if k < w.len() {
-                    w.select_nth_unstable_by(k, |x, y| x.0.total_cmp(&y.0));
-                }
-                w.truncate(k);
-                w.into_iter().map(move |(_, j)| (i as u32, j))
-            })
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(buf, best), &i| {
+                    columns.best_reduced(self.rows.point(i), v, self.cost, k, &allowed, buf, best);
+                    best.iter().map(|&(_, j)| (i as u32, j)).collect::<Vec<_>>()
+                },
+            )
+            .flatten_iter()
             .collect()
     }
 

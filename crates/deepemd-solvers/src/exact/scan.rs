@@ -38,6 +38,59 @@ impl Columns {
         })
     }
 
+    /// `out[j] = c(p, col_j) − v_j` for every column (SIMD, as [`Self::min_reduced`]).
+    pub(crate) fn reduced_into(&self, p: &[f64], v: &[f64], cost: Cost, out: &mut [f64]) {
+        pulp::Arch::new().dispatch(ReducedInto {
+            cols: self,
+            p,
+            v,
+            cost,
+            out,
+        })
+    }
+
+    /// The `k` columns of least `c(p, col_j) − v_j` among those `allowed` accepts, in no
+    /// particular order, as `(reduced cost, column)`; `buf` is scratch of one entry per column.
+    /// One SIMD pass fills `buf`; a second keeps the `k` best with one comparison per column
+    /// against the worst kept (most columns fail it).
+    pub(crate) fn best_reduced(
+        &self,
+        p: &[f64],
+        v: &[f64],
+        cost: Cost,
+        k: usize,
+        allowed: impl Fn(usize) -> bool,
+        buf: &mut Vec<f64>,
+        out: &mut Vec<(f64, u32)>,
+    ) {
+        buf.resize(self.x.len(), 0.0);
+        self.reduced_into(p, v, cost, buf);
+        out.clear();
+        if k == 0 {
+            return;
+        }
+        // `out` holds at most k entries; `worst` is the position of its largest.
+        let mut worst = 0;
+        for (j, &w) in buf.iter().enumerate() {
+            if out.len() == k && !(w < out[worst].0) {
+                continue;
+            }
+            if !allowed(j) {
+                continue;
+            }
+            if out.len() < k {
+                out.push((w, j as u32));
+            } else {
+                out[worst] = (w, j as u32);
+            }
+            if out.len() == k {
+                worst = (0..k)
+                    .max_by(|&a, &b| out[a].0.total_cmp(&out[b].0))
+                    .unwrap_or(0);
+            }
+        }
+    }
+
     /// The same without SIMD, for the tests.
     #[cfg(test)]
     fn min_reduced_scalar(&self, p: &[f64], v: &[f64], cost: Cost) -> f64 {
@@ -119,6 +172,56 @@ impl pulp::WithSimd for MinReduced<'_> {
             m = m.min(c - v);
         }
         m
+    }
+}
+
+struct ReducedInto<'a> {
+    cols: &'a Columns,
+    p: &'a [f64],
+    v: &'a [f64],
+    cost: Cost,
+    out: &'a mut [f64],
+}
+
+impl pulp::WithSimd for ReducedInto<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let cols = self.cols;
+        let (xh, xt) = S::as_simd_f64s(&cols.x);
+        let (yh, yt) = S::as_simd_f64s(&cols.y);
+        let (zh, zt) = S::as_simd_f64s(&cols.z);
+        let (vh, vt) = S::as_simd_f64s(self.v);
+        let (oh, ot) = S::as_mut_simd_f64s(self.out);
+        let p = self.p;
+        let (px, py, pz) = (p[0], p[1], p.get(2).copied().unwrap_or(0.0));
+        let (sx, sy, sz) = (
+            simd.splat_f64s(px),
+            simd.splat_f64s(py),
+            simd.splat_f64s(pz),
+        );
+        let sqrt = self.cost == Cost::Euclidean;
+        // As in `MinReduced`: no FMA, so the values equal `Cost::between` bit for bit.
+        for ((((x, y), z), v), o) in xh.iter().zip(yh).zip(zh).zip(vh).zip(oh) {
+            let (dx, dy, dz) = (
+                simd.sub_f64s(*x, sx),
+                simd.sub_f64s(*y, sy),
+                simd.sub_f64s(*z, sz),
+            );
+            let d2 = simd.add_f64s(
+                simd.add_f64s(simd.mul_f64s(dx, dx), simd.mul_f64s(dy, dy)),
+                simd.mul_f64s(dz, dz),
+            );
+            let c = if sqrt { simd.sqrt_f64s(d2) } else { d2 };
+            *o = simd.sub_f64s(c, *v);
+        }
+        for ((((x, y), z), v), o) in xt.iter().zip(yt).zip(zt).zip(vt).zip(ot) {
+            let (dx, dy, dz) = (x - px, y - py, z - pz);
+            let d2 = dx * dx + dy * dy + dz * dz;
+            let c = if sqrt { d2.sqrt() } else { d2 };
+            *o = c - v;
+        }
     }
 }
 

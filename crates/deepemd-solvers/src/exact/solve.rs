@@ -9,12 +9,16 @@ use deepemd_core::{Error, Pairing, Result};
 use super::auction::{Auction, NONE};
 use super::candidates::Candidates;
 use super::jv::Jv;
+use super::multiscale::{self, MULTISCALE_FROM};
 use super::problem::Problem;
 use super::{Duals, ExactParams, SolveStats, WarmStart};
 
 /// Certificate rounds before the solver gives up with an error (hard real-shape pairs at 8192
 /// points take about ten).
 const MAX_CERTIFICATE_ROUNDS: usize = 1000;
+
+/// After a multiscale start the auction's ε falls to this fraction of the coarsening's error.
+const MULTISCALE_AUCTION_END: f64 = 0.01;
 
 /// Times a stalled auction phase gets missing edges and a fresh bid budget before the solver
 /// gives up with an error.
@@ -54,14 +58,20 @@ fn report(message: &str) -> Error {
     }
 }
 
-/// Runs every phase on a square problem: candidates, the coarse auction, tight edges,
-/// shortest augmenting paths, certificate rounds. (Unequal sizes go to `transport`.)
+/// Runs every phase on a square problem: the starting potentials (from `multiscale` when
+/// large), candidates, the auction, tight edges, shortest augmenting paths, certificate rounds.
+/// (Unequal sizes go to `transport`.)
 pub(crate) fn solve(problem: &Problem, params: &ExactParams, warm: &WarmStart) -> Result<Solved> {
     let n = problem.rows.len();
     debug_assert_eq!(n, problem.cols.len());
     let mut stats = SolveStats::default();
-    let mut cand = Candidates::nearest(problem, params.neighbours);
-    let mut jv = auction_start(problem, &mut cand, params, warm, &mut stats)?;
+    let start = Start::choose(problem, params, warm);
+    stats.coarse_levels = start.as_ref().map_or(0, |s| s.levels);
+    let mut cand = match &start {
+        Some(start) => Candidates::shielded(problem, params.neighbours, &start.v),
+        None => Candidates::nearest(problem, params.neighbours),
+    };
+    let mut jv = auction_start(problem, &mut cand, params, warm, start, &mut stats)?;
     greedy_tight(&mut jv, &cand);
     let free: Vec<usize> = (0..n).filter(|&i| jv.col_of[i] == NONE).collect();
     augment_all(problem, &mut jv, &mut cand, &free)?;
@@ -69,6 +79,38 @@ pub(crate) fn solve(problem: &Problem, params: &ExactParams, warm: &WarmStart) -
     stats.edges = cand.len();
     stats.scanned = jv.scanned;
     Ok(Solved { jv, stats })
+}
+
+/// Starting column potentials for the auction: the caller's, or the coarsening's.
+struct Start {
+    v: Vec<f64>,
+    /// The coarsening's error (`multiscale::Start::spread`); `None` for the caller's
+    /// potentials, whose quality is unknown.
+    spread: Option<f64>,
+    /// Coarsenings solved for it.
+    levels: usize,
+}
+
+impl Start {
+    /// The caller's potentials; else, from [`MULTISCALE_FROM`] rows, the coarsening's (should
+    /// its solve fail, the problem starts cold: the coarsening only proposes).
+    fn choose(problem: &Problem, params: &ExactParams, warm: &WarmStart) -> Option<Self> {
+        match &warm.potentials_b {
+            Some(v) => Some(Self {
+                v: v.clone(),
+                spread: None,
+                levels: 0,
+            }),
+            None if problem.rows.len() >= MULTISCALE_FROM => {
+                multiscale::start(problem, params).ok().map(|s| Self {
+                    v: s.v,
+                    spread: Some(s.spread),
+                    levels: s.levels,
+                })
+            }
+            None => None,
+        }
+    }
 }
 
 /// Square problems: an ε-scaling auction down to a coarse ε gives near-optimal prices fast;
@@ -79,6 +121,7 @@ fn auction_start(
     cand: &mut Candidates,
     params: &ExactParams,
     warm: &WarmStart,
+    start: Option<Start>,
     stats: &mut SolveStats,
 ) -> Result<Jv> {
     let m = problem.cols.len();
@@ -88,8 +131,8 @@ fn auction_start(
         .copied()
         .fold(0.0_f64, f64::max)
         .max(f64::MIN_POSITIVE);
-    let prices: Vec<f64> = match &warm.potentials_b {
-        Some(v) => v.iter().map(|x| -x).collect(),
+    let prices: Vec<f64> = match &start {
+        Some(start) => start.v.iter().map(|x| -x).collect(),
         None => vec![0.0; m],
     };
     let mut auction = Auction::new(prices, c_max);
@@ -107,21 +150,33 @@ fn auction_start(
     // points: 2.1 s with 3 bids per edge, 1.3–1.4 s with a quarter; sphere vs noisy sphere
     // 0.35 s → 0.23 s; uniform cube unchanged).
     let budget = (m as u64) * (params.neighbours as u64 + 4) / 4;
-    let mut eps = if warm.potentials_b.is_some() {
-        c_max * 1e-4
-    } else {
-        c_max / 4.0
+    // From the coarsening: ε-scaling from its error down to a hundredth of it (bunny vs
+    // armadillo, 8192 points: 0.6–0.7 s for any start in 0.5–2× the error and any end in
+    // 0.3–10 %; one phase at the error, 2.0 s). Otherwise from a quarter of the largest
+    // candidate cost (a tiny ε for the caller's potentials) down to a fraction of the mean
+    // matched cost: the exact phase finishes from the prices.
+    let spread = start.as_ref().and_then(|s| s.spread);
+    let mut eps = match (&start, spread) {
+        (_, Some(spread)) => spread.min(c_max / 4.0),
+        (Some(_), None) => c_max * 1e-4,
+        (None, None) => c_max / 4.0,
     };
     loop {
         let free = auction.free_violators(cand, eps);
-        run_phase(problem, &mut auction, cand, eps, free, budget)?;
         stats.phases += 1;
-        let mean = held_cost_sum(&auction, cand) / m as f64;
-        // The auction only has to get close: the exact phase finishes from its prices.
-        if eps <= params.auction_stop * mean.max(f64::MIN_POSITIVE) {
+        if !run_phase(problem, &mut auction, cand, eps, free, budget) {
+            // A price war the restarts did not end: the exact phase takes over from here.
             break;
         }
-        eps = (eps / params.scaling).max(params.auction_stop * mean * 0.999);
+        let stop = match spread {
+            Some(spread) => spread * MULTISCALE_AUCTION_END,
+            None => params.auction_stop * (held_cost_sum(&auction, cand) / m as f64),
+        }
+        .max(f64::MIN_POSITIVE);
+        if eps <= stop {
+            break;
+        }
+        eps = (eps / params.scaling).max(stop * 0.999);
     }
     stats.bids = auction.bids;
     Ok(duals_from_prices(&auction, cand))
@@ -137,10 +192,10 @@ fn run_phase(
     eps: f64,
     mut free: VecDeque<u32>,
     budget: u64,
-) -> Result<()> {
+) -> bool {
     for _ in 0..MAX_AUCTION_RESTARTS {
         if auction.run(cand, eps, free, budget) {
-            return Ok(());
+            return true;
         }
         let stuck: Vec<usize> = (0..auction.m)
             .filter(|&i| auction.assigned[i] == NONE)
@@ -149,7 +204,7 @@ fn run_phase(
         cand.add(problem, &problem.missing_edges(&v, &stuck));
         free = stuck.iter().map(|&i| i as u32).collect();
     }
-    Err(report("the auction did not converge"))
+    false
 }
 
 /// Sum of the persons' held costs.
@@ -175,6 +230,9 @@ fn duals_from_prices(auction: &Auction, cand: &Candidates) -> Jv {
     };
     let mut v: Vec<f64> = auction.prices.iter().map(|p| -p).collect();
     for i in 0..m {
+        if auction.assigned[i] == NONE {
+            continue;
+        }
         let j = auction.assigned[i] as usize;
         let (cols_i, costs_i) = cand.row(i);
         let ui = cols_i
@@ -187,6 +245,9 @@ fn duals_from_prices(auction: &Auction, cand: &Candidates) -> Jv {
     let mut jv = Jv::new(vec![0.0; m], v, vec![NONE; m], vec![NONE; m]);
     for i in 0..m {
         jv.u[i] = jv.row_min(cand, i);
+        if auction.assigned[i] == NONE {
+            continue;
+        }
         let j = auction.assigned[i] as usize;
         if held_cost(i) - jv.u[i] - jv.v[j] <= 0.0 {
             jv.col_of[i] = j as u32;

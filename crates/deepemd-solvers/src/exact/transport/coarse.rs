@@ -6,9 +6,9 @@
 //! ε-scaling starts at the coarsening's own error (Mérigot 2011,
 //! doi:10.1111/j.1467-8659.2011.02032.x; Schmitzer 2016, doi:10.1137/15M1050264).
 
-use deepemd_core::{Cost, PointCloud, Result};
+use deepemd_core::Result;
 
-use super::super::kdtree::KdTree;
+use super::super::grouping::group;
 use super::super::problem::Problem;
 use super::super::{ExactParams, SolveStats};
 use super::{Amounts, solve_network};
@@ -22,41 +22,6 @@ pub(crate) struct Start {
     pub eps: f64,
 }
 
-/// One cloud grouped: each point's group, the groups' centroids, and the mean cost from a
-/// point to its centroid.
-struct Grouping {
-    group_of: Vec<u32>,
-    centroids: PointCloud,
-    spread: f64,
-}
-
-fn group(cloud: &PointCloud, cost: Cost) -> Result<Grouping> {
-    let tree = KdTree::new(cloud);
-    let dim = cloud.dim();
-    let mut group_of = vec![0u32; cloud.len()];
-    let mut flat = Vec::with_capacity(cloud.len().div_ceil(GROUP) * dim);
-    for (g, members) in tree.order().chunks(GROUP).enumerate() {
-        let mut c = vec![0.0; dim];
-        for &i in members {
-            group_of[i as usize] = g as u32;
-            for (x, p) in c.iter_mut().zip(cloud.point(i as usize)) {
-                *x += p;
-            }
-        }
-        flat.extend(c.iter().map(|x| x / members.len() as f64));
-    }
-    let centroids = PointCloud::from_flat(dim, flat)?;
-    let spread = (0..cloud.len())
-        .map(|i| cost.between(cloud.point(i), centroids.point(group_of[i] as usize)))
-        .sum::<f64>()
-        / cloud.len() as f64;
-    Ok(Grouping {
-        group_of,
-        centroids,
-        spread,
-    })
-}
-
 /// Solves the coarsening of `problem` and lifts its column potentials.
 pub(crate) fn start(
     problem: &Problem,
@@ -64,8 +29,8 @@ pub(crate) fn start(
     params: &ExactParams,
     stats: &mut SolveStats,
 ) -> Result<Start> {
-    let rows = group(problem.rows, problem.cost)?;
-    let cols = group(problem.cols, problem.cost)?;
+    let rows = group(problem.rows, problem.cost, GROUP)?;
+    let cols = group(problem.cols, problem.cost, GROUP)?;
     let mut supply = vec![0u64; rows.centroids.len()];
     for (i, &g) in rows.group_of.iter().enumerate() {
         supply[g as usize] += amounts.supply[i];
