@@ -8,22 +8,32 @@
 //!    **Unequal sizes** leave here for `transport/`: both conventions ([`Unequal`](deepemd_core::Unequal)) are
 //!    transportation problems on the same sparse candidates, solved by a primal-dual method
 //!    (Dijkstra plus blocking flow) and certified by the same full-cost scans.
-//! 1. **Candidates** (`candidates.rs`, `kdtree.rs`): each row's `k` nearest columns and each
-//!    column's `k` nearest rows, a sparse graph of O(n·k) edges.
-//! 2. **Coarse auction** (`auction.rs`, Bertsekas' forward auction in min-cost
-//!    form): ε-scaling from a quarter of the largest candidate cost down to half the mean matched
-//!    cost — not to optimality. A phase whose bidding stalls is interrupted after ~5 bids per
-//!    row; its free persons get their best edges over all columns and bidding resumes. The
-//!    prices become the column potentials `v = −p`; held edges are made tight.
-//! 3. **Tight edges**: free rows take free columns along edges of reduced cost 0.
-//! 4. **Shortest augmenting paths** (`jv.rs`, the Jonker–Volgenant / Crouse scheme with
+//! 1. **Multiscale start** (`multiscale.rs`, `grouping.rs`; square problems of 1024 points or
+//!    more): both clouds grouped into runs of 8 points of a k-d tree's order, the assignment
+//!    of the groups' centroids solved first (recursively, by this same solver), and the coarse
+//!    rows' potentials lifted to the fine columns by their c-transform,
+//!    `v_j = min_I (c(x_I, y_j) − U_I)`. Should the coarse solve fail, the problem starts cold.
+//! 2. **Candidates** (`candidates.rs`, `kdtree.rs`): cold, each row's `k` nearest columns and
+//!    each column's `k` nearest rows; after a start, `k / 2` of each plus each row's `2k`
+//!    columns of least reduced cost `c_ij − v_j` over all columns (SIMD top-k, `scan.rs`) —
+//!    the long edges that the optimum between two different shapes needs. O(n·k) edges.
+//! 3. **Auction** (`auction.rs`, Bertsekas' forward auction in min-cost form), not to
+//!    optimality: cold, ε-scaling from a quarter of the largest candidate cost down to half the
+//!    mean matched cost; after a multiscale start, from the coarsening's error (the mean cost
+//!    from a point to its group's centroid) down to a hundredth of it. A phase whose bidding
+//!    stalls is interrupted after ~5 bids per row; its free persons get their best edges over
+//!    all columns and bidding resumes; a price war that 64 such restarts do not end leaves
+//!    the rest to the exact phase. The prices become the column potentials `v = −p`; held
+//!    edges are made tight.
+//! 4. **Tight edges**: free rows take free columns along edges of reduced cost 0.
+//! 5. **Shortest augmenting paths** (`jv.rs`, the Jonker–Volgenant / Crouse scheme with
 //!    Dijkstra on the candidate graph) for every free row; a row with no path gets its best
 //!    edges over all columns and an edge to the nearest free column.
-//! 5. **Certificate rounds** (`scan.rs`): every row's true `min_j (c_ij − v_j)` over **all**
+//! 6. **Certificate rounds** (`scan.rs`): every row's true `min_j (c_ij − v_j)` over **all**
 //!    columns (SIMD, rows in parallel, costs on the fly). Violating rows get their 8 best
 //!    columns as edges, a lowered potential and a new augmenting path; only rows whose `u`
 //!    rose are scanned again. Stops when no edge violates `u_i + v_j ≤ c_ij + 1e-12`.
-//! 6. **Verification** (`certificate.rs`): an independent O(n·m) check of dual feasibility and
+//! 7. **Verification** (`certificate.rs`): an independent O(n·m) check of dual feasibility and
 //!    of `primal − dual ≤ 1e-11 · primal + n · 1e-12`; a failure is an error, never an answer.
 //!
 //! The distance and gradient are then computed from the input's own coordinates.
@@ -59,8 +69,9 @@ pub struct ExactParams {
     pub neighbours: usize,
     /// Factor by which ε falls between auction phases (> 1).
     pub scaling: f64,
-    /// The auction phase stops once ε falls below this fraction of the mean matched cost;
-    /// the exact shortest-augmenting-path phase takes over from its prices.
+    /// A cold auction stops once ε falls below this fraction of the mean matched cost; the
+    /// exact shortest-augmenting-path phase takes over from its prices. (After a multiscale
+    /// start it stops at a hundredth of the coarsening's error instead.)
     pub auction_stop: f64,
     /// The certified gap, relative to the optimal sum of costs.
     pub gap_tolerance: f64,
