@@ -81,6 +81,17 @@ fn small_clouds_are_solved_exactly() {
 }
 
 #[test]
+fn multiscale_starts_are_scale_safe() {
+    // From 1024 points the solve starts from a coarsening (its error sets the auction's ε).
+    let (a, b) = pair(2048, 1100, 3);
+    for (s, t) in [(1e-12, 0.0), (1e-8, 3e-4), (1e12, -3e16)] {
+        for cost in Cost::ALL {
+            check_scaled(&a, &b, cost, s, t);
+        }
+    }
+}
+
+#[test]
 fn every_scale_from_1e_minus_12_to_1e12_with_and_without_a_large_shift() {
     let (a, b) = pair(7, 150, 3);
     let (a2, b2) = pair(8, 120, 2);
