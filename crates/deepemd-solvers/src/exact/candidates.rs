@@ -57,9 +57,14 @@ impl Candidates {
     pub(crate) fn shielded(problem: &Problem, k: usize, v: &[f64]) -> Self {
         let near = (k / 2).max(1);
         let mut cand = Self::nearest_sized(problem, near, near);
-        let all: Vec<usize> = (0..problem.rows.len()).collect();
-        cand.add(problem, &problem.best_columns(v, &all, 2 * k, |_| true));
+        cand.add_best_reduced(problem, v, 2 * k);
         cand
+    }
+
+    /// Adds each row's `k` columns of least reduced cost `c_ij − v_j` over all columns.
+    pub(crate) fn add_best_reduced(&mut self, problem: &Problem, v: &[f64], k: usize) {
+        let all: Vec<usize> = (0..problem.rows.len()).collect();
+        self.add(problem, &problem.best_columns(v, &all, k, |_| true));
     }
 
     fn from_rows(problem: &Problem, mut rows: Vec<Vec<u32>>) -> Self {

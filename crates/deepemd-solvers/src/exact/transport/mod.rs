@@ -121,16 +121,20 @@ pub(crate) fn solve_network(
     let min_demand = amounts.demand.iter().copied().min().unwrap_or(1).max(1);
     let splits = usize::try_from(max_supply.div_ceil(min_demand)).unwrap_or(usize::MAX);
     let k_rows = params.neighbours.saturating_add(splits.saturating_sub(1));
-    let cand = Candidates::nearest_sized(problem, k_rows, params.neighbours);
+    let mut cand = Candidates::nearest_sized(problem, k_rows, params.neighbours);
     let c_max = cand.costs.iter().copied().fold(0.0_f64, f64::max);
     let cold = || (vec![0.0; m], c_max / 4.0);
     let (v0, eps_start) = match potentials_cols {
         Some(v) => (v, c_max / 4.0),
         // The coarsening only proposes starting potentials (its work is not counted in
-        // `stats`): should it fail, the solve starts cold.
+        // `stats`): should it fail, the solve starts cold. Its potentials also choose
+        // candidates by reduced cost: the long edges between two different shapes.
         None if n + m >= COARSE_FROM => {
             match coarse::start(problem, amounts, params, &mut SolveStats::default()) {
-                Ok(start) => (start.v, start.eps.min(c_max / 4.0)),
+                Ok(start) => {
+                    cand.add_best_reduced(problem, &start.v, 2 * params.neighbours);
+                    (start.v, start.eps.min(c_max / 4.0))
+                }
                 Err(_) => cold(),
             }
         }
