@@ -1,7 +1,7 @@
 //! Multiscale start: the problem's coarsening — groups of [`GROUP`] spatially consecutive
 //! points (runs of a k-d tree's order) replaced by their centroids, carrying their members'
-//! amounts — is solved first (itself coarsened while large), and its column potentials start
-//! the fine solve. Long-range transport, the slow part of a solve between two different
+//! amounts — is solved first (itself coarsened while large), and the c-transform of its row
+//! potentials at the fine columns starts the fine solve. Long-range transport, the slow part of a solve between two different
 //! shapes, is settled on the small problem; the fine one corrects within groups, so its
 //! ε-scaling starts at the coarsening's own error (Mérigot 2011,
 //! doi:10.1111/j.1467-8659.2011.02032.x; Schmitzer 2016, doi:10.1137/15M1050264).

@@ -12,7 +12,8 @@
 //! Steps: candidates (each row's `k` nearest columns — plus as many as it must split its mass
 //! over, under `uniform` — and each column's `k` nearest rows); a multiscale start from 2048
 //! points in all (`coarse.rs`: the problem on centroids of groups of 8, solved
-//! first, gives the starting column potentials); ε-scaling from the coarsening's error (or a
+//! first; the c-transform of its row potentials gives the starting column potentials, and
+//! each row also gets its columns of least reduced cost under them as candidates); ε-scaling from the coarsening's error (or a
 //! quarter of the largest candidate cost) down to the exact scale, each scale
 //! routing every unit in phases of Dijkstra plus a blocking flow over the arcs within ε of
 //! tight (`phase.rs`) and then scanning the full cost at tolerance ε; when the rows with supply
