@@ -8,7 +8,8 @@ use deepemd_core::synthetic::{gaussian, jitter, sphere, uniform_cube};
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Matching, Pairing, PointCloud};
 use deepemd_solvers::{
-    CertificateTolerance, Exact, ExactParams, Hungarian, WarmStart, verify_certificate,
+    CertificateTolerance, Exact, ExactParams, ExactSolution, Hungarian, WarmStart,
+    verify_certificate,
 };
 use proptest::prelude::*;
 use rand::Rng;
@@ -83,19 +84,8 @@ fn equals_hungarian_on_two_hundred_instances() {
             .unwrap()
             .distance;
         let got = exact.solve(x, y, EmdRequest::new(cost)).unwrap();
-        let ok = if want == 0.0 {
-            got.emd.distance.abs() < 1e-12
-        } else {
-            rel_diff(got.emd.distance, want) <= EXACT_VALUE_REL
-        };
-        assert!(
-            ok,
-            "instance {t} ({}×{}, {dim}-D, {cost}): {} vs hungarian {want}",
-            x.len(),
-            y.len(),
-            got.emd.distance
-        );
-        assert!(got.certificate.gap() <= 1e-9 * got.certificate.primal.abs().max(1.0));
+        let label = format!("instance {t} ({}×{}, {dim}-D, {cost})", x.len(), y.len());
+        assert_equals_hungarian(&label, &got, want);
         checked += 1;
     }
     assert!(checked >= 200);
@@ -128,18 +118,23 @@ fn multiscale_starts_equal_hungarian() {
             "instance {t}: {:?}",
             got.stats
         );
-        let ok = if want == 0.0 {
-            got.emd.distance.abs() < 1e-12
-        } else {
-            rel_diff(got.emd.distance, want) <= EXACT_VALUE_REL
-        };
-        assert!(
-            ok,
-            "instance {t} ({n} points, {dim}-D, {cost}): {} vs hungarian {want}",
-            got.emd.distance
+        assert_equals_hungarian(
+            &format!("instance {t} ({n} points, {dim}-D, {cost})"),
+            &got,
+            want,
         );
-        assert!(got.certificate.gap() <= 1e-9 * got.certificate.primal.abs().max(1.0));
     }
+}
+
+/// The value equals Hungarian's `want` and the certificate's gap is closed.
+fn assert_equals_hungarian(label: &str, got: &ExactSolution, want: f64) {
+    let ok = if want == 0.0 {
+        got.emd.distance.abs() < 1e-12
+    } else {
+        rel_diff(got.emd.distance, want) <= EXACT_VALUE_REL
+    };
+    assert!(ok, "{label}: {} vs hungarian {want}", got.emd.distance);
+    assert!(got.certificate.gap() <= 1e-9 * got.certificate.primal.abs().max(1.0));
 }
 
 #[test]

@@ -124,6 +124,58 @@ impl Columns {
     }
 }
 
+/// One query point of the SIMD loops: `c(p, col_j) − v_j` lane by lane. Separate multiplies
+/// and adds (no FMA) round exactly like `Cost::between`, so SIMD and scalar values agree bit
+/// for bit.
+#[derive(Clone, Copy)]
+struct Query {
+    px: f64,
+    py: f64,
+    pz: f64,
+    sqrt: bool,
+}
+
+impl Query {
+    fn new(p: &[f64], cost: Cost) -> Self {
+        Self {
+            px: p[0],
+            py: p[1],
+            pz: p.get(2).copied().unwrap_or(0.0),
+            sqrt: cost == Cost::Euclidean,
+        }
+    }
+
+    #[inline(always)]
+    fn reduced<S: pulp::Simd>(
+        self,
+        simd: S,
+        x: S::f64s,
+        y: S::f64s,
+        z: S::f64s,
+        v: S::f64s,
+    ) -> S::f64s {
+        let (dx, dy, dz) = (
+            simd.sub_f64s(x, simd.splat_f64s(self.px)),
+            simd.sub_f64s(y, simd.splat_f64s(self.py)),
+            simd.sub_f64s(z, simd.splat_f64s(self.pz)),
+        );
+        let d2 = simd.add_f64s(
+            simd.add_f64s(simd.mul_f64s(dx, dx), simd.mul_f64s(dy, dy)),
+            simd.mul_f64s(dz, dz),
+        );
+        let c = if self.sqrt { simd.sqrt_f64s(d2) } else { d2 };
+        simd.sub_f64s(c, v)
+    }
+
+    #[inline(always)]
+    fn reduced_scalar(self, x: f64, y: f64, z: f64, v: f64) -> f64 {
+        let (dx, dy, dz) = (x - self.px, y - self.py, z - self.pz);
+        let d2 = dx * dx + dy * dy + dz * dz;
+        let c = if self.sqrt { d2.sqrt() } else { d2 };
+        c - v
+    }
+}
+
 struct MinReduced<'a> {
     cols: &'a Columns,
     p: &'a [f64],
@@ -141,35 +193,14 @@ impl pulp::WithSimd for MinReduced<'_> {
         let (yh, yt) = S::as_simd_f64s(&cols.y);
         let (zh, zt) = S::as_simd_f64s(&cols.z);
         let (vh, vt) = S::as_simd_f64s(self.v);
-        let p = self.p;
-        let (px, py, pz) = (p[0], p[1], p.get(2).copied().unwrap_or(0.0));
-        let (sx, sy, sz) = (
-            simd.splat_f64s(px),
-            simd.splat_f64s(py),
-            simd.splat_f64s(pz),
-        );
-        let sqrt = self.cost == Cost::Euclidean;
+        let q = Query::new(self.p, self.cost);
         let mut best = simd.splat_f64s(f64::INFINITY);
-        // Separate multiplies and adds (no FMA) round exactly like `Cost::between`.
         for (((x, y), z), v) in xh.iter().zip(yh).zip(zh).zip(vh) {
-            let (dx, dy, dz) = (
-                simd.sub_f64s(*x, sx),
-                simd.sub_f64s(*y, sy),
-                simd.sub_f64s(*z, sz),
-            );
-            let d2 = simd.add_f64s(
-                simd.add_f64s(simd.mul_f64s(dx, dx), simd.mul_f64s(dy, dy)),
-                simd.mul_f64s(dz, dz),
-            );
-            let c = if sqrt { simd.sqrt_f64s(d2) } else { d2 };
-            best = simd.min_f64s(best, simd.sub_f64s(c, *v));
+            best = simd.min_f64s(best, q.reduced(simd, *x, *y, *z, *v));
         }
         let mut m = simd.reduce_min_f64s(best);
         for (((x, y), z), v) in xt.iter().zip(yt).zip(zt).zip(vt) {
-            let (dx, dy, dz) = (x - px, y - py, z - pz);
-            let d2 = dx * dx + dy * dy + dz * dz;
-            let c = if sqrt { d2.sqrt() } else { d2 };
-            m = m.min(c - v);
+            m = m.min(q.reduced_scalar(*x, *y, *z, *v));
         }
         m
     }
@@ -194,33 +225,12 @@ impl pulp::WithSimd for ReducedInto<'_> {
         let (zh, zt) = S::as_simd_f64s(&cols.z);
         let (vh, vt) = S::as_simd_f64s(self.v);
         let (oh, ot) = S::as_mut_simd_f64s(self.out);
-        let p = self.p;
-        let (px, py, pz) = (p[0], p[1], p.get(2).copied().unwrap_or(0.0));
-        let (sx, sy, sz) = (
-            simd.splat_f64s(px),
-            simd.splat_f64s(py),
-            simd.splat_f64s(pz),
-        );
-        let sqrt = self.cost == Cost::Euclidean;
-        // As in `MinReduced`: no FMA, so the values equal `Cost::between` bit for bit.
+        let q = Query::new(self.p, self.cost);
         for ((((x, y), z), v), o) in xh.iter().zip(yh).zip(zh).zip(vh).zip(oh) {
-            let (dx, dy, dz) = (
-                simd.sub_f64s(*x, sx),
-                simd.sub_f64s(*y, sy),
-                simd.sub_f64s(*z, sz),
-            );
-            let d2 = simd.add_f64s(
-                simd.add_f64s(simd.mul_f64s(dx, dx), simd.mul_f64s(dy, dy)),
-                simd.mul_f64s(dz, dz),
-            );
-            let c = if sqrt { simd.sqrt_f64s(d2) } else { d2 };
-            *o = simd.sub_f64s(c, *v);
+            *o = q.reduced(simd, *x, *y, *z, *v);
         }
         for ((((x, y), z), v), o) in xt.iter().zip(yt).zip(zt).zip(vt).zip(ot) {
-            let (dx, dy, dz) = (x - px, y - py, z - pz);
-            let d2 = dx * dx + dy * dy + dz * dz;
-            let c = if sqrt { d2.sqrt() } else { d2 };
-            *o = c - v;
+            *o = q.reduced_scalar(*x, *y, *z, *v);
         }
     }
 }
@@ -244,6 +254,39 @@ mod tests {
                     cols.min_reduced(&p[..dim], &v, cost),
                     cols.min_reduced_scalar(&p[..dim], &v, cost)
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn best_reduced_keeps_the_k_least_allowed_columns() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (mut buf, mut out) = (Vec::new(), Vec::new());
+        for (n, dim, k) in [(1, 3, 1), (9, 2, 4), (37, 3, 8), (64, 3, 70), (100, 2, 0)] {
+            let cloud = uniform_cube(n, dim, &mut rng).unwrap();
+            let v: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+            let cols = Columns::new(&cloud);
+            let p = [0.3, 0.6, 0.1];
+            for cost in Cost::ALL {
+                let allowed = |j: usize| j % 3 != 1;
+                cols.best_reduced(&p[..dim], &v, cost, k, allowed, &mut buf, &mut out);
+                let mut got: Vec<u32> = out.iter().map(|&(_, j)| j).collect();
+                got.sort_unstable();
+                // Brute force: every allowed column's reduced cost, sorted.
+                let mut all: Vec<(f64, u32)> = (0..n)
+                    .filter(|&j| allowed(j))
+                    .map(|j| (cost.between(&p[..dim], cloud.point(j)) - v[j], j as u32))
+                    .collect();
+                all.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let mut want: Vec<u32> = all.iter().take(k).map(|&(_, j)| j).collect();
+                want.sort_unstable();
+                assert_eq!(got, want, "n = {n}, k = {k}, {cost}");
+                for &(w, j) in &out {
+                    assert_eq!(
+                        w,
+                        cost.between(&p[..dim], cloud.point(j as usize)) - v[j as usize]
+                    );
+                }
             }
         }
     }
