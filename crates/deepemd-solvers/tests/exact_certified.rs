@@ -126,6 +126,35 @@ fn multiscale_starts_equal_hungarian() {
     }
 }
 
+/// Degenerate multiscale starts: clouds whose groups of 8 are one repeated point (the
+/// coarsening's error is 0, so the auction's ε needs its floor) and constant clouds.
+#[test]
+fn multiscale_starts_on_repeated_points() {
+    let mut r = rng(8);
+    let repeated = |r: &mut rand_chacha::ChaCha8Rng| {
+        let base = uniform_cube(150, 3, r).unwrap();
+        let coords: Vec<f64> = (0..1200).flat_map(|i| base.point(i / 8).to_vec()).collect();
+        PointCloud::from_flat(3, coords).unwrap()
+    };
+    let constant = |x: f64| PointCloud::from_flat(3, vec![x; 3 * 1100]).unwrap();
+    let pairs = [
+        (repeated(&mut r), repeated(&mut r)),
+        (constant(0.5), constant(0.5)),
+        (constant(0.5), constant(2.0)),
+        (constant(0.5), uniform_cube(1100, 3, &mut r).unwrap()),
+    ];
+    for (t, (a, b)) in pairs.iter().enumerate() {
+        for cost in Cost::ALL {
+            let want = Hungarian
+                .estimate(a, b, EmdRequest::new(cost))
+                .unwrap()
+                .distance;
+            let got = Exact::default().solve(a, b, EmdRequest::new(cost)).unwrap();
+            assert_equals_hungarian(&format!("pair {t}, {cost}"), &got, want);
+        }
+    }
+}
+
 /// The value equals Hungarian's `want` and the certificate's gap is closed.
 fn assert_equals_hungarian(label: &str, got: &ExactSolution, want: f64) {
     let ok = if want == 0.0 {
@@ -201,6 +230,13 @@ fn warm_starts_reach_the_same_optimum() {
     assert!(
         Exact::new(ExactParams {
             neighbours: 0,
+            ..Default::default()
+        })
+        .is_err()
+    );
+    assert!(
+        Exact::new(ExactParams {
+            neighbours: 1025,
             ..Default::default()
         })
         .is_err()

@@ -65,7 +65,9 @@ use problem::Problem;
 /// Settings of [`Exact`], checked by [`ExactParams::check`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExactParams {
-    /// Nearest neighbours per point in the candidate graph.
+    /// Nearest neighbours per point in the candidate graph (1 to 1024). After a start from
+    /// potentials (multiscale, or the caller's [`WarmStart::potentials_b`]) half as many, plus
+    /// twice as many columns per row chosen by reduced cost under those potentials.
     pub neighbours: usize,
     /// Factor by which ε falls between auction phases (> 1).
     pub scaling: f64,
@@ -78,8 +80,9 @@ pub struct ExactParams {
 }
 
 impl Default for ExactParams {
-    /// 16 neighbours, one coarse auction phase (ε = max candidate cost / 4; it stops once ε is
-    /// below half the mean matched cost), gap ≤ 1e-11 of the optimum (the values agree with the
+    /// 16 neighbours; a cold start (below 1024 points) runs one coarse auction phase (ε = max
+    /// candidate cost / 4; it stops once ε is below half the mean matched cost), a multiscale
+    /// start about four (from the coarsening's error down to a hundredth of it); gap ≤ 1e-11 of the optimum (the values agree with the
     /// Hungarian reference to 1e-9 with room for rounding).
     fn default() -> Self {
         Self {
@@ -95,8 +98,11 @@ impl ExactParams {
     /// Checks every setting.
     pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidParameter(format!("exact: {m}")));
-        if self.neighbours == 0 {
-            return bad("neighbours must be at least 1".into());
+        if !(1..=1024).contains(&self.neighbours) {
+            return bad(format!(
+                "neighbours must be in 1..=1024, got {}",
+                self.neighbours
+            ));
         }
         if !(self.scaling > 1.0 && self.scaling.is_finite()) {
             return bad(format!("scaling must be > 1, got {}", self.scaling));
@@ -123,14 +129,16 @@ impl ExactParams {
 pub struct WarmStart {
     /// An initial bijection A → B (equal sizes only).
     pub matching: Option<Matching>,
-    /// Initial potentials `v_j` of B's points (their negatives are the auction prices). For
-    /// clouds of different sizes they are used when B is the larger cloud and ignored
-    /// otherwise.
+    /// Initial potentials `v_j` of B's points (their negatives are the auction prices; for
+    /// equal sizes they also choose candidate edges by reduced cost, see
+    /// [`ExactParams::neighbours`]). For clouds of different sizes they are used when B is the
+    /// larger cloud and ignored otherwise.
     pub potentials_b: Option<Vec<f64>>,
 }
 
 /// Counts of the work done, for benchmarks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SolveStats {
     /// ε phases of the auction (equal sizes), or routing phases (unequal sizes).
     pub phases: usize,
@@ -142,8 +150,9 @@ pub struct SolveStats {
     pub scanned: u64,
     /// Edges of the final candidate graph.
     pub edges: usize,
-    /// Coarsenings solved first for the starting potentials (0 without a multiscale start;
-    /// their own work is not counted in the other figures).
+    /// Coarsenings solved first for the starting potentials of an equal-size problem (0
+    /// without a multiscale start, and for unequal sizes; their own work is not counted in the
+    /// other figures).
     pub coarse_levels: usize,
 }
 

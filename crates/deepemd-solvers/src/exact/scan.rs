@@ -51,8 +51,8 @@ impl Columns {
 
     /// The `k` columns of least `c(p, col_j) − v_j` among those `allowed` accepts, in no
     /// particular order, as `(reduced cost, column)`; `buf` is scratch of one entry per column.
-    /// One SIMD pass fills `buf`; a second keeps the `k` best with one comparison per column
-    /// against the worst kept (most columns fail it).
+    /// One SIMD pass fills `buf`; a second keeps the `k` best, most columns failing one
+    /// comparison with a threshold.
     pub(crate) fn best_reduced(
         &self,
         p: &[f64],
@@ -69,25 +69,25 @@ impl Columns {
         if k == 0 {
             return;
         }
-        // `out` holds at most k entries; `worst` is the position of its largest.
-        let mut worst = 0;
+        // Entries below the worst of the k kept so far collect in `out`; at 4k they are cut
+        // back to the k least. O(m) whatever the order of the columns (keeping exactly k and
+        // rescanning them for the worst is O(m·k) on columns in decreasing order).
+        let mut threshold = f64::INFINITY;
+        let keep_least = |out: &mut Vec<(f64, u32)>| {
+            out.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            out.truncate(k);
+        };
         for (j, &w) in buf.iter().enumerate() {
-            if out.len() == k && !(w < out[worst].0) {
-                continue;
-            }
-            if !allowed(j) {
-                continue;
-            }
-            if out.len() < k {
+            if w < threshold && allowed(j) {
                 out.push((w, j as u32));
-            } else {
-                out[worst] = (w, j as u32);
+                if out.len() == 4 * k {
+                    keep_least(out);
+                    threshold = out.iter().map(|e| e.0).fold(f64::NEG_INFINITY, f64::max);
+                }
             }
-            if out.len() == k {
-                worst = (0..k)
-                    .max_by(|&a, &b| out[a].0.total_cmp(&out[b].0))
-                    .unwrap_or(0);
-            }
+        }
+        if out.len() > k {
+            keep_least(out);
         }
     }
 
@@ -264,12 +264,17 @@ mod tests {
         let (mut buf, mut out) = (Vec::new(), Vec::new());
         for (n, dim, k) in [(1, 3, 1), (9, 2, 4), (37, 3, 8), (64, 3, 70), (100, 2, 0)] {
             let cloud = uniform_cube(n, dim, &mut rng).unwrap();
-            let v: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+            let random: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+            // Rising potentials: reduced costs in decreasing order, the selection's worst case.
+            let rising: Vec<f64> = (0..n).map(|j| 10.0 * j as f64).collect();
             let cols = Columns::new(&cloud);
             let p = [0.3, 0.6, 0.1];
-            for cost in Cost::ALL {
+            for (cost, v) in Cost::ALL
+                .into_iter()
+                .flat_map(|c| [(c, &random), (c, &rising)])
+            {
                 let allowed = |j: usize| j % 3 != 1;
-                cols.best_reduced(&p[..dim], &v, cost, k, allowed, &mut buf, &mut out);
+                cols.best_reduced(&p[..dim], v, cost, k, allowed, &mut buf, &mut out);
                 let mut got: Vec<u32> = out.iter().map(|&(_, j)| j).collect();
                 got.sort_unstable();
                 // Brute force: every allowed column's reduced cost, sorted.

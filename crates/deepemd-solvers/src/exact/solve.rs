@@ -20,8 +20,8 @@ const MAX_CERTIFICATE_ROUNDS: usize = 1000;
 /// After a multiscale start the auction's ε falls to this fraction of the coarsening's error.
 const MULTISCALE_AUCTION_END: f64 = 0.01;
 
-/// Times a stalled auction phase gets missing edges and a fresh bid budget before the solver
-/// gives up with an error.
+/// Times a stalled auction phase gets missing edges and a fresh bid budget before it hands
+/// its state to the exact phase.
 const MAX_AUCTION_RESTARTS: usize = 64;
 
 /// The optimal assignment of `problem` as `col_of[row]`, with the duals `(u, v)` that certify it
@@ -155,7 +155,10 @@ fn auction_start(
     // 0.3–10 %; one phase at the error, 2.0 s). Otherwise from a quarter of the largest
     // candidate cost (a tiny ε for the caller's potentials) down to a fraction of the mean
     // matched cost: the exact phase finishes from the prices.
-    let spread = start.as_ref().and_then(|s| s.spread);
+    // The coarsening's error is 0 when every group is one point repeated; a phase at ε = 0 can
+    // cycle on tied prices, so ε keeps a floor.
+    let floor = (c_max * 1e-6).max(f64::MIN_POSITIVE);
+    let spread = start.as_ref().and_then(|s| s.spread).map(|s| s.max(floor));
     let mut eps = match (&start, spread) {
         (_, Some(spread)) => spread.min(c_max / 4.0),
         (Some(_), None) => c_max * 1e-4,
@@ -182,9 +185,10 @@ fn auction_start(
     Ok(duals_from_prices(&auction, cand))
 }
 
-/// Runs one ε phase of the auction until every person holds an object. When the bid budget
-/// runs out first, the persons still free get their best edges over all objects and bidding
-/// resumes, at most [`MAX_AUCTION_RESTARTS`] times.
+/// Runs one ε phase of the auction until every person holds an object (then `true`). When
+/// the bid budget runs out first, the persons still free get their best edges over all
+/// objects and bidding resumes, at most [`MAX_AUCTION_RESTARTS`] times and only while that
+/// adds edges; otherwise `false`, with some persons free (the exact phase takes over).
 fn run_phase(
     problem: &Problem,
     auction: &mut Auction,
@@ -201,7 +205,18 @@ fn run_phase(
             .filter(|&i| auction.assigned[i] == NONE)
             .collect();
         let v: Vec<f64> = auction.prices.iter().map(|p| -p).collect();
-        cand.add(problem, &problem.missing_edges(&v, &stuck));
+        let mut edges = problem.missing_edges(&v, &stuck);
+        // And one free object per stuck person, in order: the candidates then hold a perfect
+        // matching, so the resumed phase ends. (Between clouds of repeated points every person's
+        // nearest and best columns are the same few, and bidding for them never ends: 1100
+        // copies of one point took 9 s per solve.)
+        let unowned = (0..auction.m as u32).filter(|&j| auction.owner[j as usize] == NONE);
+        edges.extend(stuck.iter().zip(unowned).map(|(&i, j)| (i as u32, j)));
+        let before = cand.len();
+        cand.add(problem, &edges);
+        if cand.len() == before {
+            return false;
+        }
         free = stuck.iter().map(|&i| i as u32).collect();
     }
     false
@@ -356,5 +371,63 @@ fn certificate_rounds(
         to_scan = (0..n)
             .filter(|&i| jv.u[i] > u_before[i] || violators.binary_search(&i).is_ok())
             .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deepemd_core::synthetic::uniform_cube;
+    use deepemd_core::{Cost, EmdEstimator, EmdRequest};
+    use rand::SeedableRng;
+
+    /// A stalled auction leaves persons free; the duals it hands over are feasible on the
+    /// candidates with every held edge tight, and the exact phase reaches the optimum.
+    #[test]
+    fn a_stalled_auction_hands_over_to_the_exact_phase() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let n = 300;
+        let a = uniform_cube(n, 3, &mut rng).unwrap();
+        let b = uniform_cube(n, 3, &mut rng).unwrap();
+        let problem = Problem::new(&a, &b, Cost::Euclidean);
+        let mut cand = Candidates::nearest(&problem, 4);
+        let mut auction = Auction::new(vec![0.0; n], 1.0);
+        // 100 bids, then none: the phase stalls with persons free.
+        assert!(!auction.run(&cand, 0.01, (0..n as u32).collect(), 100));
+        let stuck = (0..n as u32)
+            .filter(|&i| auction.assigned[i as usize] == NONE)
+            .collect();
+        assert!(!run_phase(
+            &problem,
+            &mut auction,
+            &mut cand,
+            0.01,
+            stuck,
+            0
+        ));
+        let held = auction.assigned.iter().filter(|&&j| j != NONE).count();
+        assert!(held > 0 && held < n, "{held} persons hold an object");
+
+        let mut jv = duals_from_prices(&auction, &cand);
+        for i in 0..n {
+            let (cols, costs) = cand.row(i);
+            for (&j, &c) in cols.iter().zip(costs) {
+                let reduced = c - jv.u[i] - jv.v[j as usize];
+                assert!(reduced >= -1e-12, "edge ({i}, {j}): reduced cost {reduced}");
+                if jv.col_of[i] == j {
+                    assert!(reduced <= 1e-12, "held edge ({i}, {j}) is not tight");
+                }
+            }
+        }
+        greedy_tight(&mut jv, &cand);
+        let free: Vec<usize> = (0..n).filter(|&i| jv.col_of[i] == NONE).collect();
+        augment_all(&problem, &mut jv, &mut cand, &free).unwrap();
+        certificate_rounds(&problem, &mut jv, &mut cand, &mut SolveStats::default()).unwrap();
+        let total: f64 = (0..n).map(|i| problem.cost(i, jv.col_of[i] as usize)).sum();
+        let want = crate::Hungarian
+            .estimate(&a, &b, EmdRequest::new(Cost::Euclidean))
+            .unwrap()
+            .distance;
+        assert!(((total / n as f64) - want).abs() <= 1e-9 * want);
     }
 }
