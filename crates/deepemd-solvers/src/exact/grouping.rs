@@ -2,8 +2,10 @@
 //! of a k-d tree's order) replaced by their centroids.
 
 use deepemd_core::{Cost, PointCloud, Result};
+use rayon::prelude::*;
 
 use super::kdtree::KdTree;
+use super::scan::Columns;
 
 /// One cloud grouped: each point's group, the groups' centroids, and the mean cost from a
 /// point to its centroid (the coarsening's own error).
@@ -40,4 +42,17 @@ pub(crate) fn group(cloud: &PointCloud, cost: Cost, size: usize) -> Result<Group
         centroids,
         spread,
     })
+}
+
+/// The c-transform of potentials `u` of the points `from` at the points `to`,
+/// `v_j = min_I (c(from_I, to_j) − u_I)`: how the multiscale starts lift a coarse solve's row
+/// potentials to the fine columns, so a column's potential depends on where it sits within its
+/// group (its group's constant potential leaves the fine dual bound far below the optimum:
+/// bunny vs armadillo, 8192 points, 0.156 against 0.232 per point; the c-transform, 0.2307).
+pub(crate) fn c_transform(from: &PointCloud, u: &[f64], to: &PointCloud, cost: Cost) -> Vec<f64> {
+    let from = Columns::new(from);
+    (0..to.len())
+        .into_par_iter()
+        .map(|j| from.min_reduced(to.point(j), u, cost))
+        .collect()
 }

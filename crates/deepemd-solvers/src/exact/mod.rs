@@ -82,8 +82,9 @@ pub struct ExactParams {
 impl Default for ExactParams {
     /// 16 neighbours; a cold start (below 1024 points) runs one coarse auction phase (ε = max
     /// candidate cost / 4; it stops once ε is below half the mean matched cost), a multiscale
-    /// start about four (from the coarsening's error down to a hundredth of it); gap ≤ 1e-11 of the optimum (the values agree with the
-    /// Hungarian reference to 1e-9 with room for rounding).
+    /// start about four (from the coarsening's error down to a hundredth of it); gap ≤ 1e-11
+    /// of the optimum (the values agree with the Hungarian reference to 1e-9 with room for
+    /// rounding).
     fn default() -> Self {
         Self {
             neighbours: 16,

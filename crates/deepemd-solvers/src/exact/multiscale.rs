@@ -8,11 +8,8 @@
 
 use deepemd_core::Result;
 
-use rayon::prelude::*;
-
-use super::grouping::group;
+use super::grouping::{c_transform, group};
 use super::problem::Problem;
-use super::scan::Columns;
 use super::solve::solve;
 use super::{ExactParams, WarmStart};
 
@@ -42,14 +39,7 @@ pub(crate) fn start(problem: &Problem, params: &ExactParams) -> Result<Start> {
         swapped: false,
     };
     let solved = solve(&coarse, params, &WarmStart::default())?;
-    // The c-transform of the coarse rows' potentials at the fine columns,
-    // `v_j = min_I (c(x_I, y_j) − U_I)`: where a column sits within its group matters (a
-    // group's constant potential leaves the fine dual bound far below the optimum).
-    let centroids = Columns::new(&rows.centroids);
-    let v = (0..problem.cols.len())
-        .into_par_iter()
-        .map(|j| centroids.min_reduced(problem.cols.point(j), &solved.jv.u, problem.cost))
-        .collect();
+    let v = c_transform(&rows.centroids, &solved.jv.u, problem.cols, problem.cost);
     Ok(Start {
         v,
         spread: rows.spread.max(cols.spread),

@@ -1,18 +1,15 @@
 //! Multiscale start: the problem's coarsening — groups of [`GROUP`] spatially consecutive
 //! points (runs of a k-d tree's order) replaced by their centroids, carrying their members'
 //! amounts — is solved first (itself coarsened while large), and the c-transform of its row
-//! potentials at the fine columns starts the fine solve. Long-range transport, the slow part of a solve between two different
-//! shapes, is settled on the small problem; the fine one corrects within groups, so its
-//! ε-scaling starts at the coarsening's own error (Mérigot 2011,
+//! potentials at the fine columns starts the fine solve. Long-range transport, the slow part
+//! of a solve between two different shapes, is settled on the small problem; the fine one
+//! corrects within groups, so its ε-scaling starts at the coarsening's own error (Mérigot 2011,
 //! doi:10.1111/j.1467-8659.2011.02032.x; Schmitzer 2016, doi:10.1137/15M1050264).
 
 use deepemd_core::Result;
 
-use rayon::prelude::*;
-
-use super::super::grouping::group;
+use super::super::grouping::{c_transform, group};
 use super::super::problem::Problem;
-use super::super::scan::Columns;
 use super::super::{ExactParams, SolveStats};
 use super::{Amounts, solve_network};
 
@@ -54,25 +51,21 @@ pub(crate) fn start(
         surplus: amounts.surplus,
     };
     let net = solve_network(&coarse, &coarse_amounts, params, None, stats)?;
-    // The c-transform of the coarse rows' potentials at the fine columns — with the virtual
-    // row's bound `v_j ≤ −u_virtual` when it has surplus — so a column's potential depends on
-    // where it sits within its group (its group's constant potential left bunny vs armadillo,
-    // 4096 vs 8192, uniform, at 23.5 s; 2.4 s with the c-transform, the candidates it chooses
-    // (`Candidates::add_best_reduced`) and ε from twice the spread).
+    // The c-transform of the coarse rows' potentials at the fine columns (`grouping.rs`), with
+    // the virtual row's bound `v_j ≤ −u_virtual` when it has surplus (bunny vs armadillo, 4096
+    // vs 8192, uniform: 23.5 s with each group's constant potential; 2.4 s with the
+    // c-transform, the candidates it chooses and ε from twice the spread).
     let n_coarse = rows.centroids.len();
-    let centroids = Columns::new(&rows.centroids);
-    let virtual_bound = if amounts.surplus > 0 {
-        -net.u[n_coarse]
-    } else {
-        f64::INFINITY
-    };
-    let v = (0..problem.cols.len())
-        .into_par_iter()
-        .map(|j| {
-            let p = problem.cols.point(j);
-            (centroids.min_reduced(p, &net.u[..n_coarse], problem.cost)).min(virtual_bound)
-        })
-        .collect();
+    let mut v = c_transform(
+        &rows.centroids,
+        &net.u[..n_coarse],
+        problem.cols,
+        problem.cost,
+    );
+    if amounts.surplus > 0 {
+        let bound = -net.u[n_coarse];
+        v.iter_mut().for_each(|x| *x = x.min(bound));
+    }
     Ok(Start {
         v,
         eps: 2.0 * rows.spread.max(cols.spread),

@@ -13,8 +13,9 @@
 //! over, under `uniform` — and each column's `k` nearest rows); a multiscale start from 2048
 //! points in all (`coarse.rs`: the problem on centroids of groups of 8, solved
 //! first; the c-transform of its row potentials gives the starting column potentials, and
-//! each row also gets its columns of least reduced cost under them as candidates); ε-scaling from the coarsening's error (or a
-//! quarter of the largest candidate cost) down to the exact scale, each scale
+//! each row also gets its columns of least reduced cost under them as candidates); ε-scaling
+//! from the coarsening's error (or a quarter of the largest candidate cost) down to the exact
+//! scale, each scale
 //! routing every unit in phases of Dijkstra plus a blocking flow over the arcs within ε of
 //! tight (`phase.rs`) and then scanning the full cost at tolerance ε; when the rows with supply
 //! left reach no column with demand left, the rows they did reach get their best edges to the
