@@ -30,10 +30,32 @@ const RULES: &[(&str, &[&str])] = &[
         "deepemd-vae",
         &["deepemd-eval", "deepemd-cli", "plotters", "pyo3"],
     ),
-    // The Python module wraps the libraries a user calls; no experiments, no CLI, no anyhow.
+    // The generation metrics work on clouds: no network, no training, no experiments.
+    (
+        "deepemd-metrics",
+        &[
+            "candle",
+            "deepemd-model",
+            "deepemd-train",
+            "deepemd-vae",
+            "deepemd-loss",
+            "deepemd-eval",
+            "pyo3",
+        ],
+    ),
+    // The Python module wraps the libraries a user calls; no experiments, no training, no CLI,
+    // no anyhow.
     (
         "deepemd-py",
-        &["deepemd-eval", "deepemd-cli", "plotters", "anyhow", "clap"],
+        &[
+            "deepemd-eval",
+            "deepemd-cli",
+            "deepemd-vae",
+            "deepemd-train",
+            "plotters",
+            "anyhow",
+            "clap",
+        ],
     ),
     (
         "deepemd-train",

@@ -1,6 +1,13 @@
 //! `deepemd emd-batch A B` and `deepemd emd-batch --list FILE`: many EMDs, one JSON line each,
 //! the pairs solved in parallel, progress on stderr.
+//!
+//! Every input is read, and every pair checked by the method (dimensions, the convention for
+//! unequal sizes, size limits), before any pair is solved: a bad pair anywhere in the list stops
+//! the run before it costs any work. A solve that fails later (rare: the checks cover what can
+//! be known without solving) stops the run with an error naming the pair; the lines printed for
+//! the pairs before it stand, the pairs after it are not solved.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -23,7 +30,7 @@ pub struct EmdBatchArgs {
     b: Option<String>,
     /// Instead of A and B: a text file with one pair of clouds per line (separated by a tab, or
     /// by spaces when there is no tab; `file.h5#K` selectors work); lines starting with `#` are
-    /// comments.
+    /// comments. A file named on several lines is read once.
     #[arg(long, conflicts_with_all = ["a", "b"])]
     list: Option<PathBuf>,
     #[command(flatten)]
@@ -48,11 +55,20 @@ pub fn run(args: &EmdBatchArgs) -> Result<()> {
     }
     let jobs = match (&args.list, &args.a, &args.b) {
         (Some(list), _, _) => jobs_from_list(list, args.meshes)?,
-        (None, Some(a), Some(b)) => jobs_from_batches(a, b)?,
+        (None, Some(a), Some(b)) => {
+            if args.meshes.sample.is_some() {
+                bail!(
+                    "--sample samples the meshes of a --list; {a} and {b} are batches of clouds, \
+                     read as they are"
+                );
+            }
+            jobs_from_batches(a, b)?
+        }
         _ => bail!("give two batch files A B, or --list FILE"),
     };
     let estimator = args.method.estimator()?;
     let request = args.method.request();
+    check_every_pair(&jobs, estimator.as_ref(), request)?;
     let progress = bar(jobs.pairs.len() as u64, "pairs");
     progress.set_message(estimator.name().to_string());
     let chunks = jobs
@@ -90,6 +106,39 @@ pub fn run(args: &EmdBatchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Every pair as the method checks it before solving; the error names up to five bad pairs
+/// and how many there are.
+fn check_every_pair(
+    jobs: &Jobs,
+    estimator: &dyn deepemd_core::EmdEstimator,
+    request: deepemd_core::EmdRequest,
+) -> Result<()> {
+    let bad: Vec<String> = jobs
+        .pairs
+        .iter()
+        .zip(&jobs.names)
+        .enumerate()
+        .filter_map(|(k, ((a, b), (a_name, b_name)))| {
+            let e = estimator.check_pair(a, b, request).err()?;
+            Some(format!("pair {k} ({a_name}, {b_name}): {e}"))
+        })
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    let more = match bad.len() {
+        0..=5 => String::new(),
+        n => format!("; and {} more", n - 5),
+    };
+    bail!(
+        "{} of the {} pairs cannot be solved by {}, so none was: {}{more}",
+        bad.len(),
+        jobs.pairs.len(),
+        estimator.name(),
+        bad[..bad.len().min(5)].join("; ")
+    )
+}
+
 /// Pair k of two batch files: item k of each.
 fn jobs_from_batches(a: &str, b: &str) -> Result<Jobs> {
     let (xs, ys) = (
@@ -113,47 +162,22 @@ fn jobs_from_batches(a: &str, b: &str) -> Result<Jobs> {
 
 /// The pairs of a list file, each cloud read as `deepemd emd` reads it.
 fn jobs_from_list(list: &Path, meshes: MeshOptions) -> Result<Jobs> {
-    let text = std::fs::read_to_string(list)
-        .with_context(|| format!("{}: cannot read the list", list.display()))?;
     let mut jobs = Jobs::default();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
+    // Each file is read (and warned about) once, however many lines name it.
+    let mut read: HashMap<String, PointCloud> = HashMap::new();
+    let mut cloud = |spec: &str| -> Result<PointCloud> {
+        if let Some(c) = read.get(spec) {
+            return Ok(c.clone());
         }
-        let fields: Vec<&str> = if line.contains('\t') {
-            line.split('\t')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .collect()
-        } else {
-            line.split_whitespace().collect()
-        };
-        let [a, b] = fields[..] else {
-            bail!(
-                "{} line {}: expected two cloud files, found {}",
-                list.display(),
-                number + 1,
-                fields.len()
-            );
-        };
-        // Relative paths are relative to the list file.
-        let resolve = |p: &str| -> String {
-            let path = Path::new(p);
-            match list.parent() {
-                Some(dir) if path.is_relative() && !dir.as_os_str().is_empty() => {
-                    dir.join(path).display().to_string()
-                }
-                _ => p.to_string(),
-            }
-        };
-        let (a, b) = (resolve(a), resolve(b));
-        jobs.pairs
-            .push((read_input(&a, meshes)?, read_input(&b, meshes)?));
+        let c = read_input(spec, meshes)?;
+        read.insert(spec.to_string(), c.clone());
+        Ok(c)
+    };
+    for (line, a, b) in deepemd_data::read_pair_list(list)? {
+        let at = || format!("{} line {line}", list.display());
+        let pair = (cloud(&a).with_context(at)?, cloud(&b).with_context(at)?);
+        jobs.pairs.push(pair);
         jobs.names.push((a, b));
-    }
-    if jobs.pairs.is_empty() {
-        bail!("{}: no pairs listed", list.display());
     }
     Ok(jobs)
 }

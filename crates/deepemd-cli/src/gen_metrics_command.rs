@@ -8,13 +8,13 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use deepemd_core::PointCloud;
 use deepemd_data::sharding::Shard;
-use deepemd_vae::{
-    DistanceSetConfig, GenerationMetrics, compute_distance_set, distance_set_metrics,
-    generation_metrics, pair_count,
+use deepemd_metrics::{
+    DISTANCES_MANIFEST, DistanceSetConfig, GenerationMetrics, compute_distance_set,
+    distance_set_metrics, generation_metrics, pair_count,
 };
 
 use crate::output::print_line;
-use crate::progress::bar;
+use crate::progress::{bar, warn_remade};
 
 #[derive(Args, Debug)]
 pub struct GenMetricsArgs {
@@ -39,10 +39,14 @@ pub struct GenMetricsArgs {
     /// (docs/scale.md).
     #[arg(long, value_name = "I/N", default_value = "0/1", requires = "out")]
     shard: Shard,
-    /// With --out: cloud pairs per chunk file (the unit a rerun resumes from).
-    #[arg(long, default_value_t = 256, requires = "out")]
-    chunk_size: usize,
+    /// With --out: cloud pairs per chunk file (the unit a rerun resumes from) [default: the
+    /// folder's, or 256 for a new folder].
+    #[arg(long, requires = "out")]
+    chunk_size: Option<usize>,
 }
+
+/// Cloud pairs per chunk file of a new distance set.
+const DEFAULT_CHUNK_SIZE: usize = 256;
 
 pub fn run(args: &GenMetricsArgs) -> Result<()> {
     let reference = deepemd_data::read_cloud_batch(&args.reference)?;
@@ -91,11 +95,17 @@ fn in_folder(
     reference: &[PointCloud],
     generated: &[PointCloud],
 ) -> Result<Option<GenerationMetrics>> {
-    if args.chunk_size == 0 {
-        bail!("--chunk-size must be at least 1");
-    }
+    // A folder's own chunk size, unless the command gives one: a final run after shards need
+    // not repeat the shards' --chunk-size.
+    let manifest = out.join(DISTANCES_MANIFEST);
+    let chunk_size = match args.chunk_size {
+        Some(0) => bail!("--chunk-size must be at least 1"),
+        Some(c) => c,
+        None if manifest.exists() => DistanceSetConfig::read(&manifest)?.chunk_size,
+        None => DEFAULT_CHUNK_SIZE,
+    };
     let names = (args.reference.as_str(), args.generated.as_str());
-    let config = DistanceSetConfig::new(reference, generated, names, args.chunk_size)?;
+    let config = DistanceSetConfig::new(reference, generated, names, chunk_size)?;
     let progress = bar(0, "cloud pairs");
     progress.set_message("exact EMD and Chamfer");
     let report = compute_distance_set(
@@ -114,6 +124,7 @@ fn in_folder(
     )
     .with_context(|| format!("computing distances in {}", out.display()))?;
     progress.finish_and_clear();
+    warn_remade("chunk", report.remade, report.first_remade.as_deref());
     let of_shard = if args.shard.is_whole() {
         String::new()
     } else {

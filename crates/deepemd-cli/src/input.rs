@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use clap::Args;
 use deepemd_core::PointCloud;
-use deepemd_data::{MeshFile, read_cloud_spec, read_mesh_file};
+use deepemd_data::{Mesh, MeshFile, read_cloud_spec, read_mesh_file};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -35,6 +35,14 @@ fn is_mesh_file(spec: &str) -> bool {
 /// vertices are the cloud and a warning on stderr says so (a mesh's vertices are rarely a good
 /// sample of its shape).
 pub fn read_input(spec: &str, options: MeshOptions) -> Result<PointCloud> {
+    if let Some(n) = options.sample
+        && !(1..=Mesh::MAX_SAMPLES).contains(&n)
+    {
+        bail!(
+            "--sample {n}: a mesh is sampled with 1 to {} (2^24) points",
+            Mesh::MAX_SAMPLES
+        );
+    }
     if !is_mesh_file(spec) {
         if options.sample.is_some() {
             bail!("{spec}: --sample applies to .off and .ply meshes");

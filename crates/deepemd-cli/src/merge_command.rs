@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use deepemd_data::pairs::PairSetOutput;
 use deepemd_data::sharding::{ShardedOutput, merge_shards};
-use deepemd_vae::DistanceSetOutput;
+use deepemd_metrics::DistanceSetOutput;
 
 #[derive(Args, Debug)]
 pub struct MergeShardsArgs {
@@ -31,8 +31,11 @@ pub fn run(args: &MergeShardsArgs) -> Result<()> {
         Some(out) => format!("; {} files copied into {}", report.copied, out.display()),
         None => String::new(),
     };
+    for line in &report.ignored {
+        eprintln!("warning: {line}; a verified copy of the same unit was used instead");
+    }
     eprintln!(
-        "{} shards of {} ({} files): complete, nothing duplicated{done}",
+        "{} shards of {} ({} files): complete, every file verified against its receipt{done}",
         report.shards, report.manifest, report.units
     );
     Ok(())

@@ -9,7 +9,7 @@ use deepemd_data::pairs::{PairMix, PairsConfig, prepare_pairs};
 use deepemd_data::sharding::Shard;
 use deepemd_solvers::Exact;
 
-use crate::progress::bar;
+use crate::progress::{bar, warn_remade};
 
 #[derive(Args, Debug)]
 pub struct PreparePairsArgs {
@@ -67,6 +67,7 @@ pub fn run(args: &PreparePairsArgs) -> Result<()> {
     )
     .with_context(|| format!("preparing pairs in {}", args.out.display()))?;
     progress.finish_and_clear();
+    warn_remade("shard", report.remade, report.first_remade.as_deref());
     let rate = report.pairs_made as f64 / report.seconds.max(1e-9);
     let of_shard = if args.shard.is_whole() {
         String::new()

@@ -15,3 +15,16 @@ pub fn bar(total: u64, unit: &str) -> ProgressBar {
     );
     bar
 }
+
+/// Says on stderr that `remade` unit files of a long job were found but not trusted (no
+/// receipt, another job's, damaged) and were made again, with the first reason.
+pub fn warn_remade(unit: &str, remade: usize, first: Option<&str>) {
+    if remade > 0 {
+        let plural = if remade == 1 { "" } else { "s" };
+        eprintln!(
+            "warning: {remade} {unit} file{plural} in the folder did not verify and were made \
+             again (first: {})",
+            first.unwrap_or("?")
+        );
+    }
+}

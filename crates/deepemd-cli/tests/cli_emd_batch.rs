@@ -135,7 +135,8 @@ fn a_list_file_pairs_any_clouds() {
     let out = deepemd(&["emd-batch", "--list", list.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success() && err.contains("pairs.txt line 1"),
+        !out.status.success()
+            && err.contains("pairs.txt: line 1: expected two cloud files, found 3"),
         "{err}"
     );
     let h5 = fixture("ab.h5");

@@ -1,6 +1,7 @@
 //! Sharded runs (`--shard I/N`) as a batch scheduler would start them: separate processes, one
 //! killed mid-way and resumed; their folders, merged, equal one unsharded run file for file,
-//! and `merge-shards` names a missing and a duplicated shard.
+//! `merge-shards` names a missing shard and every file that does not verify, and merging again
+//! (a requeued merge step) is harmless.
 
 mod common;
 
@@ -74,7 +75,11 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
     let root = dir.path();
     let whole = root.join("whole");
     succeeded(prepare_pairs(&whole, "0/1").output().unwrap());
-    assert_eq!(union(&[&whole]).len(), 31, "30 shard files and pairs.json");
+    assert_eq!(
+        union(&[&whole]).len(),
+        61,
+        "30 shard files, their receipts and pairs.json"
+    );
 
     let s: Vec<PathBuf> = (0..3).map(|i| root.join(format!("shard{i}"))).collect();
     // Shard 1 of 3 owns files 1, 4, …, 28: killed after its first, then rerun.
@@ -103,10 +108,14 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
     assert_eq!(union(&shards), union(&[&whole]));
     let merged = root.join("merged");
     let log = succeeded(merge(&shards, 3, Some(&merged)));
-    assert!(log.contains("complete, nothing duplicated"), "{log}");
+    assert!(
+        log.contains("complete, every file verified against its receipt"),
+        "{log}"
+    );
     assert_eq!(union(&[&merged]), union(&[&whole]));
 
-    // Shard 1 passed twice (in two folders), shard 2 not at all: both named.
+    // Shard 1 passed twice (in two folders), shard 2 not at all: 2 is named as missing, the
+    // identical copies of shard 1 are no problem.
     let copy = root.join("shard1-copy");
     std::fs::create_dir_all(&copy).unwrap();
     for (name, bytes) in union(&[&s[1]]) {
@@ -119,8 +128,26 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
         e.contains("shard 2/3 is missing: 10 of its 10 files"),
         "{e}"
     );
-    assert!(e.contains("shard 1/3 is duplicated"), "{e}");
-    assert!(e.contains("shard1-copy"), "{e}");
+    assert!(!e.contains("shard 1/3"), "{e}");
+    // A file of shard 1 damaged (one byte): refused in its only copy; beside a verified copy,
+    // that one is used and the damaged one reported.
+    let victim = s[1].join("pairs-00004.h5");
+    let good = std::fs::read(&victim).unwrap();
+    let mut bad = good.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0x04;
+    std::fs::write(&victim, &bad).unwrap();
+    let e = stderr(&merge(&shards, 3, None));
+    assert!(
+        e.contains("pairs-00004.h5: not trusted: its content changed"),
+        "{e}"
+    );
+    let log = succeeded(merge(&[&s[0], &s[1], &s[2], &copy], 3, None));
+    assert!(
+        log.contains("warning: ") && log.contains("pairs-00004.h5: not trusted"),
+        "{log}"
+    );
+    std::fs::write(&victim, &good).unwrap();
     // A shard killed and not resumed is missing the files it did not make.
     std::fs::remove_file(s[0].join("pairs-00027.h5")).unwrap();
     let e = stderr(&merge(&shards, 3, None));
@@ -130,12 +157,20 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
         ),
         "{e}"
     );
-    let e = stderr(&merge(&[&s[0], &s[0]], 3, None));
-    assert!(e.contains("is given twice"), "{e}");
 
-    // Merging into one of the shard folders (shard 0 rerun first) completes that folder.
+    // Merging into one of the shard folders (shard 0 rerun first) completes that folder; the
+    // same merge again (a requeued merge step, a folder named twice) copies nothing.
     succeeded(prepare_pairs(&s[0], "0/3").output().unwrap());
-    succeeded(merge(&shards, 3, Some(&s[0])));
+    let log = succeeded(merge(&shards, 3, Some(&s[0])));
+    assert!(log.contains("20 files copied"), "{log}");
+    let again = [
+        s[0].as_path(),
+        s[0].as_path(),
+        s[1].as_path(),
+        s[2].as_path(),
+    ];
+    let log = succeeded(merge(&again, 3, Some(&s[0])));
+    assert!(log.contains("; 0 files copied"), "{log}");
     assert_eq!(union(&[&s[0]]), union(&[&whole]));
     succeeded(merge(&[&s[0]], 3, None));
 }
@@ -207,12 +242,49 @@ fn three_distance_shards_merge_into_the_unsharded_metrics() {
     };
     assert_eq!(metrics(&from_merged), metrics(&in_memory));
     assert_eq!(metrics(&on_disk), metrics(&in_memory));
+    // The final run need not repeat the shards' --chunk-size: the folder's is used. Another one
+    // is refused, naming the setting.
+    let (r_arg, g_arg) = (r.to_str().unwrap(), g.to_str().unwrap());
+    let plain = [
+        "gen-metrics",
+        "--json",
+        "--reference",
+        r_arg,
+        "--generated",
+        g_arg,
+    ];
+    let final_run = deepemd(&[&plain[..], &["--out", merged.to_str().unwrap()]].concat());
+    let log = succeeded(final_run.clone());
+    assert!(log.contains("(16 complete before this run)"), "{log}");
+    assert_eq!(metrics(&final_run), metrics(&in_memory));
+    let other = ["--out", merged.to_str().unwrap(), "--chunk-size", "7"];
+    let e = stderr(&deepemd(&[&plain[..], &other].concat()));
+    assert!(e.contains("chunk_size: 5 in the folder, 7 given"), "{e}");
 
-    // Shard 0 missing; or shards 0 and 1 twice (in their folders and in the unsharded one).
+    // Shard 0 missing; shards 0 and 1 twice (in their folders and in the unsharded one) are
+    // identical copies, accepted.
     let e = stderr(&merge(&shards[1..], 3, None));
     assert!(e.contains("shard 0/3 is missing: 6 of its 6 files"), "{e}");
-    let e = stderr(&merge(&[&s[0], &s[1], &whole], 3, None));
-    assert!(e.contains("shard 0/3 is duplicated"), "{e}");
-    assert!(e.contains("shard 1/3 is duplicated"), "{e}");
-    assert!(!e.contains("shard 2/3"), "{e}");
+    succeeded(merge(&[&s[0], &s[1], &whole], 3, None));
+
+    // Stale chunks of another job: the sets rerun with other generated clouds of the same size
+    // after distances.json was deleted. Every chunk is remade; the metrics are the new set's.
+    let g2 = root.join("g2.npy");
+    write_npy(&g2, &clouds(6, 0.9), (6, 48));
+    std::fs::remove_file(merged.join("distances.json")).unwrap();
+    let with_g2 = |extra: &[&str]| {
+        let mut args = vec!["gen-metrics", "--json", "--reference", r.to_str().unwrap()];
+        args.extend(["--generated", g2.to_str().unwrap()]);
+        args.extend(extra);
+        deepemd(&args)
+    };
+    let stale = with_g2(&["--out", merged.to_str().unwrap(), "--chunk-size", "5"]);
+    let log = succeeded(stale.clone());
+    assert!(
+        log.contains("16 chunk files in the folder did not verify"),
+        "{log}"
+    );
+    assert!(log.contains("made by another job"), "{log}");
+    assert_eq!(metrics(&stale), metrics(&with_g2(&[])));
+    assert_ne!(metrics(&stale), metrics(&in_memory));
 }

@@ -21,7 +21,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 fn fixture() -> Value {
     serde_json::from_str(include_str!(
-        "../../deepemd-vae/tests/fixtures/gen_metrics.json"
+        "../../deepemd-metrics/tests/fixtures/gen_metrics.json"
     ))
     .unwrap()
 }

@@ -53,6 +53,15 @@ pub trait EmdEstimator: Send + Sync {
     /// Whether `estimate` returns the exact EMD (up to floating-point rounding).
     fn is_exact(&self) -> bool;
 
+    /// Checks, without solving, what this method can tell from the pair alone: the dimensions
+    /// agree, the convention and the sizes are ones it supports. A batch calls it for every
+    /// pair before solving any (so a bad pair late in a list costs no work). `estimate` makes
+    /// the same checks; this is never weaker than them. The default checks the dimensions.
+    fn check_pair(&self, a: &PointCloud, b: &PointCloud, request: EmdRequest) -> Result<()> {
+        let _ = request;
+        crate::point_cloud::check_same_dim(a, b)
+    }
+
     /// Estimates the EMD between two clouds of the same dimension.
     fn estimate(&self, a: &PointCloud, b: &PointCloud, request: EmdRequest) -> Result<Emd>;
 

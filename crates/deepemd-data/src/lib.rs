@@ -10,14 +10,19 @@ pub mod formats;
 #[cfg(feature = "hdf5")]
 pub mod hdf5;
 mod header;
+pub mod memory;
 mod mesh;
+mod pair_list;
 #[cfg(feature = "hdf5")]
 pub mod pairs;
 pub mod sharding;
 
 pub use error::{Error, Result};
-pub use formats::{MeshFile, read_cloud, read_mesh_file, write_atomic, write_atomic_with};
+pub use formats::{
+    MeshFile, create_folder, read_cloud, read_mesh_file, write_atomic, write_atomic_with,
+};
 pub use mesh::Mesh;
+pub use pair_list::{MAX_LISTED_PAIRS, read_pair_list};
 
 use std::path::Path;
 

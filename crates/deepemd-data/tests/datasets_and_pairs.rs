@@ -265,10 +265,22 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
     let partial = dir.path().join("partial");
     std::fs::create_dir_all(&partial).unwrap();
     std::fs::copy(full.join("pairs.json"), partial.join("pairs.json")).unwrap();
-    std::fs::copy(full.join("pairs-00000.h5"), partial.join("pairs-00000.h5")).unwrap();
+    for f in ["pairs-00000.h5", "pairs-00000.h5.receipt", "pairs-00001.h5"] {
+        std::fs::copy(full.join(f), partial.join(f)).unwrap();
+    }
     std::fs::write(partial.join(".pairs-00001.h5.999.tmp"), b"half").unwrap();
     let report = prepare_whole(&pool, &config, &partial).unwrap();
-    assert_eq!((report.skipped, report.pairs_made), (1, 15));
+    // Shard 1 is there but has no receipt (killed before it was recorded): made again.
+    assert_eq!(
+        (report.skipped, report.pairs_made, report.remade),
+        (1, 15, 1)
+    );
+    assert!(
+        report
+            .first_remade
+            .unwrap()
+            .contains("pairs-00001.h5: not trusted: it has no receipt")
+    );
     assert_eq!(read_pair_set(&partial).unwrap(), shards);
     assert!(
         !partial.join(".pairs-00001.h5.999.tmp").exists(),
@@ -277,7 +289,10 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
     // A corrupt shard is remade, not trusted.
     std::fs::write(partial.join("pairs-00002.h5"), b"garbage").unwrap();
     let report = prepare_whole(&pool, &config, &partial).unwrap();
-    assert_eq!((report.skipped, report.pairs_made), (2, 5));
+    assert_eq!(
+        (report.skipped, report.pairs_made, report.remade),
+        (2, 5, 1)
+    );
     assert_eq!(read_pair_set(&partial).unwrap(), shards);
     // Other settings in the same folder are refused.
     let other = PairsConfig { seed: 5, ..config };

@@ -12,6 +12,7 @@
 
 mod cap;
 mod driver;
+mod jobs;
 mod mutate;
 mod report;
 mod seeds;

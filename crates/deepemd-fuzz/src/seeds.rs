@@ -136,6 +136,27 @@ pub fn make_seeds(dir: &Path) -> Result<()> {
         std::fs::copy(fixtures.join(from), dir.join(to))
             .with_context(|| format!("copying {from}"))?;
     }
-    shard()?.write(&dir.join("shard.h5"))?;
+    let shard = shard()?;
+    shard.write(&dir.join("shard.h5"))?;
+    // The long jobs' files: job A of `jobs` (a distance set made by the library itself), the
+    // pair set of the seed shard, a list naming the cloud seeds, a scenario's random bytes.
+    let [a, _] = crate::jobs::distance_jobs();
+    for (from, to) in [
+        ("distances.json", "distances.json"),
+        ("distances-00001.npy", "distances_chunk.npy"),
+        ("distances-00001.npy.receipt", "distances_chunk.npy.receipt"),
+    ] {
+        write(to, &a.files[from])?;
+    }
+    let pairs = serde_json::to_string_pretty(&crate::jobs::seed_pairs_config(&shard))?;
+    write("pairs.json", pairs.as_bytes())?;
+    write(
+        "list.txt",
+        b"# pairs of the cloud seeds\ncloud.xyz\tcloud.csv\ncloud_f32.npy cloud.pcd\n\ncloud2d.txt  cloud_f64.npy\n",
+    )?;
+    write(
+        "scenario.bin",
+        b"stale folders: files of job A in the folder of job B",
+    )?;
     Ok(())
 }

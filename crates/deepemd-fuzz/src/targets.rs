@@ -8,10 +8,12 @@ use deepemd_core::synthetic::uniform_cube;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud, Unequal, tolerance};
 use deepemd_data::hdf5::{ShapeFile, load_modelnet40, load_shapenet_part};
 use deepemd_data::pairs::PairShard;
-use deepemd_data::{Mesh, read_cloud, read_cloud_spec};
+use deepemd_data::{Mesh, read_cloud, read_cloud_spec, read_pair_list};
 use deepemd_solvers::{Exact, Hungarian, MAX_UNIFORM_LCM};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+use crate::jobs;
 
 /// Which readers a target's file goes through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +29,16 @@ pub enum Kind {
     ShapeNetPart,
     /// A shard of training pairs: `PairShard::read` and its pairs.
     Shard,
+    /// A file of a complete distance set (`jobs::exercise_distance_set`): final read, merge,
+    /// resume; whatever is accepted must be the truth of the folder's job.
+    DistanceSet,
+    /// `pairs.json` beside a shard and its receipt (`jobs::exercise_pairs_manifest`).
+    PairsManifest,
+    /// An `emd-batch` list file (`read_pair_list`), then the clouds it names.
+    PairList,
+    /// The mutant is only a random source for a stale-folder scenario
+    /// (`jobs::exercise_stale_folder`).
+    StaleFolder,
 }
 
 /// One seed file and how its mutants are read.
@@ -123,6 +135,48 @@ pub const TARGETS: &[Target] = &[
         "pairs-00000.h5",
         Shard
     ),
+    target!(
+        "distances_json",
+        "distance-set manifest",
+        "distances.json",
+        "distances.json",
+        DistanceSet
+    ),
+    target!(
+        "distances_chunk",
+        "distance-set chunk (NPY)",
+        "distances_chunk.npy",
+        "distances-00001.npy",
+        DistanceSet
+    ),
+    target!(
+        "distances_receipt",
+        "unit receipt",
+        "distances_chunk.npy.receipt",
+        "distances-00001.npy.receipt",
+        DistanceSet
+    ),
+    target!(
+        "pairs_json",
+        "pair-set manifest",
+        "pairs.json",
+        "pairs.json",
+        PairsManifest
+    ),
+    target!(
+        "pair_list",
+        "emd-batch list",
+        "list.txt",
+        "list.txt",
+        PairList
+    ),
+    target!(
+        "stale_folder",
+        "stale folders (A's files in B's)",
+        "scenario.bin",
+        "scenario.bin",
+        StaleFolder
+    ),
 ];
 
 /// The target called `name`.
@@ -155,8 +209,17 @@ pub fn prepare_folder(target: &Target, dir: &Path) -> std::io::Result<()> {
         std::fs::write(dir.join("shape_names.txt"), "airplane\nbathtub\nbed\n")?;
         std::fs::write(dir.join("train_files.txt"), format!("{}\n", target.file))?;
     }
+    if target.kind == Kind::PairList {
+        // The clouds the seed list names.
+        for t in TARGETS.iter().filter(|t| t.kind == Kind::Cloud) {
+            std::fs::write(dir.join(t.seed_file), t.seed)?;
+        }
+    }
     Ok(())
 }
+
+/// Most pairs of a list file whose clouds are read.
+const MAX_LISTED_READS: usize = 4;
 
 /// What the readers of one input returned.
 #[derive(Default)]
@@ -217,6 +280,30 @@ pub fn exercise(target: &Target, path: &Path) -> Outcome {
                 reads.keep(split.shapes.cloud(0));
             }
             reads.keep(read_cloud_spec(&format!("{spec}#0")));
+        }
+        Kind::DistanceSet | Kind::PairsManifest | Kind::StaleFolder => {
+            let checked = match target.kind {
+                Kind::DistanceSet => jobs::exercise_distance_set(path),
+                Kind::PairsManifest => {
+                    let shard = by_name("h5_shard").expect("the shard target");
+                    jobs::exercise_pairs_manifest(path, target.seed, shard.seed)
+                }
+                _ => jobs::exercise_stale_folder(path, &std::fs::read(path).unwrap_or_default()),
+            };
+            return Outcome {
+                accepted: checked.ok > 0,
+                reads: (checked.tried, checked.ok),
+                emd_runs: 0,
+                mismatch: checked.wrong,
+            };
+        }
+        Kind::PairList => {
+            if let Some(pairs) = reads.count(read_pair_list(path)) {
+                for (_, a, b) in pairs.iter().take(MAX_LISTED_READS) {
+                    reads.keep(read_cloud_spec(a));
+                    reads.keep(read_cloud_spec(b));
+                }
+            }
         }
         Kind::Shard => {
             if let Some(shard) = reads.count(PairShard::read(path)) {
@@ -298,9 +385,15 @@ mod tests {
             prepare_folder(target, path.parent().unwrap()).unwrap();
             std::fs::write(&path, target.seed).unwrap();
             let outcome = exercise(target, &path);
-            assert_eq!(outcome.reads.0, outcome.reads.1, "{}", target.name);
-            assert!(outcome.emd_runs > 0, "{}", target.name);
             assert_eq!(outcome.mismatch, None, "{}", target.name);
+            if target.kind == Kind::StaleFolder {
+                // A scenario: some of its reads are refused by design.
+                assert!(outcome.reads.0 > 0, "{}: {:?}", target.name, outcome.reads);
+                continue;
+            }
+            assert_eq!(outcome.reads.0, outcome.reads.1, "{}", target.name);
+            let solves = !matches!(target.kind, Kind::DistanceSet | Kind::PairsManifest);
+            assert!(!solves || outcome.emd_runs > 0, "{}", target.name);
         }
     }
 }

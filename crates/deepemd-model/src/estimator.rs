@@ -256,6 +256,16 @@ impl EmdEstimator for DeepEmd {
         false
     }
 
+    fn check_pair(
+        &self,
+        a: &PointCloud,
+        b: &PointCloud,
+        request: EmdRequest,
+    ) -> deepemd_core::Result<()> {
+        check_same_dim(a, b)?;
+        check_convention(a, b, request)
+    }
+
     fn estimate(
         &self,
         a: &PointCloud,

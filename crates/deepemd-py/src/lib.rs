@@ -183,7 +183,7 @@ fn gen_metrics<'py>(
     let r = clouds(reference, "reference")?;
     let g = clouds(generated, "generated")?;
     let m = py
-        .detach(|| deepemd_vae::generation_metrics(&r, &g, ("reference", "generated"), &|| {}))
+        .detach(|| deepemd_metrics::generation_metrics(&r, &g, ("reference", "generated"), &|| {}))
         .map_err(|e| errors::value(e.to_string()))?;
     let d = PyDict::new(py);
     for (k, v) in [

@@ -71,6 +71,14 @@ impl EmdEstimator for Hungarian {
         true
     }
 
+    fn check_pair(&self, a: &PointCloud, b: &PointCloud, request: EmdRequest) -> Result<()> {
+        check_same_dim(a, b)?;
+        if a.len() != b.len() && request.unequal == Unequal::Uniform {
+            check_uniform_size(a.len(), b.len())?;
+        }
+        Ok(())
+    }
+
     fn estimate(&self, a: &PointCloud, b: &PointCloud, request: EmdRequest) -> Result<Emd> {
         check_same_dim(a, b)?;
         // The matching is found in the pair's working frame (coordinates in [−1, 1]), where no

@@ -89,7 +89,7 @@ pub fn save_folder_atomically<E: From<Error>>(
     run: &Path,
     write: impl FnOnce(&Path) -> std::result::Result<(), E>,
 ) -> std::result::Result<(), E> {
-    std::fs::create_dir_all(run).map_err(io(run))?;
+    deepemd_data::create_folder(run).map_err(Error::from)?;
     remove_stale_temporaries(run);
     let tmp = run.join(format!("{TMP_PREFIX}{}", std::process::id()));
     if tmp.exists() {
@@ -171,16 +171,49 @@ pub fn find_checkpoint(run: &Path) -> Option<PathBuf> {
         .find(|d| d.join("state.json").exists())
 }
 
-/// The checkpoint a run starts from: `Some(dir)` to resume it, `None` for a fresh run. Resuming
-/// without a checkpoint, or starting afresh over one, is an error naming the folder (every
-/// trainer of the workspace decides through this).
+/// What a run folder may hold that a fresh run would write over: the trained model and the
+/// checkpoint folders.
+const RUN_OUTPUTS: [&str; 3] = ["model", "checkpoint", "checkpoint.old"];
+
+/// The checkpoint a run starts from: `Some(dir)` to resume it, `None` for a fresh run (every
+/// trainer of the workspace decides through this). Errors, each naming the folder: `run` is a
+/// file; resuming without a complete checkpoint; starting afresh over a checkpoint, over an
+/// incomplete one (a `checkpoint/` without `state.json`), or over a trained `model/` — a fresh
+/// run never replaces what an earlier one made.
 pub fn checkpoint_to_resume(run: &Path, resume: bool) -> Result<Option<PathBuf>> {
+    if run.exists() && !run.is_dir() {
+        return Err(Error::Checkpoint {
+            path: run.into(),
+            message: "is a file, not a run folder: name a folder (new or existing) for the run"
+                .into(),
+        });
+    }
     match (find_checkpoint(run), resume) {
         (Some(dir), true) => Ok(Some(dir)),
-        (None, false) => Ok(None),
+        (None, false) => match RUN_OUTPUTS.iter().map(|n| run.join(n)).find(|p| p.exists()) {
+            None => Ok(None),
+            Some(path) => {
+                let what = if path.ends_with("model") {
+                    "holds the model of an earlier run, which has no checkpoint to resume"
+                } else {
+                    "is an incomplete checkpoint (no state.json), which cannot be resumed"
+                };
+                Err(Error::Checkpoint {
+                    path,
+                    message: format!(
+                        "{what}; a fresh run would replace it: choose another run folder, or \
+                         move it away first"
+                    ),
+                })
+            }
+        },
         (None, true) => Err(Error::Checkpoint {
             path: run.into(),
-            message: "no checkpoint to resume".into(),
+            message: if checkpoint_dir(run).exists() {
+                "no checkpoint to resume: checkpoint/ has no state.json (it is incomplete)".into()
+            } else {
+                "no checkpoint to resume".into()
+            },
         }),
         (Some(dir), false) => Err(Error::Checkpoint {
             path: dir,
@@ -220,4 +253,61 @@ pub fn load_weights(
     deepemd_model::check_weights(model, &tensors).map_err(|e| fail(&e))?;
     varmap.load(&weights).map_err(|e| fail(&e))?;
     optimizer.load(&dir.join("optimizer.safetensors"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_run_never_replaces_what_an_earlier_run_left() {
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("run");
+        // An empty or absent folder starts afresh; nothing to resume there.
+        assert_eq!(checkpoint_to_resume(&run, false).unwrap(), None);
+        std::fs::create_dir_all(&run).unwrap();
+        assert_eq!(checkpoint_to_resume(&run, false).unwrap(), None);
+        let e = checkpoint_to_resume(&run, true).unwrap_err().to_string();
+        assert!(e.ends_with("run: no checkpoint to resume"), "{e}");
+
+        // Each thing a fresh run would write over, alone: refused, named.
+        for (left, says) in [
+            ("model", "holds the model of an earlier run"),
+            ("checkpoint", "is an incomplete checkpoint (no state.json)"),
+            (
+                "checkpoint.old",
+                "is an incomplete checkpoint (no state.json)",
+            ),
+        ] {
+            let dir = run.join(left);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("model.safetensors"), b"weights").unwrap();
+            let e = checkpoint_to_resume(&run, false).unwrap_err().to_string();
+            assert!(e.contains(&format!("{left}: {says}")), "{e}");
+            assert!(e.contains("a fresh run would replace it"), "{e}");
+            if left == "checkpoint" {
+                let e = checkpoint_to_resume(&run, true).unwrap_err().to_string();
+                assert!(e.contains("checkpoint/ has no state.json"), "{e}");
+            }
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+
+        // A complete checkpoint resumes, and refuses a fresh start.
+        std::fs::create_dir_all(checkpoint_dir(&run)).unwrap();
+        std::fs::write(checkpoint_dir(&run).join("state.json"), b"{}").unwrap();
+        assert_eq!(
+            checkpoint_to_resume(&run, true).unwrap(),
+            Some(checkpoint_dir(&run))
+        );
+        let e = checkpoint_to_resume(&run, false).unwrap_err().to_string();
+        assert!(e.contains("already holds a checkpoint"), "{e}");
+
+        // A file where the run folder should be.
+        let file = root.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        for resume in [false, true] {
+            let e = checkpoint_to_resume(&file, resume).unwrap_err().to_string();
+            assert!(e.contains("file: is a file, not a run folder"), "{e}");
+        }
+    }
 }

@@ -1,37 +1,10 @@
-//! The Chamfer distance, PointFlow's convention (docs/math.md): for clouds X (n points) and
-//! Y (m points),
-//! `CD(X, Y) = (1/n) Σ_x min_y ‖x − y‖² + (1/m) Σ_y min_x ‖x − y‖²`,
-//! both directions, squared distances, each direction averaged. Note the units: a squared
-//! length, where the EMD of this project is a length.
+//! The Chamfer distance as a differentiable candle expression, the VAE's Chamfer loss. The
+//! convention (PointFlow's, docs/math.md) and the f64 reference are
+//! `deepemd_metrics::chamfer_distance`'s.
 
 use candle_core::{D, Tensor};
-use deepemd_core::PointCloud;
 
 use crate::error::{Error, Result};
-
-/// The Chamfer distance of two clouds in f64 (a reference and the metric of
-/// [`crate::generation_metrics`]). O(n·m) time, O(1) memory.
-pub fn chamfer_distance(x: &PointCloud, y: &PointCloud) -> Result<f64> {
-    if x.dim() != y.dim() {
-        return Err(Error::Sets(format!(
-            "a {}-D cloud and a {}-D cloud have no Chamfer distance",
-            x.dim(),
-            y.dim()
-        )));
-    }
-    let one_way = |from: &PointCloud, to: &PointCloud| -> f64 {
-        let total: f64 = from
-            .points()
-            .map(|p| {
-                to.points()
-                    .map(|q| p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
-                    .fold(f64::INFINITY, f64::min)
-            })
-            .sum();
-        total / from.len() as f64
-    };
-    Ok(one_way(x, y) + one_way(y, x))
-}
 
 /// The Chamfer distance of each pair of a batch, differentiable: `x` `[B, N, D]`, `y`
 /// `[B, M, D]` → `[B]`. The gradient flows through the nearest neighbours (each point pulled
@@ -60,6 +33,8 @@ pub fn chamfer_batch(x: &Tensor, y: &Tensor) -> Result<Tensor> {
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+    use deepemd_core::PointCloud;
+    use deepemd_metrics::chamfer_distance;
 
     fn cloud(seed: u64, n: usize) -> PointCloud {
         use rand::SeedableRng;

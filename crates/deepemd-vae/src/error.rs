@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// What can go wrong training the VAE or computing generation metrics.
+/// What can go wrong training the VAE.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A tensor operation failed.
@@ -17,6 +17,9 @@ pub enum Error {
     /// Data could not be read or made.
     #[error(transparent)]
     Data(#[from] deepemd_data::Error),
+    /// An exact EMD or Chamfer distance of the evaluation failed.
+    #[error(transparent)]
+    Metrics(#[from] deepemd_metrics::Error),
     /// Core types rejected something.
     #[error(transparent)]
     Core(#[from] deepemd_core::Error),
@@ -26,9 +29,6 @@ pub enum Error {
     /// A setting outside its range, or an unknown name.
     #[error("invalid VAE setting: {0}")]
     Config(String),
-    /// Two sets that cannot be compared (another point count or dimension); names the files.
-    #[error("{0}")]
-    Sets(String),
     /// The loss, the KL term or the gradient became NaN or infinite.
     #[error(
         "training diverged: the {what} became {value} at step {step}; start a new run with a \

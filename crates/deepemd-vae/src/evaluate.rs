@@ -3,12 +3,11 @@
 
 use candle_core::{Device, Tensor};
 use deepemd_core::PointCloud;
+use deepemd_metrics::{chamfer_distance, exact_emd};
 use rayon::prelude::*;
 
-use crate::chamfer::chamfer_distance;
 use crate::data::{to_clouds, to_tensor};
 use crate::error::{Error, Result};
-use crate::generation_metrics::exact_emd;
 use crate::network::PointVae;
 
 /// Clouds decoded per forward pass in evaluation.

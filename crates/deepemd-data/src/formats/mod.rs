@@ -118,9 +118,14 @@ pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
-/// Reads a whole text file, with the path in the error.
-pub(crate) fn read_text(path: &Path) -> Result<String> {
-    let bytes = read_bytes(path)?;
+/// Reads a whole UTF-8 text file, with the path in the error. A byte-order mark at the start
+/// (which Windows editors write) is dropped, so it never becomes part of the first value, path or
+/// keyword; every text reader of the workspace reads through this.
+pub fn read_text(path: &Path) -> Result<String> {
+    let mut bytes = read_bytes(path)?;
+    if bytes.starts_with(UTF8_BOM) {
+        bytes.drain(..UTF8_BOM.len());
+    }
     String::from_utf8(bytes).map_err(|e| {
         Error::format(
             path,
@@ -130,6 +135,31 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
             ),
         )
     })
+}
+
+/// UTF-8's byte-order mark, U+FEFF.
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Creates the folder `path` (and its parents) where it does not exist. A path that names a
+/// file, or lies under one, is an error that says so (the system's own message is "File
+/// exists" or "Not a directory", naming neither).
+pub fn create_folder(path: &Path) -> Result<()> {
+    let file_in_the_way = path
+        .ancestors()
+        .filter(|a| !a.as_os_str().is_empty())
+        .find(|a| a.exists() && !a.is_dir());
+    if let Some(file) = file_in_the_way {
+        let message = if file == path {
+            "is a file, not a folder: name a folder (new or existing) for the output".to_string()
+        } else {
+            format!(
+                "is a file, so {} cannot be a folder under it",
+                path.display()
+            )
+        };
+        return Err(Error::format(file, message));
+    }
+    std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename,

@@ -27,6 +27,12 @@ pub fn read_npy_batch(path: &Path) -> Result<Vec<PointCloud>> {
     if b == 0 {
         return Err(Error::format(path, "the batch holds no clouds"));
     }
+    if n == 0 {
+        return Err(Error::format(
+            path,
+            format!("the batch's {b} clouds hold no points (shape ({b}, 0, {dim}))"),
+        ));
+    }
     array
         .values
         .chunks(n * dim)

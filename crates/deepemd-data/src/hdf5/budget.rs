@@ -9,12 +9,12 @@
 //! datasets, whose data lives in other files, are refused.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use hdf5::plist::dataset_create::Layout;
 
 use crate::error::{Error, Result};
 use crate::header::{human_bytes, product};
+use crate::memory::total_memory;
 
 /// Deflate (the only compression filter HDF5 ships) cannot shrink data by more than about
 /// 1032:1, so a file of `L` bytes holds at most `1032 · L` bytes of any dataset.
@@ -153,24 +153,6 @@ pub(crate) fn check_memory(
         )),
         _ => Ok(()),
     }
-}
-
-/// The machine's memory from `/proc/meminfo`; `None` where that file does not exist, and then
-/// only the file-size bound applies.
-fn total_memory() -> Option<u64> {
-    static TOTAL: OnceLock<Option<u64>> = OnceLock::new();
-    *TOTAL.get_or_init(|| {
-        let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-        let kb: u64 = info
-            .lines()
-            .find_map(|l| l.strip_prefix("MemTotal:"))?
-            .trim()
-            .strip_suffix("kB")?
-            .trim()
-            .parse()
-            .ok()?;
-        kb.checked_mul(1024)
-    })
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //!
 //! Shard `k` is generated from its own random stream (seed, stream `k`), so it is the same
 //! whether it is made in one run or after an interruption; each shard is written atomically,
-//! so a killed run leaves only complete shards, and a rerun skips them: nothing lost, nothing
-//! duplicated. A run can also be one shard of N (see [`crate::sharding`]), making only the
+//! and recorded by its receipt, so a killed run leaves only complete shards, and a rerun skips
+//! those that verify: nothing lost, nothing duplicated, nothing stale or damaged trusted. A run can also be one shard of N (see [`crate::sharding`]), making only the
 //! shard files `k` with `k mod N = I`.
 
 use std::path::{Path, PathBuf};
@@ -17,10 +17,9 @@ use super::shard::PairShard;
 use crate::error::{Error, Result};
 use crate::formats::read_text;
 use crate::hdf5::ShapeFile;
-use crate::sharding::{Shard, ShardedOutput, UnitJob, ensure_manifest, run_units};
-
-/// Most shard files a pair set may have (a bound on what a manifest read from disk may ask for).
-pub const MAX_SHARD_FILES: usize = 10_000_000;
+use crate::sharding::{
+    JobId, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units, verify_unit,
+};
 
 /// Everything that determines the pairs; saved as `pairs.json` beside the shards.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -77,21 +76,13 @@ impl PairsConfig {
         config
             .check()
             .map_err(|e| Error::format(manifest, e.to_string()))?;
-        if config.shards() > MAX_SHARD_FILES {
-            return Err(Error::format(
-                manifest,
-                format!(
-                    "describes {} shard files, more than the {MAX_SHARD_FILES} a set may have",
-                    config.shards()
-                ),
-            ));
-        }
+        check_unit_count(manifest, config.shards(), "shard files")?;
         Ok(config)
     }
 
-    /// Checks that `path` is a complete shard file `k` of this set: readable, with its pairs
+    /// Reads `path` as shard file `k` of this set: readable, with as many pairs as shard `k` has,
     /// of the right size.
-    pub fn check_shard(&self, k: usize, path: &Path) -> Result<()> {
+    pub fn check_shard(&self, k: usize, path: &Path) -> Result<PairShard> {
         let shard = PairShard::read(path)?;
         if shard.len() != self.shard_len(k) || shard.n != self.points {
             return Err(Error::format(
@@ -105,7 +96,7 @@ impl PairsConfig {
                 ),
             ));
         }
-        Ok(())
+        Ok(shard)
     }
 }
 
@@ -118,6 +109,10 @@ pub struct PrepareReport {
     pub skipped: usize,
     /// Pairs made by this run.
     pub pairs_made: usize,
+    /// Shard files that were there but not trusted (see `sharding::receipt`), made again.
+    pub remade: usize,
+    /// Why the first of those was not trusted.
+    pub first_remade: Option<String>,
     /// Wall time of this run.
     pub seconds: f64,
 }
@@ -136,19 +131,21 @@ pub fn prepare_pairs(
 ) -> Result<PrepareReport> {
     config.check()?;
     let start = Instant::now();
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    ensure_manifest(&out.join(PAIRS_MANIFEST), config, "pairs")?;
+    crate::formats::create_folder(out)?;
+    let id = ensure_manifest(&out.join(PAIRS_MANIFEST), config, "pairs")?;
     let job = PairJob {
         config,
         generator: PairGenerator::new(pool, config.points, config.mix)?,
         dim: pool.dim,
         solver,
     };
-    let run = run_units(&job, out, shard, progress)?;
+    let run = run_units(&job, out, &id, shard, progress)?;
     Ok(PrepareReport {
         shards: run.owned,
         skipped: run.skipped,
         pairs_made: run.items_made,
+        remade: run.remade,
+        first_remade: run.first_remade,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -176,8 +173,8 @@ impl UnitJob for PairJob<'_> {
         self.config.shard_len(k)
     }
 
-    fn is_complete(&self, k: usize, path: &Path) -> bool {
-        self.config.check_shard(k, path).is_ok()
+    fn check(&self, k: usize, path: &Path) -> Result<()> {
+        self.config.check_shard(k, path).map(drop)
     }
 
     fn make(&self, k: usize, path: &Path, tick: &(dyn Fn() + Sync)) -> Result<()> {
@@ -186,10 +183,14 @@ impl UnitJob for PairJob<'_> {
         let labeled = label_pairs(pairs, self.solver, tick)?;
         let mut shard = PairShard::new(config.points, self.dim);
         for p in &labeled {
-            let matching = p
-                .matching
-                .as_bijection()
-                .expect("equal sizes give a bijection");
+            let matching = p.matching.as_bijection().ok_or_else(|| {
+                Error::InvalidParameter(format!(
+                    "the solver {} returned no bijection for clouds of {} points: pairs are \
+                     labeled by an exact solver of the assignment problem",
+                    self.solver.name(),
+                    config.points
+                ))
+            })?;
             shard.push(&p.a, &p.b, matching, p.emd, p.kind);
         }
         shard.write(path)
@@ -214,14 +215,30 @@ impl ShardedOutput for PairSetOutput {
     }
 
     fn check_unit(&self, manifest: &Path, unit: usize, path: &Path) -> Result<()> {
-        PairsConfig::read(manifest)?.check_shard(unit, path)
+        PairsConfig::read(manifest)?
+            .check_shard(unit, path)
+            .map(drop)
     }
 }
 
-/// Reads every shard of a pair set, in order.
+/// Reads every shard of a pair set, in order, each verified against its receipt first (a shard
+/// missing, damaged, or left by another job is an error naming it).
 pub fn read_pair_set(out: &Path) -> Result<Vec<PairShard>> {
-    let config = PairsConfig::read(&out.join(PAIRS_MANIFEST))?;
+    let manifest = out.join(PAIRS_MANIFEST);
+    let config = PairsConfig::read(&manifest)?;
+    let id = JobId::of_manifest(&manifest)?;
     (0..config.shards())
-        .map(|k| PairShard::read(&PairsConfig::shard_path(out, k)))
+        .map(|k| {
+            verify_unit(out, &id, k, &PairsConfig::shard_name(k)).map_err(|e| {
+                Error::format(
+                    out,
+                    format!(
+                        "incomplete pair set ({e}); rerun `deepemd prepare-pairs` with the same \
+                         settings on this folder: it remakes what is missing or damaged"
+                    ),
+                )
+            })?;
+            config.check_shard(k, &PairsConfig::shard_path(out, k))
+        })
         .collect()
 }

@@ -19,8 +19,8 @@ use deepemd_data::hdf5::load_modelnet40;
 use deepemd_data::pairs::{PairMix, PairsConfig, prepare_pairs};
 use deepemd_data::sharding::Shard;
 use deepemd_eval::report::{Table, seconds, update_section};
+use deepemd_metrics::{DistanceSetConfig, compute_distance_set};
 use deepemd_solvers::Exact;
-use deepemd_vae::{DistanceSetConfig, compute_distance_set};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

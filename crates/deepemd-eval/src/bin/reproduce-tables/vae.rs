@@ -12,10 +12,11 @@ use anyhow::{Context, Result, bail};
 use candle_core::Device;
 use deepemd_core::PointCloud;
 use deepemd_core::metrics::median;
+use deepemd_metrics::{GenerationMetrics, generation_metrics};
 use deepemd_vae::{
-    GenerationMetrics, LossKind, MeshSource, ReconstructionScore, TRAIN_SPLIT, VaeEvent, VaeState,
-    VaeTrainConfig, evaluation_clouds, find_checkpoint, generation_metrics, load_network,
-    read_state, reconstruct, reconstruction_score, sample_prior, train_vae,
+    LossKind, MeshSource, ReconstructionScore, TRAIN_SPLIT, VaeEvent, VaeState, VaeTrainConfig,
+    evaluation_clouds, find_checkpoint, load_network, read_state, reconstruct,
+    reconstruction_score, sample_prior, train_vae,
 };
 
 use crate::{RunArgs, bar};

@@ -6,7 +6,8 @@ use anyhow::Result;
 use deepemd_eval::plot::{COLORS, Series, lines};
 use deepemd_eval::plot_clouds::cloud_grid;
 use deepemd_eval::report::{Table, seconds};
-use deepemd_vae::{GenerationMetrics, LossKind};
+use deepemd_metrics::GenerationMetrics;
+use deepemd_vae::LossKind;
 
 use crate::vae::VaeResults;
 

@@ -130,6 +130,58 @@ impl PairJob {
             Self::GeneratedGenerated(i, j) => (&generated[i], &generated[j]),
         }
     }
+
+    /// Job `t` of [`pair_jobs`]`(nr, ng)`, computed without the list (a shard of a large job
+    /// needs only its own jobs); `None` past the end.
+    pub fn nth(nr: usize, ng: usize, t: usize) -> Option<Self> {
+        use PairJob::*;
+        let rg = nr.checked_mul(ng)?;
+        if t < rg {
+            return Some(ReferenceGenerated(t / ng, t % ng));
+        }
+        let t = t - rg;
+        let rr = triangle(nr);
+        if t < rr {
+            let (i, j) = upper_triangle_pair(nr, t);
+            return Some(ReferenceReference(i, j));
+        }
+        let t = t - rr;
+        (t < triangle(ng)).then(|| {
+            let (i, j) = upper_triangle_pair(ng, t);
+            GeneratedGenerated(i, j)
+        })
+    }
+}
+
+/// Pairs `i < j` of `n` items.
+fn triangle(n: usize) -> usize {
+    n * n.saturating_sub(1) / 2
+}
+
+/// The `t`-th pair `(i, j)`, `i < j < n`, of the upper triangle in row-major order. Row `i`
+/// starts at `i·(n−1) − i·(i−1)/2`; the row is found by binary search.
+fn upper_triangle_pair(n: usize, t: usize) -> (usize, usize) {
+    let start = |i: usize| i * (n - 1) - i * i.saturating_sub(1) / 2;
+    let (mut lo, mut hi) = (0, n - 1); // the row is in lo..hi
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if start(mid) <= t {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo, lo + 1 + (t - start(lo)))
+}
+
+/// The jobs `range` of [`pair_jobs`]`(nr, ng)`, one at a time: memory independent of the job's
+/// size.
+pub fn pair_jobs_in(
+    nr: usize,
+    ng: usize,
+    range: std::ops::Range<usize>,
+) -> impl Iterator<Item = PairJob> {
+    range.map_while(move |t| PairJob::nth(nr, ng, t))
 }
 
 /// Every distance the metrics need, in a fixed order: reference × generated row by row, then
@@ -153,8 +205,8 @@ impl DistanceMatrices {
             rr: vec![vec![0.0; nr]; nr],
             gg: vec![vec![0.0; ng]; ng],
         };
-        for (job, &d) in pair_jobs(nr, ng).iter().zip(values) {
-            match *job {
+        for (job, &d) in pair_jobs_in(nr, ng, 0..values.len()).zip(values) {
+            match job {
                 PairJob::ReferenceGenerated(i, j) => m.rg[i][j] = d,
                 PairJob::ReferenceReference(i, j) => (m.rr[i][j], m.rr[j][i]) = (d, d),
                 PairJob::GeneratedGenerated(i, j) => (m.gg[i][j], m.gg[j][i]) = (d, d),
@@ -306,6 +358,28 @@ mod tests {
 
     fn matrices(rg: Vec<Vec<f64>>, rr: Vec<Vec<f64>>, gg: Vec<Vec<f64>>) -> DistanceMatrices {
         DistanceMatrices { rg, rr, gg }
+    }
+
+    #[test]
+    fn the_nth_job_is_the_nth_of_the_list_for_every_size() {
+        for nr in 0..7 {
+            for ng in 0..7 {
+                let all = pair_jobs(nr, ng);
+                assert_eq!(2 * all.len(), pair_count(nr, ng));
+                for (t, job) in all.iter().enumerate() {
+                    assert_eq!(PairJob::nth(nr, ng, t), Some(*job), "{nr} {ng} {t}");
+                }
+                assert_eq!(PairJob::nth(nr, ng, all.len()), None);
+                let middle: Vec<PairJob> = pair_jobs_in(nr, ng, 3..all.len() + 5).collect();
+                assert_eq!(middle, all.get(3..).unwrap_or(&[]));
+            }
+        }
+        // A large job without its list: the last pair of 6000 × 6000 clouds.
+        let t = pair_count(6000, 6000) / 2 - 1;
+        assert_eq!(
+            PairJob::nth(6000, 6000, t),
+            Some(PairJob::GeneratedGenerated(5998, 5999))
+        );
     }
 
     #[test]

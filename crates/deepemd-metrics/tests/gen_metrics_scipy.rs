@@ -3,7 +3,7 @@
 //! made by `fixtures/make_gen_metrics.py`).
 
 use deepemd_core::PointCloud;
-use deepemd_vae::{check_sets, generation_metrics};
+use deepemd_metrics::{check_sets, generation_metrics};
 use serde_json::Value;
 
 fn clouds(v: &Value) -> Vec<PointCloud> {

@@ -4,9 +4,12 @@
 //!
 //! A distance set is a folder holding `distances.json` (the [`DistanceSetConfig`]) and one
 //! `distances-CCCCC.npy` per chunk: a little-endian f64 array `[len, 2]` whose row `t` holds
-//! the exact EMD and the Chamfer distance of job `C · chunk_size + t` of [`pair_jobs`]. Chunk
-//! files are written atomically; each is computed from its own jobs alone, so it has the same
-//! bytes whichever run, shard or machine made it.
+//! the exact EMD and the Chamfer distance of job `C · chunk_size + t` of
+//! [`crate::pair_jobs`], with its receipt `distances-CCCCC.npy.receipt` (the manifest's and the
+//! file's SHA-256: `deepemd_data::sharding::receipt`). Chunk files are written atomically; each
+//! is computed from its own jobs alone, so it has the same bytes whichever run, shard or machine
+//! made it. A chunk is used — skipped by a rerun, copied by a merge, read for the metrics — only
+//! when its receipt verifies.
 
 use std::ops::Range;
 use std::path::Path;
@@ -14,14 +17,17 @@ use std::time::Instant;
 
 use deepemd_core::PointCloud;
 use deepemd_data::formats::{read_npy_matrix_f64, write_npy_matrix_f64};
-use deepemd_data::sharding::{Shard, ShardedOutput, UnitJob, ensure_manifest, run_units};
+use deepemd_data::memory::check_fits_in_memory;
+use deepemd_data::sharding::{
+    JobId, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units, verify_unit,
+};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::chamfer::chamfer_distance;
 use crate::error::{Error, Result};
 use crate::generation_metrics::{
-    DistanceMatrices, GenerationMetrics, PairJob, check_sets, exact_emd, pair_count, pair_jobs,
+    DistanceMatrices, GenerationMetrics, check_sets, exact_emd, pair_count, pair_jobs_in,
 };
 
 /// Most clouds a set of a distance set may hold (a bound on what a manifest read from disk may
@@ -78,7 +84,7 @@ impl DistanceSetConfig {
 
     /// Reads a distance set's manifest.
     pub fn read(manifest: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(manifest).map_err(crate::error::io(manifest))?;
+        let text = deepemd_data::formats::read_text(manifest)?;
         let bad = |m: String| Error::Data(deepemd_data::Error::format(manifest, m));
         let config: Self = serde_json::from_str(&text)
             .map_err(|e| bad(format!("not a distance-set description ({e})")))?;
@@ -90,7 +96,27 @@ impl DistanceSetConfig {
                 config.chunk_size
             )));
         }
+        if !(config.dim == 2 || config.dim == 3) || config.points == 0 {
+            return Err(bad(format!(
+                "describes clouds of {} {}-D points: clouds have at least 1 point, in 2 or 3 \
+                 dimensions",
+                config.points, config.dim
+            )));
+        }
+        check_unit_count(manifest, config.chunks(), "chunk files")?;
         Ok(config)
+    }
+
+    /// Bytes that reading the whole set takes: the EMD and Chamfer values of every job and the
+    /// three matrices of each distance (`None` when that overflows).
+    pub fn bytes_to_read(&self) -> Option<u64> {
+        let (nr, ng) = (self.n_reference as u64, self.n_generated as u64);
+        let cells = nr
+            .checked_mul(nr)?
+            .checked_add(ng.checked_mul(ng)?)?
+            .checked_add(nr.checked_mul(ng)?)?;
+        let values = (self.jobs() as u64).checked_mul(2)?;
+        cells.checked_mul(2)?.checked_add(values)?.checked_mul(8)
     }
 
     /// Cloud pairs in the set (each gets an EMD and a Chamfer distance).
@@ -155,6 +181,11 @@ pub struct DistanceSetReport {
     pub skipped: usize,
     /// Cloud pairs computed by this run.
     pub pairs_made: usize,
+    /// Chunk files that were there but not trusted (no receipt, another job's, damaged), made
+    /// again.
+    pub remade: usize,
+    /// Why the first of those was not trusted.
+    pub first_remade: Option<String>,
     /// Wall time of this run.
     pub seconds: f64,
 }
@@ -177,19 +208,20 @@ pub fn compute_distance_set(
             "the distance-set settings describe other clouds than the ones given".into(),
         ));
     }
-    std::fs::create_dir_all(out).map_err(crate::error::io(out))?;
-    ensure_manifest(&out.join(DISTANCES_MANIFEST), config, "distances")?;
+    deepemd_data::create_folder(out)?;
+    let id = ensure_manifest(&out.join(DISTANCES_MANIFEST), config, "distances")?;
     let job = DistanceJob {
         config,
-        jobs: pair_jobs(reference.len(), generated.len()),
         reference,
         generated,
     };
-    let run = run_units(&job, out, shard, progress)?;
+    let run = run_units(&job, out, &id, shard, progress)?;
     Ok(DistanceSetReport {
         chunks: run.owned,
         skipped: run.skipped,
         pairs_made: run.items_made,
+        remade: run.remade,
+        first_remade: run.first_remade,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -197,7 +229,6 @@ pub fn compute_distance_set(
 /// The distance set as a job of chunk files.
 struct DistanceJob<'a> {
     config: &'a DistanceSetConfig,
-    jobs: Vec<PairJob>,
     reference: &'a [PointCloud],
     generated: &'a [PointCloud],
 }
@@ -217,12 +248,15 @@ impl UnitJob for DistanceJob<'_> {
         self.config.chunk_jobs(c).len()
     }
 
-    fn is_complete(&self, c: usize, path: &Path) -> bool {
-        self.config.read_chunk(c, path).is_ok()
+    fn check(&self, c: usize, path: &Path) -> Result<()> {
+        self.config.read_chunk(c, path).map(drop)
     }
 
     fn make(&self, c: usize, path: &Path, tick: &(dyn Fn() + Sync)) -> Result<()> {
-        let rows: Vec<[f64; 2]> = self.jobs[self.config.chunk_jobs(c)]
+        let (nr, ng) = (self.config.n_reference, self.config.n_generated);
+        // Only this chunk's jobs: a shard's memory follows its share, not the job's size.
+        let jobs: Vec<_> = pair_jobs_in(nr, ng, self.config.chunk_jobs(c)).collect();
+        let rows: Vec<[f64; 2]> = jobs
             .par_iter()
             .map(|job| {
                 let (a, b) = job.clouds(self.reference, self.generated);
@@ -235,25 +269,35 @@ impl UnitJob for DistanceJob<'_> {
     }
 }
 
-/// Reads a complete distance set: its settings and the EMD and Chamfer matrices. A missing or
-/// broken chunk is an error that names it.
+/// Reads a complete distance set: its settings and the EMD and Chamfer matrices. Every chunk
+/// is verified against its receipt first; a missing, damaged or foreign chunk is an error that
+/// names it and says how to complete the set.
 pub fn read_distance_set(
     out: &Path,
 ) -> Result<(DistanceSetConfig, DistanceMatrices, DistanceMatrices)> {
-    let config = DistanceSetConfig::read(&out.join(DISTANCES_MANIFEST))?;
+    let manifest = out.join(DISTANCES_MANIFEST);
+    let config = DistanceSetConfig::read(&manifest)?;
+    check_fits_in_memory(
+        &manifest,
+        "reading the distance set",
+        config.bytes_to_read(),
+    )?;
+    let id = JobId::of_manifest(&manifest)?;
     let mut emd = Vec::with_capacity(config.jobs());
     let mut cd = Vec::with_capacity(config.jobs());
     for c in 0..config.chunks() {
-        let path = out.join(DistanceSetConfig::chunk_name(c));
-        if !path.exists() {
-            return Err(deepemd_data::Error::format(
-                &path,
-                "missing: rerun `deepemd gen-metrics --out` on this folder (it resumes), or, \
-                 after a sharded run, merge the shard folders first (`deepemd merge-shards`)",
+        let name = DistanceSetConfig::chunk_name(c);
+        verify_unit(out, &id, c, &name).map_err(|e| {
+            deepemd_data::Error::format(
+                out,
+                format!(
+                    "incomplete distance set ({e}); rerun `deepemd gen-metrics --out` on this \
+                     folder (it remakes what is missing or damaged), or, after a sharded run, \
+                     merge the shard folders first (`deepemd merge-shards`)"
+                ),
             )
-            .into());
-        }
-        for row in config.read_chunk(c, &path)?.chunks_exact(2) {
+        })?;
+        for row in config.read_chunk(c, &out.join(&name))?.chunks_exact(2) {
             emd.push(row[0]);
             cd.push(row[1]);
         }
@@ -364,6 +408,9 @@ mod tests {
         // A missing chunk is named.
         std::fs::remove_file(dir.path().join("distances-00004.npy")).unwrap();
         let e = distance_set_metrics(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("distances-00004.npy: missing"), "{e}");
+        assert!(
+            e.contains("distances-00004.npy: not trusted: missing"),
+            "{e}"
+        );
     }
 }

@@ -1,0 +1,39 @@
+//! # deepemd-metrics
+//!
+//! The generation metrics of Yang et al. (PointFlow) — MMD, COV and 1-NNA — between a set of
+//! reference clouds and a set of generated ones, with the **exact** EMD and with the Chamfer
+//! distance ([`generation_metrics`]); and the same distances kept on disk as a *distance set*
+//! ([`compute_distance_set`]), in chunk files that a rerun resumes, that N jobs of a batch
+//! scheduler share out (`deepemd gen-metrics --out DIR --shard I/N`) and that are trusted only
+//! after their receipts verify (see `deepemd_data::sharding`).
+//!
+//! ```
+//! use deepemd_core::PointCloud;
+//! use deepemd_metrics::generation_metrics;
+//! let cloud = |x: f64| PointCloud::from_points(&[[x, 0.0, 0.0], [x, 1.0, 0.0]]);
+//! let reference = vec![cloud(0.0)?, cloud(5.0)?];
+//! let generated = vec![cloud(0.1)?, cloud(4.8)?];
+//! let m = generation_metrics(&reference, &generated, ("reference", "generated"), &|| {})?;
+//! assert!((m.mmd_emd - 0.15).abs() < 1e-12); // (0.1 + 0.2) / 2
+//! assert_eq!(m.cov_emd, 1.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! `deepemd gen-metrics`, `deepemd merge-shards` and the Python `deepemd.gen_metrics` are the
+//! commands on this crate. It depends on core, solvers and data only: no candle.
+
+mod chamfer;
+mod distance_set;
+mod error;
+mod generation_metrics;
+
+pub use chamfer::chamfer_distance;
+pub use distance_set::{
+    DISTANCES_MANIFEST, DistanceSetConfig, DistanceSetOutput, DistanceSetReport,
+    compute_distance_set, distance_set_metrics, read_distance_set,
+};
+pub use error::{Error, Result};
+pub use generation_metrics::{
+    DistanceMatrices, GenerationMetrics, PairJob, SetMetrics, check_sets, distance_matrices,
+    exact_emd, generation_metrics, pair_count, pair_jobs, set_metrics,
+};
