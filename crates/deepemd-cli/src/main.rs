@@ -45,7 +45,9 @@ enum Command {
     /// is read as its vertices unless --sample N samples its surface).
     Emd(emd_command::EmdArgs),
     /// Many EMDs, one JSON line per pair: two batches ((B, n, 3) .npy files or HDF5 datasets)
-    /// or a list file of path pairs; pairs in parallel, progress on stderr.
+    /// or a list file of path pairs; pairs in parallel, progress on stderr. Every input is read
+    /// and every pair checked (dimensions, convention, size limits) before any is solved; a solve
+    /// that still fails stops the run there (the lines printed before it stand).
     EmdBatch(emd_batch_command::EmdBatchArgs),
     /// Build the datasets (real meshes, synthetic sets, ModelNet40/ShapeNet copies) in the
     /// ModelNet40 HDF5 layout.

@@ -149,3 +149,70 @@ fn a_list_file_pairs_any_clouds() {
         "{err}"
     );
 }
+
+#[test]
+fn bad_pairs_are_found_before_any_pair_is_solved() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("a.xyz"), "0 0 0\n1 0 0\n0 1 0\n").unwrap();
+    std::fs::write(d.join("b.xyz"), "0 0 1\n1 0 1\n0 1 1\n").unwrap();
+    std::fs::write(d.join("c.xyz"), "0 0 1\n1 0 1\n0 1 1\n2 2 2\n").unwrap();
+    std::fs::write(d.join("flat.xyz"), "0 0\n1 0\n0 1\n").unwrap();
+    let list = d.join("pairs.txt");
+    let run = |text: &str, extra: &[&str]| {
+        std::fs::write(&list, text).unwrap();
+        let mut args = vec!["emd-batch", "--list", list.to_str().unwrap()];
+        args.extend(extra);
+        deepemd(&args)
+    };
+    // A 3-D cloud against a 2-D one on the last line: refused before the first pair is solved.
+    let out = run("a.xyz b.xyz\na.xyz b.xyz\nb.xyz flat.xyz\n", &[]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{e}");
+    assert!(
+        e.contains("1 of the 3 pairs cannot be solved by exact, so none was: pair 2"),
+        "{e}"
+    );
+    assert!(e.contains("flat.xyz"), "{e}");
+    // A convention the method does not compute for unequal sizes, likewise.
+    let out = run(
+        "a.xyz b.xyz\na.xyz c.xyz\n",
+        &["--method", "model", "--unequal", "uniform"],
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{e}");
+    assert!(
+        e.contains("pair 1") && e.contains("partial convention"),
+        "{e}"
+    );
+    // --sample on two batches is refused rather than ignored.
+    let batch = d.join("batch.npy");
+    write_batch(&batch, &[read_xyz(&d.join("a.xyz"))], false);
+    let out = deepemd(&[
+        "emd-batch",
+        batch.to_str().unwrap(),
+        batch.to_str().unwrap(),
+        "--sample",
+        "10",
+    ]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("--sample samples the meshes of a --list"),
+        "{e}"
+    );
+    // A mesh named on many lines is read, and warned about, once.
+    let mesh = d.join("tetra.off");
+    std::fs::write(
+        &mesh,
+        "OFF\n4 4 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n3 0 1 3\n3 0 2 3\n3 1 2 3\n",
+    )
+    .unwrap();
+    let out = run(&"tetra.off tetra.off\n".repeat(50), &[]);
+    assert_eq!(lines(&out).len(), 50);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(e.matches("warning:").count(), 1, "{e}");
+    // Sample counts outside the bound are an error naming it.
+    let out = run("tetra.off tetra.off\n", &["--sample", "100000000"]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("1 to 16777216"), "{e}");
+}

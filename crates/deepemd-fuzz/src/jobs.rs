@@ -156,7 +156,7 @@ impl Checked {
         .is_ok()
         {
             self.ok += 1;
-            self.tried += 1;
+
             match read_distance_set(out) {
                 Ok(_) => self.read(out, "a merged folder"),
                 Err(e) => {

@@ -132,6 +132,90 @@ pub const CLASS_TESTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// One test per class of defect of the long jobs' files (issue 28): (file, test, class).
+pub const LONG_JOB_TESTS: &[(&str, &str, &str)] = &[
+    (
+        "crates/deepemd-cli/tests/cli_shards.rs",
+        "three_distance_shards_merge_into_the_unsharded_metrics",
+        "1. chunks of another job (same sizes, distances.json deleted): every chunk remade, the new set's metrics; a final run takes the folder's --chunk-size, another is refused naming the setting (10)",
+    ),
+    (
+        "crates/deepemd-data/src/sharding/receipt.rs",
+        "recorded_units_verify_and_every_kind_of_damage_is_named",
+        "2. a unit zero-filled, bit-flipped, truncated, extended, swapped with another (with its receipt), another job's, its receipt lost or garbled: each refused, named",
+    ),
+    (
+        "crates/deepemd-data/src/sharding/units.rs",
+        "units_that_do_not_prove_themselves_are_made_again",
+        "2. a resume remakes every unit that does not verify, and only those",
+    ),
+    (
+        "crates/deepemd-cli/tests/cli_shards.rs",
+        "three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set",
+        "2, 9. pair shards: a damaged shard refused by merge-shards, a verified copy preferred; merging again (a requeued merge step) copies nothing",
+    ),
+    (
+        "crates/deepemd-train/src/checkpoint.rs",
+        "a_fresh_run_never_replaces_what_an_earlier_run_left",
+        "3, 13. a fresh train / vae train over model/, an incomplete checkpoint/ or checkpoint.old/: refused; --run naming a file: named",
+    ),
+    (
+        "crates/deepemd-data/tests/formats.rs",
+        "surface_sampling_is_the_same_at_every_scale",
+        "4, 6. mesh sampling from 1e-300 to 1e300 equals the unit mesh's, scaled; sample counts 0 and above 2^24 are errors",
+    ),
+    (
+        "crates/deepemd-data/src/mesh/triangulate.rs",
+        "concave_polygons_are_split_inside_themselves",
+        "4. concave polygons (L, arrow, comb, straight corners, tilted) split inside the face",
+    ),
+    (
+        "crates/deepemd-data/src/mesh/triangulate.rs",
+        "convex_polygons_keep_their_fan_and_crossing_ones_are_refused",
+        "4. self-crossing polygons and concave ones of more than 256 vertices refused",
+    ),
+    (
+        "crates/deepemd-data/tests/formats.rs",
+        "batches_of_empty_clouds_are_errors",
+        "5. an .npy batch of shape (B, 0, d)",
+    ),
+    (
+        "crates/deepemd-data/src/sharding/merge.rs",
+        "missing_shards_and_untrusted_files_are_named_and_good_copies_win",
+        "7. a manifest asking for 10^12 units is refused before any allocation",
+    ),
+    (
+        "crates/deepemd-data/src/memory.rs",
+        "sizes_beyond_the_memory_or_a_u64_are_refused",
+        "7. a distance set larger than the machine's memory is refused before it is read",
+    ),
+    (
+        "crates/deepemd-metrics/src/generation_metrics.rs",
+        "the_nth_job_is_the_nth_of_the_list_for_every_size",
+        "8. a shard computes its own pairs without the job's list",
+    ),
+    (
+        "crates/deepemd-data/src/sharding/merge.rs",
+        "merge_copies_a_complete_job_byte_for_byte_and_merging_again_is_harmless",
+        "9. merge into a shard folder, twice, with a folder named twice",
+    ),
+    (
+        "crates/deepemd-data/src/sharding/manifest.rs",
+        "a_rerun_with_other_settings_names_each_differing_setting",
+        "10. other settings name each differing field",
+    ),
+    (
+        "crates/deepemd-data/src/pair_list.rs",
+        "lists_are_read_with_comments_tabs_spaces_and_a_byte_order_mark",
+        "11. a byte-order mark in a list file (every text reader drops it)",
+    ),
+    (
+        "crates/deepemd-cli/tests/cli_emd_batch.rs",
+        "bad_pairs_are_found_before_any_pair_is_solved",
+        "12, 13. bad pairs found before any solve; --sample on batches refused; a mesh listed 1000 times warned about once",
+    ),
+];
+
 /// Tests that interrupt a write, by killing the process or by leaving half a file: (file,
 /// test, what).
 pub const INTERRUPTION_TESTS: &[(&str, &str, &str)] = &[
@@ -255,6 +339,16 @@ pub fn section(
     for (file, test, class) in CLASS_TESTS {
         let _ = writeln!(md, "- {class}: `{test}` ({file})");
     }
+    md.push_str(
+        "\nThe long jobs' files (issue 28): every unit file has a receipt (its job's manifest \
+         SHA-256 and its own), checked by a resume, a merge and a final read; the fuzz targets \
+         `distances_json`, `distances_chunk`, `distances_receipt`, `pairs_json` and \
+         `stale_folder` count as a finding any read, merge or resume that accepts anything but \
+         the truth of the folder's job. One test per class of defect:\n\n",
+    );
+    for (file, test, class) in LONG_JOB_TESTS {
+        let _ = writeln!(md, "- {class}: `{test}` ({file})");
+    }
     md.push_str("\nInterrupted writes:\n\n");
     for (file, test, what) in INTERRUPTION_TESTS {
         let _ = writeln!(md, "- {what}: `{test}` ({file})");
@@ -283,7 +377,11 @@ mod tests {
     #[test]
     fn every_listed_test_exists() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        for (file, test, _) in CLASS_TESTS.iter().chain(INTERRUPTION_TESTS) {
+        for (file, test, _) in CLASS_TESTS
+            .iter()
+            .chain(LONG_JOB_TESTS)
+            .chain(INTERRUPTION_TESTS)
+        {
             let text = std::fs::read_to_string(root.join(file)).unwrap();
             assert!(
                 text.contains(&format!("fn {test}()")),
