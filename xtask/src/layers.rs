@@ -65,6 +65,27 @@ const RULES: &[(&str, &[&str])] = &[
         "deepemd-fuzz",
         &["candle", "deepemd-model", "deepemd-train", "deepemd-eval"],
     ),
+    // The loss is a library on the methods: no files, no training, no experiments.
+    (
+        "deepemd-loss",
+        &[
+            "hdf5",
+            "deepemd-data",
+            "deepemd-train",
+            "deepemd-vae",
+            "deepemd-metrics",
+            "deepemd-eval",
+            "deepemd-cli",
+            "pyo3",
+        ],
+    ),
+    // The command line calls the libraries, never the experiments or the Python module.
+    ("deepemd-cli", &["deepemd-eval", "plotters", "pyo3"]),
+    // The experiments run the libraries and the CLI's binary as a process, never its code.
+    ("deepemd-eval", &["deepemd-cli", "deepemd-py", "pyo3"]),
+    ("deepemd-benches", &["deepemd-cli", "deepemd-eval", "pyo3"]),
+    // xtask builds before anything else (and before HDF5 exists): no workspace crate.
+    ("xtask", &["deepemd-", "candle", "hdf5"]),
 ];
 
 pub fn check_layers() -> Result<()> {

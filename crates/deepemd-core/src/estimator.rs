@@ -47,7 +47,8 @@ impl EmdRequest {
 ///
 /// Implementations are deterministic: the same input gives the same output.
 pub trait EmdEstimator: Send + Sync {
-    /// A short name for tables and the CLI (`hungarian`, `exact`, `sinkhorn`, `model`).
+    /// The method's spelling in the registry of `deepemd-methods` (`exact`, `hungarian`,
+    /// `sinkhorn`, `model/argmax`, `model/refined`, …): what tables and JSON results print.
     fn name(&self) -> &str;
 
     /// Whether `estimate` returns the exact EMD (up to floating-point rounding).

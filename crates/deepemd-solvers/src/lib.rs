@@ -1,10 +1,13 @@
 //! # deepemd-solvers
 //!
 //! EMD solvers that answer [`deepemd_core::EmdEstimator`]:
-//! - [`Hungarian`]: the exact reference (scipy's algorithm through `lsap`);
-//! - [`Exact`]: the certified fast exact solver (a coarse auction and sparse shortest augmenting
-//!   paths on nearest-neighbour candidates, then certified by dual potentials on the full cost);
-//! - [`Sinkhorn`]: the entropic baseline of the paper.
+//! - [`Hungarian`]: the exact reference (scipy's algorithm through `lsap`; for clouds of
+//!   different sizes the partial matching, or the uniform transport as an expanded assignment);
+//! - [`Exact`]: the certified fast exact solver (from 1024 points a multiscale start on group
+//!   centroids, then an ε-scaled auction and sparse shortest augmenting paths on candidates
+//!   chosen by distance and reduced cost, certified by dual potentials on the full cost; clouds
+//!   of different sizes as integer transportation problems under either convention);
+//! - [`Sinkhorn`]: the entropic baseline of the paper (either convention for unequal sizes).
 //!
 //! [`par_estimate`] solves many pairs in parallel.
 //!
