@@ -18,6 +18,7 @@ pub fn bar(total: u64, unit: &str) -> ProgressBar {
 
 /// Says on stderr that `remade` unit files of a long job were found but not trusted (no
 /// receipt, another job's, damaged) and were made again, with the first reason.
+#[cfg(feature = "hdf5")]
 pub fn warn_remade(unit: &str, remade: usize, first: Option<&str>) {
     if remade > 0 {
         let plural = if remade == 1 { "" } else { "s" };
