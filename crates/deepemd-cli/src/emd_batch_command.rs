@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use deepemd_core::PointCloud;
+use deepemd_methods::EmdRecord;
 
 use crate::input::{MeshOptions, read_input};
 use crate::method_args::MethodArgs;
@@ -66,6 +67,7 @@ pub fn run(args: &EmdBatchArgs) -> Result<()> {
         }
         _ => bail!("give two batch files A B, or --list FILE"),
     };
+    let spec = args.method.spec()?;
     let estimator = args.method.estimator()?;
     let request = args.method.request();
     check_every_pair(&jobs, estimator.as_ref(), request)?;
@@ -82,23 +84,12 @@ pub fn run(args: &EmdBatchArgs) -> Result<()> {
         {
             let emd = emd
                 .with_context(|| format!("pair {}: the EMD of {a_name} and {b_name}", start + k))?;
-            let mut obj = serde_json::json!({
-                "pair": start + k,
-                "a": a_name,
-                "b": b_name,
-                "method": estimator.name(),
-                "cost": args.method.cost.name(),
-                "distance": emd.distance,
-                "n_a": a.len(),
-                "n_b": b.len(),
-            });
-            if a.len() != b.len() {
-                obj["unequal"] = serde_json::json!(args.method.unequal.name());
-            }
-            if let Some(t) = &emd.transport {
-                obj["transport_cost"] = serde_json::json!(t.value);
-            }
-            progress.suspend(|| print_line(obj))?;
+            let record = EmdRecord::new(spec, request, (a.len(), b.len()), &emd).in_batch(
+                start + k,
+                a_name,
+                b_name,
+            );
+            progress.suspend(|| print_line(record.to_json()))?;
         }
         progress.inc(pairs.len() as u64);
     }

@@ -4,12 +4,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use deepemd_core::{Method, Pairing};
+use deepemd_core::Method;
+use deepemd_methods::{EmdRecord, matching_value};
 
 use crate::input::{MeshOptions, read_input};
 use crate::method_args::MethodArgs;
 use crate::output::print_line;
-use deepemd_model::Rounding;
 
 #[derive(Args, Debug)]
 pub struct EmdArgs {
@@ -43,11 +43,12 @@ pub fn run(args: &EmdArgs) -> Result<()> {
             b.dim()
         );
     }
+    let spec = args.method.spec()?;
     let estimator = args.method.estimator()?;
     let cost = args.method.cost;
     let unequal = (a.len() != b.len()).then_some(args.method.unequal);
     let start = Instant::now();
-    let long = expect_long_solve(args.method.method, a.len(), b.len());
+    let long = expect_long_solve(spec.method(), a.len(), b.len());
     if long {
         eprintln!(
             "{}: {} points against {}{}; a pair this large takes a while ...",
@@ -80,33 +81,12 @@ pub fn run(args: &EmdArgs) -> Result<()> {
     }
     let seconds = start.elapsed().as_secs_f64();
     if args.json {
-        let mut obj = serde_json::json!({
-            "method": estimator.name(),
-            "cost": cost.name(),
-            "distance": emd.distance,
-            "n_a": a.len(),
-            "n_b": b.len(),
-            "seconds": seconds,
-        });
-        if let Some(u) = unequal {
-            obj["unequal"] = serde_json::json!(u.name());
-        }
-        if args.method.method == Method::Model {
-            let rounding = args.method.rounding.unwrap_or(Rounding::RowArgmax);
-            obj["rounding"] = serde_json::json!(rounding.to_string());
-            if let Pairing::Map(_) | Pairing::MapFromB(_) = &emd.pairing {
-                obj["targets_hit_more_than_once"] =
-                    serde_json::json!(emd.pairing.targets_hit_more_than_once());
-            }
-        }
-        if let Some(t) = &emd.transport {
-            // Sinkhorn: `distance` is its rounded matching's cost, this its plan's ⟨P, C⟩.
-            obj["transport_cost"] = serde_json::json!(t.value);
-        }
+        let mut record = EmdRecord::new(spec, args.method.request(), (a.len(), b.len()), &emd)
+            .with_seconds(seconds);
         if args.matching {
-            obj["matching"] = matching_json(&emd.pairing, a.len() != b.len());
+            record = record.with_matching(&emd);
         }
-        print_line(obj)?;
+        print_line(record.to_json())?;
     } else {
         print_line(format_args!(
             "EMD = {:.10} ({}, {} cost{}) between {} ({} points) and {} ({} points), {:.3} s",
@@ -132,7 +112,7 @@ pub fn run(args: &EmdArgs) -> Result<()> {
         if args.matching {
             print_line(format_args!(
                 "matching: {}",
-                matching_json(&emd.pairing, a.len() != b.len())
+                matching_value(&emd.pairing, a.len() != b.len())
             ))?;
         }
     }
@@ -147,20 +127,5 @@ fn expect_long_solve(method: Method, n: usize, m: usize) -> bool {
         Method::Exact => n + m >= 16_384,
         Method::Hungarian | Method::Sinkhorn => n * m >= 2048 * 2048,
         Method::Model => n * m >= 8192 * 8192,
-    }
-}
-
-/// The matching as JSON: for equal sizes the target in B of every point of A; for unequal sizes
-/// always the list of pairs `[i, j]`, whichever cloud is the smaller.
-fn matching_json(pairing: &Pairing, unequal: bool) -> serde_json::Value {
-    if let Pairing::Plan(plan) = pairing {
-        return serde_json::json!(plan.weighted().collect::<Vec<_>>());
-    }
-    if unequal {
-        return serde_json::json!(pairing.pairs().collect::<Vec<_>>());
-    }
-    match pairing.targets() {
-        Some(targets) => serde_json::json!(targets),
-        None => serde_json::json!(pairing.pairs().collect::<Vec<_>>()),
     }
 }

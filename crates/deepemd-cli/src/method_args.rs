@@ -6,14 +6,16 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Method, Unequal};
 use deepemd_methods::{MethodSpec, ModelSource};
-use deepemd_model::{Rounding, device_from_name};
+use deepemd_model::device_from_name;
 
 #[derive(Args, Debug)]
 pub struct MethodArgs {
     /// Method: `exact` is the certified fast exact solver; `hungarian` the reference (scipy's
-    /// algorithm); `sinkhorn` the entropic approximation; `model` the DeepEMD network.
-    #[arg(long, default_value = "exact", value_parser = parse_method)]
-    pub method: Method,
+    /// algorithm); `sinkhorn` the entropic approximation; `model` the DeepEMD network, with its
+    /// rounding as `model/argmax` (the default), `model/greedy`, `model/sinkhorn-greedy` or
+    /// `model/refined` — the `method` every JSON result prints.
+    #[arg(long, default_value = "exact")]
+    pub method: String,
     /// With `--method model`: a model folder (config.json, model.safetensors) instead of the
     /// default model built into this binary.
     #[arg(long)]
@@ -23,8 +25,9 @@ pub struct MethodArgs {
     /// and `sinkhorn-greedy` round to a bijection (never below the EMD); `refined` adds 2-opt
     /// on the true costs. For clouds of different sizes all work from the smaller cloud (the
     /// argmax gives each of its points a partner; the others a partial matching covering it).
-    #[arg(long, value_parser = parse_rounding)]
-    pub rounding: Option<Rounding>,
+    /// (`--method model --rounding R` is `--method model/R`.)
+    #[arg(long)]
+    pub rounding: Option<String>,
     /// With `--method model`: `cpu` or `cuda` (a build with `--features cuda`).
     #[arg(long)]
     pub device: Option<String>,
@@ -45,34 +48,29 @@ fn parse_unequal(s: &str) -> Result<Unequal, String> {
     s.parse().map_err(|e: deepemd_core::Error| e.to_string())
 }
 
-fn parse_method(s: &str) -> Result<Method, String> {
-    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
-}
-
-fn parse_rounding(s: &str) -> Result<Rounding, String> {
-    s.parse().map_err(|e: deepemd_core::Error| e.to_string())
-}
-
 impl MethodArgs {
     /// The request every pair gets: the cost and the convention for unequal sizes.
     pub fn request(&self) -> EmdRequest {
         EmdRequest::new(self.cost).with_unequal(self.unequal)
     }
 
+    /// The method and its rounding, parsed by the registry (`--method` and `--rounding`).
+    pub fn spec(&self) -> Result<MethodSpec> {
+        MethodSpec::parse_with_rounding(&self.method, self.rounding.as_deref())
+            .with_context(|| format!("--method {}", self.method))
+    }
+
     /// The method, its rounding and the model's source; options that do not apply to the
     /// method are errors, not silently ignored.
     pub fn estimator(&self) -> Result<Box<dyn EmdEstimator>> {
-        let spec = MethodSpec::with_rounding(self.method, self.rounding)?;
-        if self.method != Method::Model {
+        let spec = self.spec()?;
+        if spec.method() != Method::Model {
             for (given, option) in [
                 (self.model.is_some(), "--model"),
                 (self.device.is_some(), "--device"),
             ] {
                 if given {
-                    bail!(
-                        "{option} applies only to --method model, not to {}",
-                        self.method
-                    );
+                    bail!("{option} applies only to --method model, not to {spec}");
                 }
             }
         }

@@ -433,3 +433,36 @@ fn unequal_sizes_under_both_conventions_say_which() {
             .contains("partial or uniform")
     );
 }
+
+#[test]
+fn the_method_a_result_prints_is_accepted_back_as_method() {
+    let (a, b) = (fixture("a_binary.ply"), fixture("b.xyz"));
+    for spec in [
+        "exact",
+        "hungarian",
+        "sinkhorn",
+        "model",
+        "model/argmax",
+        "model/greedy",
+        "model/sinkhorn-greedy",
+        "model/refined",
+    ] {
+        let v = emd_json(&a, &b, &["--method", spec]);
+        let printed = v["method"].as_str().unwrap().to_string();
+        let again = emd_json(&a, &b, &["--method", &printed]);
+        assert_eq!(again["method"], v["method"], "{spec}");
+        assert_eq!(again["distance"], v["distance"], "{spec}");
+        assert_eq!(v["certificate_gap"].is_number(), spec == "exact", "{v}");
+    }
+    // The rounding given apart is the same spec; given twice, or to another method, an error.
+    let apart = emd_json(&a, &b, &["--method", "model", "--rounding", "greedy"]);
+    assert_eq!(apart["method"], "model/greedy");
+    for (method, says) in [
+        ("model/refined", "given twice"),
+        ("exact", "only to the model"),
+    ] {
+        let out = run_emd(&a, &b, &["--method", method, "--rounding", "greedy"]);
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && e.contains(says), "{e}");
+    }
+}

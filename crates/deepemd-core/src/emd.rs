@@ -49,6 +49,10 @@ pub struct Emd {
     pub gradient: Option<Gradient>,
     /// The cost of the method's fractional plan, for methods that compute one.
     pub transport: Option<TransportCost>,
+    /// For a method that certifies its result (`exact`): primal − dual of its optimality
+    /// certificate in the EMD's units (≥ 0), so `distance` is at most this far above the
+    /// optimum. `None` for the others.
+    pub certificate_gap: Option<f64>,
 }
 
 impl Emd {
@@ -122,6 +126,7 @@ impl Emd {
             pairing,
             gradient,
             transport: None,
+            certificate_gap: None,
         })
     }
 }

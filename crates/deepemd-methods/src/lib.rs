@@ -20,6 +20,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod record;
+
+pub use record::{EmdRecord, matching_value};
+
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -54,9 +58,9 @@ pub struct MethodSpec {
 }
 
 impl MethodSpec {
-    /// A method without rounding; the model gets the paper's row argmax.
+    /// A method without rounding; the model gets [`Rounding::DEFAULT`].
     pub fn new(method: Method) -> Self {
-        let rounding = (method == Method::Model).then_some(Rounding::RowArgmax);
+        let rounding = (method == Method::Model).then_some(Rounding::DEFAULT);
         Self { method, rounding }
     }
 
@@ -71,11 +75,26 @@ impl MethodSpec {
     /// `method` with `rounding`, which only the model takes: an error says so for the others.
     pub fn with_rounding(method: Method, rounding: Option<Rounding>) -> Result<Self> {
         match (method, rounding) {
-            (Method::Model, r) => Ok(Self::model(r.unwrap_or(Rounding::RowArgmax))),
+            (Method::Model, r) => Ok(Self::model(r.unwrap_or(Rounding::DEFAULT))),
             (m, None) => Ok(Self::new(m)),
             (m, Some(r)) => Err(Error::Unknown(format!(
                 "a rounding ({r}) applies only to the model, not to {m}"
             ))),
+        }
+    }
+
+    /// The spelling of a method with its rounding given apart (`--method model --rounding
+    /// refined`, Python's `method="model", rounding="refined"`): the same spec as
+    /// `model/refined`. A rounding named in both places is an error, as is one for another
+    /// method.
+    pub fn parse_with_rounding(method: &str, rounding: Option<&str>) -> Result<Self> {
+        let spec: MethodSpec = method.parse()?;
+        match rounding {
+            None => Ok(spec),
+            Some(r) if method.contains('/') => Err(Error::Unknown(format!(
+                "the rounding is given twice: in the method '{method}' and as '{r}'"
+            ))),
+            Some(r) => Self::with_rounding(spec.method, Some(r.parse()?)),
         }
     }
 
@@ -98,7 +117,7 @@ impl MethodSpec {
             Method::Sinkhorn => Box::new(Sinkhorn::default()),
             Method::Model => {
                 let (weights, device) = model.load()?;
-                let rounding = self.rounding.unwrap_or(Rounding::RowArgmax);
+                let rounding = self.rounding.unwrap_or(Rounding::DEFAULT);
                 Box::new(DeepEmd::new(weights, device).with_rounding(rounding))
             }
         })
@@ -142,6 +161,8 @@ pub enum ModelSource {
     DefaultOn(Device),
     /// A model folder (`config.json`, `model.safetensors`) on a device.
     Folder(PathBuf, Device),
+    /// Weights already loaded (Python's `deepemd.load_model`), on their device.
+    Loaded(DeepEmdModel, Device),
 }
 
 impl ModelSource {
@@ -159,6 +180,7 @@ impl ModelSource {
             ModelSource::Default => (default_model(&Device::Cpu)?, Device::Cpu),
             ModelSource::DefaultOn(d) => (default_model(d)?, d.clone()),
             ModelSource::Folder(dir, d) => (DeepEmdModel::load(dir, d)?, d.clone()),
+            ModelSource::Loaded(weights, d) => (weights.clone(), d.clone()),
         })
     }
 }
@@ -194,5 +216,20 @@ mod tests {
         }
         let err = MethodSpec::with_rounding(Method::Exact, Some(Rounding::REFINED)).unwrap_err();
         assert!(err.to_string().contains("only to the model"), "{err}");
+        // The rounding apart: the same spec as written together, never given twice.
+        assert_eq!(
+            MethodSpec::parse_with_rounding("model", Some("refined")).unwrap(),
+            "model/refined".parse().unwrap()
+        );
+        for (m, r, says) in [
+            ("model/greedy", "refined", "given twice"),
+            ("exact", "refined", "only to the model"),
+            ("model", "best", "best"),
+        ] {
+            let e = MethodSpec::parse_with_rounding(m, Some(r))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says), "{m} {r}: {e}");
+        }
     }
 }

@@ -31,14 +31,14 @@ pub struct DeepEmd {
 }
 
 impl DeepEmd {
-    /// An estimator with the default rounding (the paper's row argmax).
+    /// An estimator with [`Rounding::DEFAULT`] (the paper's row argmax).
     pub fn new(model: DeepEmdModel, device: Device) -> Self {
         Self {
             model,
             device,
-            rounding: Rounding::RowArgmax,
+            rounding: Rounding::DEFAULT,
             block_rows: DEFAULT_BLOCK_ROWS,
-            name: format!("model/{}", Rounding::RowArgmax),
+            name: format!("model/{}", Rounding::DEFAULT),
         }
     }
 

@@ -58,6 +58,10 @@ impl Rounding {
         passes: 10,
     };
 
+    /// The rounding a model estimate uses when none is named (the paper's row argmax): the one
+    /// place this default is decided.
+    pub const DEFAULT: Rounding = Rounding::RowArgmax;
+
     /// Every variant reported in the tables, cheapest first.
     pub const ALL: [Rounding; 4] = [
         Rounding::RowArgmax,

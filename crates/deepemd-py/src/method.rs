@@ -4,10 +4,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use candle_core::Device;
-use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Method, Pairing, PointCloud, Unequal};
-use deepemd_methods::MethodSpec;
-use deepemd_model::{DeepEmd, DeepEmdModel, Rounding, default_model, device_from_name};
-use deepemd_solvers::Exact;
+use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Method, PointCloud, Unequal};
+use deepemd_methods::{MethodSpec, ModelSource};
+use deepemd_model::{DeepEmdModel, default_model, device_from_name};
 use pyo3::prelude::*;
 
 use crate::errors;
@@ -62,43 +61,32 @@ fn default_cpu_model() -> PyResult<&'static Model> {
     Ok(DEFAULT.get_or_init(|| m))
 }
 
-/// What one solve returns besides the EMD: the exact solver's certificate gap.
+/// One solve: the EMD (with the exact solver's certificate gap) and its wall time.
 #[derive(Debug)]
 pub struct Solved {
-    /// Distance, pairing, gradient.
+    /// Distance, pairing, gradient, certificate gap.
     pub emd: Emd,
-    /// `primal − dual` in the EMD's units (`exact` only): how far above the optimum the
-    /// returned matching can be.
-    pub gap: Option<f64>,
     /// Wall time of the solve.
     pub seconds: f64,
 }
 
 /// A method with its settings, ready to solve pairs (from any thread).
-#[derive(Debug)]
 pub struct Solver {
-    estimator: Estimator,
+    estimator: Box<dyn EmdEstimator>,
     request: EmdRequest,
-    /// The method's name (`exact`, `model/refined`, …).
-    pub name: String,
+    /// The method and its rounding, as the registry spells them.
+    pub spec: MethodSpec,
 }
 
-enum Estimator {
-    Exact(Exact),
-    Other(Box<dyn EmdEstimator>),
-}
-
-impl std::fmt::Debug for Estimator {
+impl std::fmt::Debug for Solver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Exact(e) => e.fmt(f),
-            Self::Other(e) => f.write_str(e.name()),
-        }
+        write!(f, "Solver({}, {:?})", self.spec, self.request)
     }
 }
 
 impl Solver {
-    /// The solver the keyword arguments describe.
+    /// The solver the keyword arguments describe, built by the registry of `deepemd-methods`
+    /// like every other front end's.
     pub fn new(
         method: &str,
         cost: &str,
@@ -107,16 +95,7 @@ impl Solver {
         gradient: bool,
         model: Option<&Model>,
     ) -> PyResult<Self> {
-        let mut spec: MethodSpec = method.parse().map_err(errors::method)?;
-        if let Some(r) = rounding {
-            if method.contains('/') {
-                return Err(errors::value(format!(
-                    "the rounding is given twice: in method='{method}' and as rounding='{r}'"
-                )));
-            }
-            let r: Rounding = r.parse().map_err(errors::core)?;
-            spec = MethodSpec::with_rounding(spec.method(), Some(r)).map_err(errors::method)?;
-        }
+        let spec = MethodSpec::parse_with_rounding(method, rounding).map_err(errors::method)?;
         if model.is_some() && spec.method() != Method::Model {
             return Err(errors::value(format!(
                 "model= applies only to method='model', not to '{method}'"
@@ -128,60 +107,34 @@ impl Solver {
         if gradient {
             request = request.with_gradient();
         }
-        let estimator = match spec.method() {
-            Method::Exact => Estimator::Exact(Exact::default()),
-            Method::Model => {
-                let m = match model {
-                    Some(m) => m,
-                    None => default_cpu_model()?,
-                };
-                let rounding = spec.rounding().unwrap_or(Rounding::RowArgmax);
-                Estimator::Other(Box::new(
-                    DeepEmd::new(m.weights.clone(), m.device.clone()).with_rounding(rounding),
-                ))
-            }
-            _ => Estimator::Other(
-                spec.estimator(&Default::default())
-                    .map_err(errors::method)?,
-            ),
+        let source = if spec.method() == Method::Model {
+            let m = match model {
+                Some(m) => m,
+                None => default_cpu_model()?,
+            };
+            ModelSource::Loaded(m.weights.clone(), m.device.clone())
+        } else {
+            ModelSource::Default
         };
+        let estimator = spec.estimator(&source).map_err(errors::method)?;
         Ok(Self {
             estimator,
             request,
-            name: spec.to_string(),
+            spec,
         })
     }
 
-    /// The ground cost.
-    pub fn cost(&self) -> Cost {
-        self.request.cost
-    }
-
-    /// The convention for unequal sizes.
-    pub fn unequal(&self) -> Unequal {
-        self.request.unequal
+    /// What every pair is solved with.
+    pub fn request(&self) -> EmdRequest {
+        self.request
     }
 
     /// Solves one pair.
     pub fn solve(&self, a: &PointCloud, b: &PointCloud) -> deepemd_core::Result<Solved> {
         let start = std::time::Instant::now();
-        let (emd, gap) = match &self.estimator {
-            Estimator::Exact(exact) => {
-                let s = exact.solve(a, b, self.request)?;
-                // The certificate's figures are sums over the pairs of a matching, and already
-                // mass-weighted for a plan.
-                let pairs = match &s.emd.pairing {
-                    Pairing::Plan(_) => 1.0,
-                    _ => a.len().min(b.len()) as f64,
-                };
-                let gap = (s.certificate.gap() / pairs).max(0.0);
-                (s.emd, Some(gap))
-            }
-            Estimator::Other(e) => (e.estimate(a, b, self.request)?, None),
-        };
+        let emd = self.estimator.estimate(a, b, self.request)?;
         Ok(Solved {
             emd,
-            gap,
             seconds: start.elapsed().as_secs_f64(),
         })
     }

@@ -1,6 +1,7 @@
 //! `deepemd.EmdResult`: what `emd` and `emd_batch` return.
 
 use deepemd_core::{Pairing, PointCloud};
+use deepemd_methods::EmdRecord;
 use pyo3::prelude::*;
 
 use crate::arrays;
@@ -112,6 +113,8 @@ impl EmdResult {
                 }
             }
         }
+        let record = EmdRecord::new(solver.spec, solver.request(), (a.len(), b.len()), &emd)
+            .with_seconds(solved.seconds);
         let (grad_a, grad_b) = match &emd.gradient {
             Some(g) => (
                 Some(arrays::to_numpy(py, a.dim(), &g.a).into_any().unbind()),
@@ -120,16 +123,16 @@ impl EmdResult {
             None => (None, None),
         };
         Self {
-            distance: emd.distance,
-            method: solver.name.clone(),
-            cost: solver.cost().name().to_string(),
-            unequal: unequal.then(|| solver.unequal().name().to_string()),
+            distance: record.distance,
+            method: record.method,
+            cost: record.cost,
+            unequal: record.unequal,
             matching,
             mass,
             grad_a,
             grad_b,
-            certificate_gap: solved.gap,
-            transport_cost: emd.transport.map(|t| t.value),
+            certificate_gap: record.certificate_gap,
+            transport_cost: record.transport_cost,
             seconds: solved.seconds,
         }
     }

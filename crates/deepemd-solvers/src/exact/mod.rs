@@ -55,8 +55,8 @@ mod transport;
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
 use deepemd_core::{
-    Emd, EmdEstimator, EmdRequest, Error, Matching, Method, PointCloud, Result, WorkingFrame,
-    check_same_dim,
+    Emd, EmdEstimator, EmdRequest, Error, Matching, Method, Pairing, PointCloud, Result,
+    WorkingFrame, check_same_dim,
 };
 
 pub use certificate::{Certificate, CertificateTolerance, Duals, verify_certificate};
@@ -281,8 +281,20 @@ impl EmdEstimator for Exact {
         true
     }
 
+    /// The solve's EMD with its certificate's gap per pair ([`Emd::certificate_gap`]).
     fn estimate(&self, a: &PointCloud, b: &PointCloud, request: EmdRequest) -> Result<Emd> {
-        Ok(self.solve(a, b, request)?.emd)
+        let solved = self.solve(a, b, request)?;
+        // The certificate's figures are sums over the pairs of a matching, and already
+        // mass-weighted for a plan.
+        let pairs = match &solved.emd.pairing {
+            Pairing::Plan(_) => 1.0,
+            _ => a.len().min(b.len()) as f64,
+        };
+        let gap = (solved.certificate.gap() / pairs).max(0.0);
+        Ok(Emd {
+            certificate_gap: Some(gap),
+            ..solved.emd
+        })
     }
 
     fn estimate_batch(
