@@ -4,8 +4,9 @@ use std::fmt;
 
 /// Everything that can go wrong in the core types, estimators and metrics.
 ///
-/// Settings errors ([`Error::InvalidParameter`]) are kept apart from data errors so a caller can
-/// tell "you configured this wrong" from "this input is bad".
+/// Settings errors ([`Error::InvalidParameter`]) are kept apart from input errors
+/// ([`Error::InvalidInput`] and the specific ones) so a caller can tell "you configured this
+/// wrong" from "this input is bad".
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A cloud with no points.
@@ -51,9 +52,15 @@ pub enum Error {
     /// A matching that is not what its type promises.
     #[error("invalid matching: {0}")]
     InvalidMatching(String),
-    /// A setting outside its valid range.
+    /// A setting outside its valid range, or an unknown name (a method, a cost, a convention):
+    /// the caller configured something wrong.
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    /// An input the operation cannot take (a matrix of the wrong size, a NaN score, clouds of
+    /// another dimension than a model's, a selector past the end): the data is wrong, not the
+    /// settings.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     /// Metric inputs that make the statistic undefined (constant input, lengths differ, ...).
     #[error("metric {metric}: {message}")]
     Metric {

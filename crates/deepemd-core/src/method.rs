@@ -65,8 +65,10 @@ impl FromStr for Method {
             .into_iter()
             .find(|m| m.name() == s)
             .ok_or_else(|| {
+                let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
                 Error::InvalidParameter(format!(
-                    "unknown method '{s}' (expected exact, hungarian, sinkhorn or model)"
+                    "unknown method '{s}' (expected {})",
+                    names.join(", ")
                 ))
             })
     }

@@ -133,7 +133,7 @@ impl PointCloud {
     /// Errors if `scale` or `shift` is not finite, or `shift` has the wrong length.
     pub fn affine(&self, shift: &[f64], scale: f64) -> Result<Self> {
         if shift.len() != self.dim {
-            return Err(Error::InvalidParameter(format!(
+            return Err(Error::InvalidInput(format!(
                 "shift has {} components for {}-D points",
                 shift.len(),
                 self.dim
@@ -170,7 +170,7 @@ impl PointCloud {
     /// The points `start..end` as a new cloud.
     pub fn slice(&self, start: usize, end: usize) -> Result<Self> {
         if start >= end || end > self.len() {
-            return Err(Error::InvalidParameter(format!(
+            return Err(Error::InvalidInput(format!(
                 "slice {start}..{end} of a cloud of {} points",
                 self.len()
             )));

@@ -83,7 +83,7 @@ where
 {
     check_scores(scores, n, m)?;
     let unit = crate::transport_plan::lcm(n as u64, m as u64)
-        .ok_or_else(|| Error::InvalidParameter(format!("lcm({n}, {m}) overflows u64")))?;
+        .ok_or_else(|| Error::InvalidInput(format!("lcm({n}, {m}) overflows u64")))?;
     let mut row_left = vec![unit / n.max(1) as u64; n];
     let mut col_left = vec![unit / m.max(1) as u64; m];
     let mut amounts: std::collections::BTreeMap<(usize, usize), u64> = Default::default();
@@ -111,13 +111,13 @@ where
 
 fn check_scores<T: Copy + Into<f64>>(scores: &[T], n: usize, m: usize) -> Result<()> {
     if scores.len() != n * m {
-        return Err(Error::InvalidParameter(format!(
+        return Err(Error::InvalidInput(format!(
             "a score matrix of {} entries is not {n} × {m}",
             scores.len()
         )));
     }
     if let Some(pos) = scores.iter().position(|s| (*s).into().is_nan()) {
-        return Err(Error::InvalidParameter(format!(
+        return Err(Error::InvalidInput(format!(
             "score ({}, {}) is NaN",
             pos / m.max(1),
             pos % m.max(1)

@@ -24,6 +24,10 @@ pub enum Error {
     /// A setting outside its valid range (not a problem of any file).
     #[error("invalid parameter: {0}")]
     InvalidParameter(String),
+    /// Input that cannot be used and is not one file's fault (shard folders that do not make
+    /// one job, a mesh of zero area, an item past the end).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
     /// An error of the core types (e.g. from a solver during pair generation).
     #[error(transparent)]
     Core(#[from] deepemd_core::Error),

@@ -3,7 +3,7 @@
 
 use candle_core::{Device, Tensor};
 use deepemd_core::{
-    Cost, Emd, EmdEstimator, EmdRequest, Error as CoreError, JointNormalization, Pairing,
+    Cost, Emd, EmdEstimator, EmdRequest, Error as CoreError, JointNormalization, Method, Pairing,
     PointCloud, Unequal, check_same_dim,
 };
 
@@ -68,7 +68,7 @@ impl DeepEmd {
     fn check_pair(&self, a: &PointCloud, b: &PointCloud) -> Result<()> {
         check_same_dim(a, b)?;
         if a.dim() > self.model.config().point_dim {
-            return Err(CoreError::InvalidParameter(format!(
+            return Err(CoreError::InvalidInput(format!(
                 "the model takes {}-D points, the clouds are {}-D",
                 self.model.config().point_dim,
                 a.dim()
@@ -128,16 +128,15 @@ impl DeepEmd {
         for (a, b) in pairs {
             self.check_pair(a, b)?;
             if (a.len(), b.len()) != (n, m) {
-                return Err(CoreError::InvalidParameter(
+                return Err(CoreError::InvalidInput(
                     "a batch needs pairs of one pair of sizes".into(),
                 )
                 .into());
             }
             if a.dim() != first.dim() {
-                return Err(CoreError::InvalidParameter(
-                    "a batch needs pairs of one dimension".into(),
-                )
-                .into());
+                return Err(
+                    CoreError::InvalidInput("a batch needs pairs of one dimension".into()).into(),
+                );
             }
             let norm = JointNormalization::fit(a, b)?;
             xa.extend(pad(norm.apply(a)?));
@@ -238,10 +237,11 @@ fn check_convention(
     if a.len() != b.len() && request.unequal == Unequal::Uniform {
         return Err(deepemd_core::Error::InvalidParameter(format!(
             "the model estimates the partial convention for clouds of different sizes ({} and \
-             {} points), not the uniform one; use the exact or sinkhorn method for --unequal \
-             uniform",
+             {} points), not the uniform one; use the {} or {} method for --unequal uniform",
             a.len(),
-            b.len()
+            b.len(),
+            Method::Exact,
+            Method::Sinkhorn
         )));
     }
     Ok(())

@@ -83,7 +83,7 @@ impl Rounding {
     ) -> Result<Pairing> {
         let (n, m) = (a.len(), b.len());
         if logits.len() != n * m {
-            return Err(Error::InvalidParameter(format!(
+            return Err(Error::InvalidInput(format!(
                 "{} logits for clouds of {n} and {m} points",
                 logits.len()
             )));
@@ -93,7 +93,7 @@ impl Rounding {
                 let partners = smaller_side_argmax(n, m, 0, n.max(1), &mut |start, count| {
                     Ok(Cow::Borrowed(&logits[start * m..(start + count) * m]))
                 })
-                .map_err(|e| Error::InvalidParameter(e.to_string()))?;
+                .map_err(|e| Error::InvalidInput(e.to_string()))?;
                 Pairing::from_smaller_side_partners(n, m, partners)
             }
             Rounding::Greedy => greedy_matching(logits, n, m),
@@ -117,7 +117,7 @@ impl Rounding {
 /// cloud for `n ≠ m` (the matching layer's rounds, see [`crate::sinkhorn_layer`]).
 pub fn sinkhorn_scores(logits: &[f32], n: usize, m: usize, iterations: usize) -> Result<Vec<f32>> {
     if logits.len() != n * m || n == 0 || m == 0 {
-        return Err(Error::InvalidParameter(format!(
+        return Err(Error::InvalidInput(format!(
             "{} logits are not a non-empty {n} × {m} matrix",
             logits.len()
         )));

@@ -40,13 +40,13 @@ impl Hungarian {
     /// pairs `(row, column)` sorted by row; `min(n, m)` of them.
     pub fn solve_matrix(costs: &[f64], n: usize, m: usize) -> Result<Vec<(usize, usize)>> {
         if costs.len() != n * m {
-            return Err(Error::InvalidParameter(format!(
+            return Err(Error::InvalidInput(format!(
                 "{} costs for a {n} × {m} matrix",
                 costs.len()
             )));
         }
         if let Some(p) = costs.iter().position(|c| !c.is_finite()) {
-            return Err(Error::InvalidParameter(format!(
+            return Err(Error::InvalidInput(format!(
                 "cost ({}, {}) is not finite",
                 p / m,
                 p % m
@@ -134,10 +134,12 @@ fn check_uniform_size(n: usize, m: usize) -> Result<usize> {
         .and_then(|l| usize::try_from(l).ok())
         .unwrap_or(usize::MAX);
     if l > MAX_UNIFORM_LCM {
-        return Err(Error::InvalidParameter(format!(
-            "hungarian solves the uniform convention for {n} vs {m} points as a {l} × {l} \
-             assignment (lcm of the sizes), above its limit of {MAX_UNIFORM_LCM}; use the exact \
-             method"
+        return Err(Error::InvalidInput(format!(
+            "{} solves the uniform convention for {n} vs {m} points as a {l} × {l} \
+             assignment (lcm of the sizes), above its limit of {MAX_UNIFORM_LCM}; use the {} \
+             method",
+            Method::Hungarian,
+            Method::Exact
         )));
     }
     Ok(l)

@@ -217,7 +217,7 @@ impl ShapeFile {
     /// Shape `k` as a cloud.
     pub fn cloud(&self, k: usize) -> Result<PointCloud> {
         if k >= self.n_items {
-            return Err(Error::InvalidParameter(format!(
+            return Err(Error::InvalidInput(format!(
                 "item {k} of a file of {} shapes",
                 self.n_items
             )));
@@ -231,7 +231,7 @@ impl ShapeFile {
 
     /// Checks the fields agree with each other (lengths, finiteness).
     fn check(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::InvalidParameter(m));
+        let bad = |m: String| Err(Error::InvalidInput(m));
         if self.dim != 2 && self.dim != 3 {
             return bad(format!("dimension {} (expected 2 or 3)", self.dim));
         }

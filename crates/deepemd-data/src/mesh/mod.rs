@@ -138,9 +138,7 @@ impl Mesh {
             cumulative.push(total);
         }
         if !(total > 0.0) {
-            return Err(Error::InvalidParameter(
-                "the mesh has zero surface area".into(),
-            ));
+            return Err(Error::InvalidInput("the mesh has zero surface area".into()));
         }
         let mut coords = Vec::with_capacity(3 * n);
         for _ in 0..n {

@@ -82,7 +82,7 @@ impl PairShard {
             .map(|&t| t as usize)
             .collect();
         let kind = PairKind::from_code(self.kind[m]).ok_or_else(|| {
-            Error::InvalidParameter(format!("pair {m} has unknown kind {}", self.kind[m]))
+            Error::InvalidInput(format!("pair {m} has unknown kind {}", self.kind[m]))
         })?;
         Ok((a, b, Matching::new(t)?, self.emd[m], kind))
     }

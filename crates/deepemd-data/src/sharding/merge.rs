@@ -132,7 +132,7 @@ pub fn merge_shards(
     }
     report_missing.extend(problems);
     if !report_missing.is_empty() {
-        return Err(Error::InvalidParameter(format!(
+        return Err(Error::InvalidInput(format!(
             "the {} shard folders do not make one complete job: {}",
             unique.len(),
             report_missing.join("; ")

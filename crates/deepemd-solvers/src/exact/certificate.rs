@@ -8,7 +8,7 @@
 //! both clouds are scaled by 1e-12 or 1e12 or moved far away.
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
-use deepemd_core::{Cost, Error, Pairing, PointCloud, Result, WorkingFrame};
+use deepemd_core::{Cost, Error, Method, Pairing, PointCloud, Result, WorkingFrame};
 use rayon::prelude::*;
 
 /// Dual potentials: `a[i]` for the points of A, `b[j]` for the points of B, with
@@ -147,7 +147,7 @@ pub(crate) fn verify_in_frame(
 ) -> Result<Certificate> {
     let fail = |m: String| {
         Err(Error::Estimator {
-            method: "exact".into(),
+            method: Method::Exact.name().into(),
             message: format!("certificate failed: {m}"),
         })
     };

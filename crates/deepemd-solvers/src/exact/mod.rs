@@ -222,7 +222,7 @@ impl Exact {
             .as_ref()
             .is_some_and(|v| v.len() != b.len() || v.iter().any(|x| !x.is_finite()))
         {
-            return Err(Error::InvalidParameter(
+            return Err(Error::InvalidInput(
                 "warm-start potentials must be finite, one per point of B".into(),
             ));
         }
@@ -240,7 +240,7 @@ impl Exact {
             .as_ref()
             .is_some_and(|w| w.len() != a.len() || a.len() != b.len())
         {
-            return Err(Error::InvalidParameter(
+            return Err(Error::InvalidInput(
                 "a warm-start matching needs two clouds of its size".into(),
             ));
         }

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
-use deepemd_core::{Error, Pairing, Result};
+use deepemd_core::{Error, Method, Pairing, Result};
 
 use super::auction::{Auction, NONE};
 use super::candidates::Candidates;
@@ -53,7 +53,7 @@ impl Solved {
 
 fn report(message: &str) -> Error {
     Error::Estimator {
-        method: "exact".into(),
+        method: Method::Exact.name().into(),
         message: format!("{message} (please report this input)"),
     }
 }

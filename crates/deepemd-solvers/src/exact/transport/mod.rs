@@ -29,7 +29,7 @@ mod network;
 mod phase;
 
 use deepemd_core::tolerance::DUAL_FEASIBILITY_REL;
-use deepemd_core::{Error, Pairing, Result, TransportPlan, Unequal};
+use deepemd_core::{Error, Method, Pairing, Result, TransportPlan, Unequal};
 
 use super::candidates::Candidates;
 use super::problem::Problem;
@@ -61,7 +61,7 @@ const BRIDGES: usize = 4;
 
 fn report(message: &str) -> Error {
     Error::Estimator {
-        method: "exact".into(),
+        method: Method::Exact.name().into(),
         message: format!("{message} (please report this input)"),
     }
 }
