@@ -82,8 +82,12 @@ fn three_pair_shards_one_killed_and_resumed_merge_into_the_unsharded_set() {
     );
 
     let s: Vec<PathBuf> = (0..3).map(|i| root.join(format!("shard{i}"))).collect();
-    // Shard 1 of 3 owns files 1, 4, …, 28: killed after its first, then rerun.
-    kill_once_exists(prepare_pairs(&s[1], "1/3"), &s[1].join("pairs-00001.h5"));
+    // Shard 1 of 3 owns files 1, 4, …, 28: killed once its first is recorded (its receipt
+    // written), then rerun.
+    kill_once_exists(
+        prepare_pairs(&s[1], "1/3"),
+        &s[1].join("pairs-00001.h5.receipt"),
+    );
     assert!(
         !s[1].join("pairs-00028.h5").exists(),
         "the shard finished before it could be killed"
@@ -259,7 +263,10 @@ fn three_distance_shards_merge_into_the_unsharded_metrics() {
     assert_eq!(metrics(&final_run), metrics(&in_memory));
     let other = ["--out", merged.to_str().unwrap(), "--chunk-size", "7"];
     let e = stderr(&deepemd(&[&plain[..], &other].concat()));
-    assert!(e.contains("chunk_size: 5 in the folder, 7 given"), "{e}");
+    assert!(
+        e.contains("(in the folder → given: chunk_size: 5 → 7)"),
+        "{e}"
+    );
 
     // Shard 0 missing; shards 0 and 1 twice (in their folders and in the unsharded one) are
     // identical copies, accepted.

@@ -15,6 +15,7 @@ mod mesh;
 mod pair_list;
 #[cfg(feature = "hdf5")]
 pub mod pairs;
+mod settings;
 pub mod sharding;
 
 pub use error::{Error, Result};
@@ -23,6 +24,7 @@ pub use formats::{
 };
 pub use mesh::Mesh;
 pub use pair_list::{MAX_LISTED_PAIRS, read_pair_list};
+pub use settings::setting_differences;
 
 use std::path::Path;
 

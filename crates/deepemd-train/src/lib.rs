@@ -30,4 +30,4 @@ pub use init::init_weights;
 pub use loss::matching_loss;
 pub use optimizer::AdamW;
 pub use schedule::learning_rate;
-pub use trainer::{Outcome, config_differences, export_model, train};
+pub use trainer::{Outcome, export_model, train};

@@ -78,7 +78,7 @@ pub fn train(
                     message: format!(
                         "the checkpoint was made with other settings ({}); resume without \
                          changing them",
-                        config_differences(&state.config, config)
+                        deepemd_data::setting_differences(&state.config, config, &[]).join(", ")
                     ),
                 });
             }
@@ -208,43 +208,6 @@ fn load_initial_weights(
         path: weights.clone(),
         message: format!("cannot load the initial weights ({e})"),
     })
-}
-
-/// The settings that differ between a checkpoint's config and the one asked for, as
-/// `name: checkpoint → asked` (one line).
-pub fn config_differences(saved: &TrainConfig, asked: &TrainConfig) -> String {
-    let (a, b) = (
-        serde_json::to_value(saved).expect("configs serialize"),
-        serde_json::to_value(asked).expect("configs serialize"),
-    );
-    let mut out = Vec::new();
-    collect_differences("", &a, &b, &mut out);
-    out.join(", ")
-}
-
-fn collect_differences(
-    prefix: &str,
-    a: &serde_json::Value,
-    b: &serde_json::Value,
-    out: &mut Vec<String>,
-) {
-    match (a, b) {
-        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
-            for (k, va) in x {
-                let name = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                match y.get(k) {
-                    Some(vb) => collect_differences(&name, va, vb, out),
-                    None => out.push(format!("{name}: {va} → (none)")),
-                }
-            }
-        }
-        _ if a != b => out.push(format!("{prefix}: {a} → {b}")),
-        _ => {}
-    }
 }
 
 /// Writes the trained network as `RUN/model/{config.json, model.safetensors}`.

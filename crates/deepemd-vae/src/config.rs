@@ -162,24 +162,7 @@ impl VaeTrainConfig {
     /// The settings that differ from `other`'s, as `name: ours → theirs` (the mesh source,
     /// which may move, is not compared).
     pub fn differences(&self, other: &Self) -> String {
-        let as_map = |c: &Self| -> serde_json::Map<String, serde_json::Value> {
-            let mut v = serde_json::to_value(c).expect("the config serializes");
-            v.as_object_mut()
-                .map(|m| {
-                    m.remove("source");
-                    m.clone()
-                })
-                .unwrap_or_default()
-        };
-        let (ours, theirs) = (as_map(self), as_map(other));
-        ours.iter()
-            .filter(|(k, v)| theirs.get(*k) != Some(v))
-            .map(|(k, v)| {
-                let other = theirs.get(k).map_or("none".to_string(), |t| t.to_string());
-                format!("{k}: {v} → {other}")
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+        deepemd_data::setting_differences(self, other, &["source"]).join(", ")
     }
 
     /// Checks every setting; errors name the setting.

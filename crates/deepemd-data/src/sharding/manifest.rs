@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::formats::{read_bytes, read_text, write_atomic};
+use crate::settings::setting_differences;
 
 /// Most unit files one job may have. Everything sized from a manifest read from disk (the list
 /// of unit names, a merge's bookkeeping) is bounded by this before it is allocated: a crafted
@@ -68,9 +68,10 @@ where
             return Err(Error::format(
                 path,
                 format!(
-                    "this folder holds {what} made with other settings ({}); rerun with the \
-                     folder's settings to resume it, or choose another output folder",
-                    settings_differences(&old, config).join(", ")
+                    "this folder holds {what} made with other settings (in the folder → given: \
+                     {}); rerun with the folder's settings to resume it, or choose another output \
+                     folder",
+                    setting_differences(&old, config, &[]).join(", ")
                 ),
             ));
         }
@@ -79,58 +80,6 @@ where
         write_atomic(path, text.as_bytes())?;
     }
     JobId::of_manifest(path)
-}
-
-/// Each setting that differs between the `folder`'s and the `given` ones, as
-/// `"name: X in the folder, Y given"` (nested settings as `outer.inner`; long values cut).
-pub fn settings_differences<T: serde::Serialize>(folder: &T, given: &T) -> Vec<String> {
-    let (a, b) = (
-        serde_json::to_value(folder).expect("settings serialize"),
-        serde_json::to_value(given).expect("settings serialize"),
-    );
-    let mut out = Vec::new();
-    differences("", &a, &b, &mut out);
-    if out.is_empty() {
-        out.push("they differ".into());
-    }
-    out
-}
-
-fn differences(at: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                let name = if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                };
-                let (p, q) = (
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                );
-                differences(&name, p, q, out);
-            }
-        }
-        _ if a != b => out.push(format!(
-            "{at}: {} in the folder, {} given",
-            short(a),
-            short(b)
-        )),
-        _ => {}
-    }
-}
-
-/// A value as JSON, cut to 20 characters (hashes are long and need no more to differ).
-fn short(v: &Value) -> String {
-    let text = v.to_string();
-    match text.char_indices().nth(20) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text,
-    }
 }
 
 #[cfg(test)]
@@ -175,12 +124,11 @@ mod tests {
         let e = ensure_manifest(&path, &other, "things")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("chunk_size: 256 in the folder, 64 given"), "{e}");
-        assert!(e.contains("mix.b: 3 in the folder, 4 given"), "{e}");
         assert!(
-            e.contains("hash: \"0123456789abcdef012… in the folder"),
+            e.contains("(in the folder → given: chunk_size: 256 → 64, hash:"),
             "{e}"
         );
+        assert!(e.contains("mix.b: 3 → 4"), "{e}");
         assert!(!e.contains("mix.a"), "{e}");
         // The manifest of the first settings is untouched.
         assert_eq!(first, JobId::of_manifest(&path).unwrap());
