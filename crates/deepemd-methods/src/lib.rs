@@ -98,6 +98,13 @@ impl MethodSpec {
         }
     }
 
+    /// Every spec: the three solvers, then the model with each rounding.
+    pub fn every() -> Vec<MethodSpec> {
+        let solvers = [Method::Exact, Method::Hungarian, Method::Sinkhorn].map(Self::new);
+        let model = Rounding::ALL.map(Self::model);
+        solvers.into_iter().chain(model).collect()
+    }
+
     /// The method.
     pub fn method(&self) -> Method {
         self.method
@@ -191,12 +198,7 @@ mod tests {
 
     #[test]
     fn every_spelling_round_trips_and_builds_an_estimator_of_that_name() {
-        let mut specs: Vec<MethodSpec> = [Method::Exact, Method::Hungarian, Method::Sinkhorn]
-            .into_iter()
-            .map(MethodSpec::new)
-            .collect();
-        specs.extend(Rounding::ALL.into_iter().map(MethodSpec::model));
-        for spec in specs {
+        for spec in MethodSpec::every() {
             let name = spec.to_string();
             assert_eq!(name.parse::<MethodSpec>().unwrap(), spec, "{name}");
             let est = spec.estimator(&ModelSource::Default).unwrap();

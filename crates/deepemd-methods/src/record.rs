@@ -127,7 +127,6 @@ mod tests {
     use super::*;
     use crate::ModelSource;
     use deepemd_core::{Cost, Method, PointCloud, Unequal};
-    use deepemd_model::Rounding;
 
     /// The `method` of every spec's record is accepted back as that spec, and the optional
     /// fields appear exactly when they mean something.
@@ -135,12 +134,7 @@ mod tests {
     fn every_method_a_record_prints_parses_back_to_its_spec() {
         let a = PointCloud::from_points(&[[0.0, 0.0], [1.0, 0.0], [2.0, 0.5]]).unwrap();
         let b = PointCloud::from_points(&[[1.0, 1.0], [0.0, 1.0]]).unwrap();
-        let mut specs: Vec<MethodSpec> = [Method::Exact, Method::Hungarian, Method::Sinkhorn]
-            .into_iter()
-            .map(MethodSpec::new)
-            .collect();
-        specs.extend(Rounding::ALL.into_iter().map(MethodSpec::model));
-        for spec in specs {
+        for spec in MethodSpec::every() {
             let estimator = spec.estimator(&ModelSource::Default).unwrap();
             for (x, y) in [(&a, &a), (&a, &b)] {
                 let request = EmdRequest::new(Cost::Euclidean).with_unequal(Unequal::Partial);
