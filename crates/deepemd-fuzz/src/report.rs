@@ -160,6 +160,11 @@ pub const LONG_JOB_TESTS: &[(&str, &str, &str)] = &[
         "3, 13. a fresh train / vae train over model/, an incomplete checkpoint/ or checkpoint.old/: refused; --run naming a file: named",
     ),
     (
+        "crates/deepemd-train/src/checkpoint.rs",
+        "a_checkpoint_whose_files_changed_is_not_resumed",
+        "3. a checkpoint lists its files' SHA-256 (files.sha256); one changed or missing is not resumed",
+    ),
+    (
         "crates/deepemd-data/tests/formats.rs",
         "surface_sampling_is_the_same_at_every_scale",
         "4, 6. mesh sampling from 1e-300 to 1e300 equals the unit mesh's, scaled; sample counts 0 and above 2^24 are errors",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{brute_force_emd, rng};
+use common::{brute_force_emd, rel_diff, rng};
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing, PointCloud, TransportPlan, Unequal};
 use deepemd_solvers::{
@@ -13,10 +13,6 @@ use deepemd_solvers::{
 };
 use rand::Rng;
 use rand_distr::{Distribution, Normal};
-
-fn rel_diff(x: f64, y: f64) -> f64 {
-    (x - y).abs() / x.abs().max(y.abs()).max(1e-300)
-}
 
 /// Uniform in a cube, a clustered cloud, or a thin noisy circle: kinds whose optima are
 /// not local (clusters of different weights force long-range transport).

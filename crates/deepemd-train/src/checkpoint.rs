@@ -1,11 +1,13 @@
 //! Checkpoints: a folder `checkpoint/` in the run folder with `config.json` (the network),
 //! `model.safetensors`, `optimizer.safetensors` and `state.json` (step, settings, history).
 //! It is written in a temporary folder and renamed into place, so a kill at any moment
-//! leaves the previous checkpoint or the new one, never half of one.
+//! leaves the previous checkpoint or the new one, never half of one; `files.sha256` lists every
+//! file's SHA-256, checked before a resume trusts the folder.
 
 use std::path::{Path, PathBuf};
 
 use candle_nn::VarMap;
+use deepemd_data::sharding::sha256_hex;
 
 use deepemd_model::ModelConfig;
 
@@ -96,7 +98,7 @@ pub fn save_folder_atomically<E: From<Error>>(
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
     std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    let result = write(&tmp);
+    let result = write(&tmp).and_then(|()| record_file_hashes(&tmp).map_err(E::from));
     if result.is_err() {
         // A full disk must not leave a half-written folder behind for every attempt.
         let _ = std::fs::remove_dir_all(&tmp);
@@ -113,6 +115,58 @@ pub fn save_folder_atomically<E: From<Error>>(
     std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
     if old.exists() {
         std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
+/// The file in a checkpoint folder that lists the SHA-256 of every other file, in `sha256sum`'s
+/// format (`sha256sum -c files.sha256` checks a folder by hand).
+pub const FILE_HASHES: &str = "files.sha256";
+
+/// Writes [`FILE_HASHES`] for the files now in `dir` (sorted by name).
+fn record_file_hashes(dir: &Path) -> Result<()> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()
+        .map_err(io(dir))?;
+    names.retain(|n| n != FILE_HASHES);
+    names.sort();
+    let mut text = String::new();
+    for name in names {
+        let path = dir.join(&name);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        text.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
+    }
+    let path = dir.join(FILE_HASHES);
+    std::fs::write(&path, text).map_err(io(&path))
+}
+
+/// Checks every file [`FILE_HASHES`] lists in the checkpoint folder `dir` against its SHA-256.
+/// A checkpoint of an earlier version (no list) passes; a file changed, truncated or missing
+/// since it was written is an error naming it.
+pub fn verify_checkpoint(dir: &Path) -> Result<()> {
+    let list = dir.join(FILE_HASHES);
+    if !list.exists() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(&list).map_err(io(&list))?;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Some((hash, name)) = line.split_once("  ") else {
+            return Err(Error::Checkpoint {
+                path: list.clone(),
+                message: format!("not a list of file hashes (line '{line}')"),
+            });
+        };
+        let path = dir.join(name);
+        let fail = |why: &str| Error::Checkpoint {
+            path: path.clone(),
+            message: format!("{why} since the checkpoint was written: it cannot be resumed"),
+        };
+        let bytes = std::fs::read(&path).map_err(|_| fail("missing or unreadable"))?;
+        if sha256_hex(&bytes) != hash {
+            return Err(fail("changed"));
+        }
     }
     Ok(())
 }
@@ -189,7 +243,7 @@ pub fn checkpoint_to_resume(run: &Path, resume: bool) -> Result<Option<PathBuf>>
         });
     }
     match (find_checkpoint(run), resume) {
-        (Some(dir), true) => Ok(Some(dir)),
+        (Some(dir), true) => verify_checkpoint(&dir).map(|()| Some(dir)),
         (None, false) => match RUN_OUTPUTS.iter().map(|n| run.join(n)).find(|p| p.exists()) {
             None => Ok(None),
             Some(path) => {
@@ -309,5 +363,36 @@ mod tests {
             let e = checkpoint_to_resume(&file, resume).unwrap_err().to_string();
             assert!(e.contains("file: is a file, not a run folder"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_checkpoint_whose_files_changed_is_not_resumed() {
+        let root = tempfile::tempdir().unwrap();
+        let run = root.path().join("run");
+        save_folder_atomically::<Error>(&run, |tmp| {
+            std::fs::write(tmp.join("state.json"), b"{}").unwrap();
+            std::fs::write(tmp.join("model.safetensors"), vec![7u8; 100]).unwrap();
+            Ok(())
+        })
+        .unwrap();
+        let dir = checkpoint_dir(&run);
+        let list = std::fs::read_to_string(dir.join(FILE_HASHES)).unwrap();
+        assert_eq!(list.lines().count(), 2, "{list}");
+        assert_eq!(checkpoint_to_resume(&run, true).unwrap(), Some(dir.clone()));
+        // One byte of the weights flipped; then the file gone.
+        let mut weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+        weights[50] ^= 1;
+        std::fs::write(dir.join("model.safetensors"), &weights).unwrap();
+        let e = checkpoint_to_resume(&run, true).unwrap_err().to_string();
+        assert!(
+            e.contains("model.safetensors: changed since the checkpoint was written"),
+            "{e}"
+        );
+        std::fs::remove_file(dir.join("model.safetensors")).unwrap();
+        let e = checkpoint_to_resume(&run, true).unwrap_err().to_string();
+        assert!(e.contains("missing or unreadable"), "{e}");
+        // A checkpoint of an earlier version, with no list, still resumes.
+        std::fs::remove_file(dir.join(FILE_HASHES)).unwrap();
+        assert_eq!(checkpoint_to_resume(&run, true).unwrap(), Some(dir));
     }
 }

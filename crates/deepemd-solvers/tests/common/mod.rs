@@ -63,6 +63,7 @@ pub fn brute_force_emd(a: &PointCloud, b: &PointCloud, cost: Cost) -> f64 {
     best / k as f64
 }
 
+/// |x − y| relative to the larger of the two (symmetric, so the argument order never matters).
 pub fn rel_diff(x: f64, y: f64) -> f64 {
-    (x - y).abs() / y.abs().max(1e-300)
+    (x - y).abs() / x.abs().max(y.abs()).max(1e-300)
 }
