@@ -29,8 +29,9 @@ pub struct GenMetricsArgs {
     #[arg(long)]
     json: bool,
     /// Keep the distances in this folder, chunk by chunk (`distances.json`, then
-    /// `distances-CCCCC.npy`, f64 [pairs, 2]: EMD, Chamfer): a rerun resumes, and `--shard`
-    /// splits the work across jobs.
+    /// `distances-CCCCC.npy`, f64 [pairs, 2]: EMD, Chamfer, each with its `.receipt`): a rerun
+    /// resumes (remaking any chunk that does not verify), and `--shard` splits the work across
+    /// jobs.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// With --out: compute only shard I of N (0 ≤ I < N) of the chunks, e.g.
