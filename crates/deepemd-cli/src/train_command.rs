@@ -1,16 +1,15 @@
 //! `deepemd train`: train the DeepEMD model, resumable, with progress and evaluations.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use clap::Args;
 use deepemd_model::device_from_name;
 use deepemd_train::{
-    Outcome, PairSource, TrainConfig, TrainEvent, TrainObserver, find_checkpoint, read_state, train,
+    Outcome, PairSource, TrainConfig, TrainEvent, find_checkpoint, read_state, train,
 };
-use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::progress::{StepProgress, stop_on_ctrl_c};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -136,19 +135,40 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             2000,
         ))
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    // Ctrl-C asks the loop to write a final checkpoint and stop.
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .context("installing the Ctrl-C handler")?;
-    let mut progress = Progress::new(!args.quiet);
+    let stop = stop_on_ctrl_c()?;
+    let progress = StepProgress::new(config.steps, args.quiet);
+    let mut observer = |event: TrainEvent<'_>| match event {
+        TrainEvent::Started { step, steps } => progress.started(step, steps),
+        TrainEvent::Step {
+            record,
+            pairs_per_second,
+        } => progress.step(
+            record.step,
+            format!(
+                "loss {:.3} row acc {:.3} {pairs_per_second:.0} pairs/s",
+                record.loss, record.row_accuracy
+            ),
+        ),
+        TrainEvent::Eval(r) => progress.line(format!(
+            "step {}: held-out r {:.4} ρ {:.4} τ {:.4} mean rel err {:+.2}% row acc {:.3}",
+            r.step,
+            r.pearson,
+            r.spearman,
+            r.kendall,
+            100.0 * r.mean_relative_error,
+            r.row_accuracy
+        )),
+        TrainEvent::Checkpoint { .. } => {}
+        TrainEvent::Stopped { step } => progress.stopped(step),
+        TrainEvent::Finished => progress.finished(),
+    };
     let (outcome, state) = train(
         &config,
         &args.run,
         args.resume,
         &device,
         &stop,
-        &mut progress,
+        &mut observer,
     )?;
     let last = state.history.last();
     match outcome {
@@ -167,69 +187,4 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         ),
     }
     Ok(())
-}
-
-/// Draws a training run's events: a progress bar (unless quiet) and a line per evaluation.
-struct Progress {
-    bar: ProgressBar,
-    visible: bool,
-}
-
-impl Progress {
-    fn new(visible: bool) -> Self {
-        let bar = if visible {
-            ProgressBar::new(0)
-        } else {
-            ProgressBar::hidden()
-        };
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:25}] {msg} (ETA {eta})")
-                .expect("a valid template")
-                .progress_chars("=> "),
-        );
-        Self { bar, visible }
-    }
-}
-
-impl TrainObserver for Progress {
-    fn event(&mut self, event: TrainEvent<'_>) {
-        match event {
-            TrainEvent::Started { step, steps } => {
-                self.bar.set_length(steps as u64);
-                self.bar.set_position(step as u64);
-            }
-            TrainEvent::Step {
-                record,
-                pairs_per_second,
-            } => {
-                self.bar.set_message(format!(
-                    "loss {:.3} row acc {:.3} {pairs_per_second:.0} pairs/s",
-                    record.loss, record.row_accuracy
-                ));
-                self.bar.set_position(record.step as u64 + 1);
-            }
-            TrainEvent::Eval(r) => {
-                let line = format!(
-                    "step {}: held-out r {:.4} ρ {:.4} τ {:.4} mean rel err {:+.2}% row acc {:.3}",
-                    r.step,
-                    r.pearson,
-                    r.spearman,
-                    r.kendall,
-                    100.0 * r.mean_relative_error,
-                    r.row_accuracy
-                );
-                // A hidden bar swallows println, so print directly when there is no bar.
-                if self.visible {
-                    self.bar.println(line)
-                } else {
-                    eprintln!("{line}")
-                }
-            }
-            TrainEvent::Checkpoint { .. } => {}
-            TrainEvent::Stopped { step } => self
-                .bar
-                .abandon_with_message(format!("stopped at step {step}; checkpoint written")),
-            TrainEvent::Finished => self.bar.finish_and_clear(),
-        }
-    }
 }

@@ -1,8 +1,6 @@
 //! `deepemd vae train | sample`: the point-cloud VAE of the generative experiment.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
@@ -12,7 +10,8 @@ use deepemd_vae::{
     LossKind, MeshSource, VaeEvent, VaeOutcome, VaeTrainConfig, find_checkpoint, load_network,
     read_state, sample_prior, train_vae,
 };
-use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::progress::{StepProgress, stop_on_ctrl_c};
 
 #[derive(Args, Debug)]
 pub struct VaeArgs {
@@ -153,46 +152,24 @@ fn train(args: &VaeTrainArgs) -> Result<()> {
         );
         args.apply(base)
     };
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
-        .context("installing the Ctrl-C handler")?;
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(config.steps as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:25}] {msg} (ETA {eta})")
-            .expect("a valid template")
-            .progress_chars("=> "),
-    );
-    let quiet = args.quiet;
+    let stop = stop_on_ctrl_c()?;
+    let progress = StepProgress::new(config.steps, args.quiet);
     let mut observer = |event: VaeEvent<'_>| match event {
-        VaeEvent::Started { step, .. } => bar.set_position(step as u64),
-        VaeEvent::Step(r) => {
-            bar.set_message(format!(
+        VaeEvent::Started { step, steps } => progress.started(step, steps),
+        VaeEvent::Step(r) => progress.step(
+            r.step,
+            format!(
                 "{} {:.4} KL {:.1} {:.2} s/step",
                 config.loss, r.loss, r.kl, r.step_seconds
-            ));
-            bar.set_position(r.step as u64 + 1);
-        }
-        VaeEvent::Eval(r) => {
-            let line = format!(
-                "step {}: held-out reconstruction EMD {:.4}, Chamfer {:.5} ({:.0} s of training)",
-                r.step, r.score.emd, r.score.chamfer, r.train_seconds
-            );
-            if quiet {
-                eprintln!("{line}")
-            } else {
-                bar.println(line)
-            }
-        }
+            ),
+        ),
+        VaeEvent::Eval(r) => progress.line(format!(
+            "step {}: held-out reconstruction EMD {:.4}, Chamfer {:.5} ({:.0} s of training)",
+            r.step, r.score.emd, r.score.chamfer, r.train_seconds
+        )),
         VaeEvent::Checkpoint { .. } => {}
-        VaeEvent::Stopped { step } => {
-            bar.abandon_with_message(format!("stopped at step {step}; checkpoint written"))
-        }
-        VaeEvent::Finished => bar.finish_and_clear(),
+        VaeEvent::Stopped { step } => progress.stopped(step),
+        VaeEvent::Finished => progress.finished(),
     };
     let (outcome, state) = train_vae(
         &config,

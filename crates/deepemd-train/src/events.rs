@@ -1,6 +1,7 @@
 //! What the training loop reports as it runs. The library draws and prints nothing (burn's
 //! learner sends its events to a renderer the same way); the `deepemd train` command turns
-//! these events into a progress bar and log lines.
+//! these events into a progress bar and log lines. An observer is any `FnMut(TrainEvent)`, as
+//! for the VAE's trainer (`FnMut(VaeEvent)`): one style for both (`&mut |_| {}` ignores them).
 
 use std::path::Path;
 
@@ -39,25 +40,4 @@ pub enum TrainEvent<'a> {
     },
     /// Every step is done and the model is exported.
     Finished,
-}
-
-/// Receives the events of a training run.
-pub trait TrainObserver {
-    /// Called for every event, in order, on the training thread.
-    fn event(&mut self, event: TrainEvent<'_>);
-}
-
-/// Any closure taking an event is an observer.
-impl<F: FnMut(TrainEvent<'_>)> TrainObserver for F {
-    fn event(&mut self, event: TrainEvent<'_>) {
-        self(event)
-    }
-}
-
-/// An observer that ignores every event (tests, library use).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Silent;
-
-impl TrainObserver for Silent {
-    fn event(&mut self, _: TrainEvent<'_>) {}
 }

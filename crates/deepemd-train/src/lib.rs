@@ -25,7 +25,7 @@ pub use config::{PairSource, TrainConfig};
 pub use data::{BatchSource, to_batch};
 pub use error::{Error, Result};
 pub use eval::evaluate;
-pub use events::{Silent, TrainEvent, TrainObserver};
+pub use events::TrainEvent;
 pub use init::init_weights;
 pub use loss::matching_loss;
 pub use optimizer::AdamW;

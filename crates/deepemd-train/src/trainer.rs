@@ -16,7 +16,7 @@ use crate::config::{PairSource, TrainConfig};
 use crate::data::{BatchSource, to_batch};
 use crate::error::{Error, Result};
 use crate::eval::evaluate;
-use crate::events::{TrainEvent, TrainObserver};
+use crate::events::TrainEvent;
 use crate::init::init_weights;
 use crate::loss::matching_loss;
 use crate::optimizer::AdamW;
@@ -57,14 +57,14 @@ fn eval_set(config: &TrainConfig) -> Result<Vec<LabeledPair>> {
 
 /// Trains (or resumes, when `resume`) the run in `run`. `stop` is polled every step; when set,
 /// a checkpoint is written and the call returns [`Outcome::Stopped`]. Progress goes to
-/// `observer` ([`crate::Silent`] ignores it).
+/// `observer` (`&mut |_| {}` ignores them).
 pub fn train(
     config: &TrainConfig,
     run: &Path,
     resume: bool,
     device: &Device,
     stop: &AtomicBool,
-    observer: &mut dyn TrainObserver,
+    observer: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<(Outcome, TrainState)> {
     config.check()?;
     let (model, mut varmap) = DeepEmdModel::fresh(&config.model, device)?;
@@ -109,7 +109,7 @@ pub fn train(
     let held_out = eval_set(config)?;
     let estimator = DeepEmd::new(model.clone(), device.clone());
 
-    observer.event(TrainEvent::Started {
+    observer(TrainEvent::Started {
         step: state.step,
         steps: config.steps,
     });
@@ -151,7 +151,7 @@ pub fn train(
         state.step += 1;
         pairs_done += pairs.len();
         let rate = pairs_done as f64 / session.elapsed().as_secs_f64().max(1e-9);
-        observer.event(TrainEvent::Step {
+        observer(TrainEvent::Step {
             record: state.history.last().expect("just pushed"),
             pairs_per_second: rate,
         });
@@ -159,7 +159,7 @@ pub fn train(
         let eval_due = config.eval_every > 0 && state.step % config.eval_every == 0;
         if (eval_due || state.step == config.steps) && !held_out.is_empty() {
             let record = evaluate(&estimator, &held_out, state.step)?;
-            observer.event(TrainEvent::Eval(&record));
+            observer(TrainEvent::Eval(&record));
             state.evals.push(record);
         }
         let stopping = stop.load(Ordering::SeqCst);
@@ -169,18 +169,18 @@ pub fn train(
             state.wall_seconds = wall_before + session.elapsed().as_secs_f64();
             save_checkpoint(run, &varmap, &optimizer, &state)?;
             last_checkpoint = Instant::now();
-            observer.event(TrainEvent::Checkpoint {
+            observer(TrainEvent::Checkpoint {
                 step: state.step,
                 dir: &checkpoint_dir(run),
             });
         }
         if stopping && state.step < config.steps {
-            observer.event(TrainEvent::Stopped { step: state.step });
+            observer(TrainEvent::Stopped { step: state.step });
             return Ok((Outcome::Stopped, state));
         }
     }
     export_model(run, &varmap, config)?;
-    observer.event(TrainEvent::Finished);
+    observer(TrainEvent::Finished);
     Ok((Outcome::Finished, state))
 }
 

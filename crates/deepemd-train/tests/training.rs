@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
 use deepemd_model::ModelConfig;
-use deepemd_train::{Outcome, Silent, TrainConfig, TrainEvent, train};
+use deepemd_train::{Outcome, TrainConfig, TrainEvent, train};
 
 fn dataset() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/fixtures/cgal-mini")
@@ -40,7 +40,7 @@ fn run_quietly(
     resume: bool,
     stop: &AtomicBool,
 ) -> deepemd_train::Result<(Outcome, deepemd_train::TrainState)> {
-    train(config, run, resume, &Device::Cpu, stop, &mut Silent)
+    train(config, run, resume, &Device::Cpu, stop, &mut |_| {})
 }
 
 #[test]
