@@ -19,7 +19,8 @@ use deepemd_core::PointCloud;
 use deepemd_data::formats::{read_npy_matrix_f64, write_npy_matrix_f64};
 use deepemd_data::memory::check_fits_in_memory;
 use deepemd_data::sharding::{
-    JobId, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units, verify_unit,
+    JobId, MAX_UNITS, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units,
+    verify_unit,
 };
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
@@ -71,6 +72,14 @@ impl DistanceSetConfig {
             return Err(Error::Config("the chunk size must be at least 1".into()));
         }
         let (points, dim) = check_sets(reference, generated, names)?;
+        let jobs = pair_count(reference.len(), generated.len()) / 2;
+        if jobs.div_ceil(chunk_size) > MAX_UNITS {
+            return Err(Error::Config(format!(
+                "{jobs} cloud pairs in chunks of {chunk_size} make {} chunk files, more than the \
+                 {MAX_UNITS} one job may have: choose a larger --chunk-size",
+                jobs.div_ceil(chunk_size)
+            )));
+        }
         Ok(Self {
             n_reference: reference.len(),
             n_generated: generated.len(),
@@ -283,8 +292,8 @@ pub fn read_distance_set(
         config.bytes_to_read(),
     )?;
     let id = JobId::of_manifest(&manifest)?;
-    let mut emd = Vec::with_capacity(config.jobs());
-    let mut cd = Vec::with_capacity(config.jobs());
+    // Grown as verified chunks are read, not sized from the manifest up front.
+    let (mut emd, mut cd) = (Vec::new(), Vec::new());
     for c in 0..config.chunks() {
         let name = DistanceSetConfig::chunk_name(c);
         verify_unit(out, &id, c, &name).map_err(|e| {

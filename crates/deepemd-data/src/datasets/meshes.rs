@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::sharding::sha256_hex;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::manifest::MeshEntry;
 use super::normalize::normalize_unit_sphere;
@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::formats::write_atomic;
 use crate::hdf5::{MODELNET40_SHAPES_PER_FILE, ShapeFile, WriteOptions, write_modelnet40_split};
 use crate::mesh::Mesh;
+use crate::sharding::sha256_hex;
 
 /// How many points and samples to draw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,13 +37,6 @@ impl Default for MeshDatasetOptions {
             seed: 20231116,
         }
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Builds the real-mesh dataset: for every manifest entry, checks the file's SHA-256 and that

@@ -205,6 +205,38 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
     result
 }
 
+/// Creates `path` holding `bytes` unless a file is already there, atomically (a temporary
+/// file, then a hard link, which fails when the name exists): of several processes creating the
+/// same file at once exactly one succeeds and the others see its bytes. `Ok(false)` when the
+/// file was already there. On a file system without hard links it falls back to a rename after
+/// an existence check (racy there).
+pub fn create_new_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::format(path, "not a file path"))?
+        .to_string_lossy();
+    let tmp = dir.join(format!(
+        ".{name}.{}-{:016x}.tmp",
+        std::process::id(),
+        nonce()
+    ));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    let linked = match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(_) if !path.exists() => std::fs::rename(&tmp, path)
+            .map(|()| true)
+            .map_err(|e| Error::io(path, e)),
+        Err(_) => Ok(false),
+    };
+    let _ = std::fs::remove_file(&tmp);
+    linked
+}
+
 /// Replaces the text between `<!-- begin NAME -->` and `<!-- end NAME -->` in the Markdown
 /// file at `path` with `body` (appending the section when it is missing), atomically: each
 /// experiment owns one section of `docs/results.md` and rewrites only that.

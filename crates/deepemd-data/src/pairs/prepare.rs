@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 use crate::formats::read_text;
 use crate::hdf5::ShapeFile;
 use crate::sharding::{
-    JobId, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units, verify_unit,
+    JobId, MAX_UNITS, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units,
+    verify_unit,
 };
 
 /// Everything that determines the pairs; saved as `pairs.json` beside the shards.
@@ -45,6 +46,15 @@ impl PairsConfig {
             return Err(Error::InvalidParameter(
                 "points, pairs and shard size must be at least 1".into(),
             ));
+        }
+        if self.shards() > MAX_UNITS {
+            return Err(Error::InvalidParameter(format!(
+                "{} pairs in shards of {} make {} shard files, more than the {MAX_UNITS} one job \
+                 may have: choose a larger --shard-size",
+                self.pairs,
+                self.shard_size,
+                self.shards()
+            )));
         }
         self.mix.check()
     }

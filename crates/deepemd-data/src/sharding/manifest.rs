@@ -6,7 +6,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::formats::{read_bytes, read_text, write_atomic};
+use crate::formats::{create_new_atomic, read_bytes};
 use crate::settings::setting_differences;
 
 /// Most unit files one job may have. Everything sized from a manifest read from disk (the list
@@ -55,14 +55,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Writes `config` as the manifest at `path`, or, when one is there, checks that it holds the
 /// same settings: a rerun resumes only what the same settings started. Returns the job's
-/// identity. `what` names the job in the error ("pairs", "distances"), which lists each setting
-/// that differs.
+/// identity, the SHA-256 of the very bytes written or compared (so that two runs of different
+/// settings starting on one folder at once cannot record units under each other's identity:
+/// the manifest is created without replacing, and the loser compares). `what` names the job in
+/// the error ("pairs", "distances"), which lists each setting that differs.
 pub fn ensure_manifest<T>(path: &Path, config: &T, what: &str) -> Result<JobId>
 where
     T: serde::Serialize + serde::de::DeserializeOwned + PartialEq,
 {
-    if path.exists() {
-        let old: T = serde_json::from_str(&read_text(path)?)
+    let text = serde_json::to_string_pretty(config).expect("a manifest serializes");
+    if !path.exists() && create_new_atomic(path, text.as_bytes())? {
+        return Ok(JobId(sha256_hex(text.as_bytes())));
+    }
+    let bytes = read_bytes(path)?;
+    {
+        // Parsed from the bytes that are hashed (a byte-order mark aside).
+        let json = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+        let old: T = serde_json::from_slice(json)
             .map_err(|e| Error::format(path, format!("not a description of {what} ({e})")))?;
         if &old != config {
             return Err(Error::format(
@@ -75,11 +84,8 @@ where
                 ),
             ));
         }
-    } else {
-        let text = serde_json::to_string_pretty(config).expect("a manifest serializes");
-        write_atomic(path, text.as_bytes())?;
     }
-    JobId::of_manifest(path)
+    Ok(JobId(sha256_hex(&bytes)))
 }
 
 #[cfg(test)]

@@ -64,6 +64,26 @@ pub fn merge_shards(
             unique.push(f);
         }
     }
+    let given = unique.len();
+    // A merged folder is a source too: a requeued merge step succeeds even after the shard
+    // folders were cleaned up (those that no longer exist are then passed over).
+    let out_buf = out.map(Path::to_path_buf);
+    let merged_before = out_buf
+        .as_ref()
+        .filter(|o| kinds.iter().any(|k| o.join(k.manifest_name()).exists()));
+    if let Some(o) = merged_before {
+        unique.retain(|f| f.exists());
+        let same_job = |f: &PathBuf| {
+            kinds.iter().any(|k| {
+                let (a, b) = (f.join(k.manifest_name()), o.join(k.manifest_name()));
+                a.exists() && b.exists() && read_bytes(&a).ok() == read_bytes(&b).ok()
+            })
+        };
+        let joins = unique.first().is_none_or(|f| same_job(f));
+        if joins && !unique.iter().any(|f| same_file(f, o)) {
+            unique.push(o);
+        }
+    }
     let (kind, manifest) = common_manifest(kinds, &unique)?;
     let job = JobId::of_manifest(&manifest)?;
     let names = kind.unit_files(&manifest)?;
@@ -115,7 +135,8 @@ pub fn merge_shards(
     }
     let mut report_missing = Vec::new();
     for (shard, files) in &missing {
-        let owned = (0..names.len()).filter(|k| k % shards == *shard).count();
+        // Units k < len with k mod N = shard.
+        let owned = names.len() / shards + usize::from(*shard < names.len() % shards);
         report_missing.push(format!(
             "shard {shard}/{shards} is missing: {} of its {owned} files are in none of the folders \
              ({}); run it (again) with --shard {shard}/{shards}",
@@ -123,18 +144,17 @@ pub fn merge_shards(
             abbreviated(files)
         ));
     }
-    if !report_missing.is_empty() && unique.len() != shards {
+    if !report_missing.is_empty() && given != shards {
         report_missing.push(format!(
-            "note: {} folders were given for {shards} shards; is {shards} the N the shards were run \
-             with (--shard I/N)?",
-            unique.len()
+            "note: {given} folders were given for {shards} shards; is {shards} the N the shards \
+             were run with (--shard I/N)?"
         ));
     }
     report_missing.extend(problems);
     if !report_missing.is_empty() {
         return Err(Error::InvalidInput(format!(
             "the {} shard folders do not make one complete job: {}",
-            unique.len(),
+            given,
             report_missing.join("; ")
         )));
     }
@@ -341,6 +361,13 @@ mod tests {
             merge_shards(&[&Toy], &all, 3, Some(&out)).unwrap().copied,
             0
         );
+        // The same merge again after the shard folders were cleaned up: the merged folder is
+        // its own source.
+        for f in &s {
+            std::fs::remove_dir_all(f).unwrap();
+        }
+        assert_eq!(merge_shards(&[&Toy], &s, 3, Some(&out)).unwrap().copied, 0);
+        assert_eq!(files(&out), files(&whole));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use super::manifest::{JobId, sha256_hex};
+use super::manifest::JobId;
 use crate::error::{Error, Result};
 use crate::formats::{read_bytes, write_atomic};
 
@@ -41,13 +41,16 @@ pub fn receipt_name(unit_file: &str) -> String {
 impl Receipt {
     /// The receipt of the unit file `dir/name` as it is now, for unit `unit` of job `job`.
     pub fn of_file(dir: &Path, job: &JobId, unit: usize, name: &str) -> Result<Self> {
-        let bytes = read_bytes(&dir.join(name))?;
+        let path = dir.join(name);
+        let bytes = std::fs::metadata(&path)
+            .map_err(|e| Error::io(&path, e))?
+            .len();
         Ok(Self {
             job: job.as_str().to_string(),
             unit,
             file: name.to_string(),
-            bytes: bytes.len() as u64,
-            sha256: sha256_hex(&bytes),
+            bytes,
+            sha256: sha256_of_file(&path)?,
         })
     }
 
@@ -95,6 +98,16 @@ pub fn verify_unit(dir: &Path, job: &JobId, unit: usize, name: &str) -> Result<R
         )));
     }
     let receipt = Receipt::read(&receipt_path)?;
+    // The size first: a stray huge file is refused before a byte of it is read.
+    let size = std::fs::metadata(&path)
+        .map_err(|e| Error::io(&path, e))?
+        .len();
+    if size != receipt.bytes {
+        return Err(untrusted(format!(
+            "its size changed after it was written ({size} bytes; the receipt recorded {})",
+            receipt.bytes
+        )));
+    }
     if receipt.job != job.as_str() {
         return Err(untrusted(format!(
             "it was made by another job (its receipt names job {}…, this folder's manifest is \
@@ -109,18 +122,32 @@ pub fn verify_unit(dir: &Path, job: &JobId, unit: usize, name: &str) -> Result<R
             receipt.unit, receipt.file
         )));
     }
-    let now = Receipt::of_file(dir, job, unit, name)?;
-    if now.bytes != receipt.bytes || now.sha256 != receipt.sha256 {
+    let sha256 = sha256_of_file(&path)?;
+    if sha256 != receipt.sha256 {
         return Err(untrusted(format!(
-            "its content changed after it was written ({} bytes, SHA-256 {}…; the receipt \
-             recorded {} bytes, {}…)",
-            now.bytes,
-            cut(&now.sha256),
-            receipt.bytes,
+            "its content changed after it was written (SHA-256 {}…; the receipt recorded {}…)",
+            cut(&sha256),
             cut(&receipt.sha256)
         )));
     }
     Ok(receipt)
+}
+
+/// SHA-256 of a file's bytes, hex, read in blocks (a unit may be large).
+fn sha256_of_file(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hash = Sha256::new();
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut block).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hash.update(&block[..n]);
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The first 12 hex digits of a digest, enough to tell two apart in a message.
@@ -131,6 +158,7 @@ fn cut(hex: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sharding::sha256_hex;
 
     fn setup() -> (tempfile::TempDir, JobId) {
         let dir = tempfile::tempdir().unwrap();
@@ -168,11 +196,8 @@ mod tests {
             [original.clone(), vec![0]].concat(),
         ] {
             std::fs::write(d.join("u-0.bin"), &bad).unwrap();
-            assert!(
-                why(d, &job, 0).contains("content changed"),
-                "{}",
-                why(d, &job, 0)
-            );
+            let e = why(d, &job, 0);
+            assert!(e.contains("changed after it was written"), "{e}");
         }
         std::fs::write(d.join("u-0.bin"), &original).unwrap();
         verify_unit(d, &job, 0, "u-0.bin").unwrap();
