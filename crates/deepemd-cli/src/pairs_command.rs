@@ -43,8 +43,12 @@ pub struct PreparePairsArgs {
 
 pub fn run(args: &PreparePairsArgs) -> Result<()> {
     let split = load_modelnet40(&args.dataset, &args.split)?;
+    // The shapes are identified by their hash, so shards may read them from different paths;
+    // `source` only records the folder's name and the split.
+    let folder = args.dataset.file_name().unwrap_or(args.dataset.as_os_str());
     let config = PairsConfig {
-        source: format!("{}:{}", args.dataset.display(), args.split),
+        source: format!("{}:{}", folder.to_string_lossy(), args.split),
+        shapes_sha256: split.shapes.fingerprint(),
         points: args.points,
         pairs: args.pairs,
         shard_size: args.shard_size,

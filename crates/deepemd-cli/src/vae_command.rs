@@ -210,6 +210,8 @@ fn sample(args: &VaeSampleArgs) -> Result<()> {
                 args.run.display()
             )
         })?;
+    // A checkpoint (or any folder that lists its files' hashes) proves itself before use.
+    deepemd_train::verify_checkpoint(&dir)?;
     let device = device_from_name("cpu")?;
     let (vae, _) = load_network(&dir, &device)?;
     let clouds = sample_prior(&vae, args.count, args.seed, &device)?;

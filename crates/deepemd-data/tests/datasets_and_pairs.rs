@@ -219,6 +219,7 @@ fn shards_hold_exact_matchings_and_resume_without_loss_or_duplication() {
     let dir = tempfile::tempdir().unwrap();
     let config = PairsConfig {
         source: "cgal-mini:train".into(),
+        shapes_sha256: pool.fingerprint(),
         points: 64,
         pairs: 25,
         shard_size: 10,

@@ -256,6 +256,7 @@ pub fn exercise_stale_folder(path: &Path, bytes: &[u8]) -> Checked {
 pub fn seed_pairs_config(shard: &PairShard) -> PairsConfig {
     PairsConfig {
         source: "fuzz seed".into(),
+        shapes_sha256: "the fuzzer's seed shard".into(),
         points: shard.n,
         pairs: shard.len(),
         shard_size: shard.len(),

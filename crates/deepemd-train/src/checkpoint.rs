@@ -142,15 +142,35 @@ fn record_file_hashes(dir: &Path) -> Result<()> {
     std::fs::write(&path, text).map_err(io(&path))
 }
 
-/// Checks every file [`FILE_HASHES`] lists in the checkpoint folder `dir` against its SHA-256.
-/// A checkpoint of an earlier version (no list) passes; a file changed, truncated or missing
-/// since it was written is an error naming it.
+/// Checks every file [`FILE_HASHES`] lists in the checkpoint folder `dir` against its SHA-256,
+/// and that it lists every file there (an empty or cut list is refused). A checkpoint of an
+/// earlier version (no list at all) passes; a file changed, truncated or missing since it was
+/// written is an error naming it.
 pub fn verify_checkpoint(dir: &Path) -> Result<()> {
     let list = dir.join(FILE_HASHES);
     if !list.exists() {
         return Ok(());
     }
     let text = std::fs::read_to_string(&list).map_err(io(&list))?;
+    let mut present: Vec<String> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()
+        .map_err(io(dir))?;
+    present.retain(|n| n != FILE_HASHES);
+    if let Some(unlisted) = present.iter().find(|n| {
+        !text
+            .lines()
+            .any(|l| l.split_once("  ").is_some_and(|(_, f)| f == n.as_str()))
+    }) {
+        return Err(Error::Checkpoint {
+            path: list,
+            message: format!(
+                "does not list {unlisted}: the list is cut or the folder changed since the \
+                 checkpoint was written; it cannot be resumed"
+            ),
+        });
+    }
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let Some((hash, name)) = line.split_once("  ") else {
             return Err(Error::Checkpoint {
@@ -391,7 +411,12 @@ mod tests {
         std::fs::remove_file(dir.join("model.safetensors")).unwrap();
         let e = checkpoint_to_resume(&run, true).unwrap_err().to_string();
         assert!(e.contains("missing or unreadable"), "{e}");
-        // A checkpoint of an earlier version, with no list, still resumes.
+        // An empty (cut) list is refused; a checkpoint of an earlier version, with no list at
+        // all, still resumes.
+        std::fs::write(dir.join("model.safetensors"), vec![7u8; 100]).unwrap();
+        std::fs::write(dir.join(FILE_HASHES), b"").unwrap();
+        let e = checkpoint_to_resume(&run, true).unwrap_err().to_string();
+        assert!(e.contains("does not list"), "{e}");
         std::fs::remove_file(dir.join(FILE_HASHES)).unwrap();
         assert_eq!(checkpoint_to_resume(&run, true).unwrap(), Some(dir));
     }

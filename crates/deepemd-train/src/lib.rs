@@ -18,8 +18,8 @@ mod schedule;
 mod trainer;
 
 pub use checkpoint::{
-    EvalRecord, StepRecord, TrainState, checkpoint_dir, checkpoint_to_resume, find_checkpoint,
-    read_state, save_folder_atomically,
+    EvalRecord, FILE_HASHES, StepRecord, TrainState, checkpoint_dir, checkpoint_to_resume,
+    find_checkpoint, read_state, save_folder_atomically, verify_checkpoint,
 };
 pub use config::{PairSource, TrainConfig};
 pub use data::{BatchSource, to_batch};

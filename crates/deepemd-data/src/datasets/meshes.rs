@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sharding::sha256_hex;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;

@@ -30,6 +30,22 @@ pub struct ShapeFile {
     pub mesh_id: Option<Vec<i32>>,
 }
 
+impl ShapeFile {
+    /// SHA-256 (hex) of the shapes' dimension, sizes and coordinates: what identifies the shapes
+    /// a job was made from, wherever the file lies.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for n in [self.n_items, self.n_points, self.dim] {
+            hash.update((n as u64).to_le_bytes());
+        }
+        for x in &self.data {
+            hash.update(x.to_le_bytes());
+        }
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// How to store the datasets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriteOptions {

@@ -3,8 +3,10 @@
 //! Scale invariance (docs/math.md): every area and every geometric test is computed in the
 //! mesh's *unit frame*, its coordinates multiplied by the power of two that brings the largest
 //! into [½, 1]. A power of two scales exactly, so a mesh of ordinary size samples exactly as it
-//! would without the frame, and a mesh at 1e-200 or 1e300 samples the same points, scaled:
-//! no area overflows or underflows.
+//! would without the frame, a mesh scaled by a power of two samples exactly the same points,
+//! scaled, and one at 1e-200 or 1e300 the same up to rounding (where two triangles' cumulative
+//! areas round differently a sample may fall in the neighbouring one): no area overflows or
+//! underflows.
 
 mod triangulate;
 

@@ -5,8 +5,9 @@
 //! frame (coordinates scaled by a power of two into [−1, 1]), so no test depends on the mesh's
 //! units.
 
-/// Most vertices of a concave polygon that ear clipping (O(k³) at worst) is asked to split.
-pub(crate) const MAX_CONCAVE_VERTICES: usize = 256;
+/// Most vertices of a concave polygon that ear clipping (O(k³) at worst: 2.6·10⁵ steps at 64)
+/// is asked to split.
+pub(crate) const MAX_CONCAVE_VERTICES: usize = 64;
 
 /// Why a polygon could not be split.
 #[derive(Debug, PartialEq)]
@@ -22,7 +23,17 @@ pub(crate) fn triangulate(face: &[usize], points: &[[f64; 3]]) -> Result<Vec<[us
     if face.len() == 3 {
         return Ok(vec![[face[0], face[1], face[2]]]);
     }
-    let plane = project_to_plane(face, points);
+    let plane = match project_to_plane(face, points) {
+        Plane::Polygon(plane) => plane,
+        // All on a line: zero area, nothing to sample, and the fan keeps the face's edges.
+        Plane::Collinear => {
+            return Ok((1..face.len() - 1)
+                .map(|k| [face[0], face[k], face[k + 1]])
+                .collect());
+        }
+        // Not on a line, yet no net area: lobes of opposite orientation cancel.
+        Plane::NoNetArea => return Err(Refusal::SelfIntersecting),
+    };
     if is_convex(&plane) {
         return Ok((1..face.len() - 1)
             .map(|k| [face[0], face[k], face[k + 1]])
@@ -37,15 +48,48 @@ pub(crate) fn triangulate(face: &[usize], points: &[[f64; 3]]) -> Result<Vec<[us
     ear_clip(face, &plane)
 }
 
-/// The polygon's vertices in 2-D: its plane's normal by Newell's method, then the coordinate
-/// along the normal's largest component dropped; the order is made counter-clockwise.
-fn project_to_plane(face: &[usize], points: &[[f64; 3]]) -> Vec<[f64; 2]> {
+/// What a polygon is in its plane.
+enum Plane {
+    /// Its vertices in 2-D, counter-clockwise.
+    Polygon(Vec<[f64; 2]>),
+    /// Every vertex on one line.
+    Collinear,
+    /// Vertices off a line, but a net area of zero (a symmetric bow tie): it crosses itself.
+    NoNetArea,
+}
+
+/// Areas (and squared lengths) below this, in the unit frame, count as zero.
+const ZERO_AREA: f64 = 1e-24;
+
+/// The polygon's vertices in 2-D: its plane's normal by Newell's method (twice the vector area),
+/// then the coordinate along the normal's largest component dropped; the order is made
+/// counter-clockwise.
+fn project_to_plane(face: &[usize], points: &[[f64; 3]]) -> Plane {
     let mut normal = [0.0; 3];
     for (k, &i) in face.iter().enumerate() {
         let (p, q) = (points[i], points[face[(k + 1) % face.len()]]);
         normal[0] += (p[1] - q[1]) * (p[2] + q[2]);
         normal[1] += (p[2] - q[2]) * (p[0] + q[0]);
         normal[2] += (p[0] - q[0]) * (p[1] + q[1]);
+    }
+    if normal.iter().map(|x| x * x).sum::<f64>() <= ZERO_AREA {
+        // The largest triangle on the first vertex tells a line from cancelling lobes.
+        let p0 = points[face[0]];
+        let largest = face.windows(2).fold(0.0f64, |m, w| {
+            let (a, b) = (points[w[0]], points[w[1]]);
+            let (u, v) = (sub(a, p0), sub(b, p0));
+            let c = [
+                u[1] * v[2] - u[2] * v[1],
+                u[2] * v[0] - u[0] * v[2],
+                u[0] * v[1] - u[1] * v[0],
+            ];
+            m.max(c.iter().map(|x| x * x).sum())
+        });
+        return if largest <= ZERO_AREA {
+            Plane::Collinear
+        } else {
+            Plane::NoNetArea
+        };
     }
     let drop = (0..3)
         .max_by(|&a, &b| normal[a].abs().total_cmp(&normal[b].abs()))
@@ -56,12 +100,18 @@ fn project_to_plane(face: &[usize], points: &[[f64; 3]]) -> Vec<[f64; 2]> {
         _ => (0, 1),
     };
     let flip = normal[drop] < 0.0;
-    face.iter()
-        .map(|&i| {
-            let p = points[i];
-            if flip { [p[v], p[u]] } else { [p[u], p[v]] }
-        })
-        .collect()
+    Plane::Polygon(
+        face.iter()
+            .map(|&i| {
+                let p = points[i];
+                if flip { [p[v], p[u]] } else { [p[u], p[v]] }
+            })
+            .collect(),
+    )
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 
 /// The sine-like turn at `b` from `a` to `c`: the cross product of the two edges over their
@@ -92,18 +142,46 @@ fn is_convex(poly: &[[f64; 2]]) -> bool {
     (winding - std::f64::consts::TAU).abs() < 1e-6
 }
 
-/// Whether two edges that share no vertex cross (properly: each separates the other's ends).
+/// Whether two edges that are not neighbours meet — cross, touch, or overlap on a line: a
+/// simple polygon's edges meet only their neighbours, at their shared vertices.
 fn crosses_itself(poly: &[[f64; 2]]) -> bool {
     let k = poly.len();
+    // −1, 0 or 1: which side of a→b the point c is on (0 on the line).
     let orient = |a: [f64; 2], b: [f64; 2], c: [f64; 2]| {
-        ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])).signum()
+        let x = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+        if x > 0.0 {
+            1
+        } else if x < 0.0 {
+            -1
+        } else {
+            0
+        }
+    };
+    // For c on the line of a→b: whether it lies within the segment's box.
+    let within = |a: [f64; 2], b: [f64; 2], c: [f64; 2]| {
+        c[0] >= a[0].min(b[0])
+            && c[0] <= a[0].max(b[0])
+            && c[1] >= a[1].min(b[1])
+            && c[1] <= a[1].max(b[1])
+    };
+    let meet = |a: [f64; 2], b: [f64; 2], c: [f64; 2], d: [f64; 2]| {
+        let (o1, o2, o3, o4) = (
+            orient(a, b, c),
+            orient(a, b, d),
+            orient(c, d, a),
+            orient(c, d, b),
+        );
+        (o1 * o2 < 0 && o3 * o4 < 0)
+            || (o1 == 0 && within(a, b, c))
+            || (o2 == 0 && within(a, b, d))
+            || (o3 == 0 && within(c, d, a))
+            || (o4 == 0 && within(c, d, b))
     };
     (0..k).any(|i| {
         let (a, b) = (poly[i], poly[(i + 1) % k]);
-        (i + 2..k).filter(|&j| (j + 1) % k != i).any(|j| {
-            let (c, d) = (poly[j], poly[(j + 1) % k]);
-            orient(a, b, c) * orient(a, b, d) < 0.0 && orient(c, d, a) * orient(c, d, b) < 0.0
-        })
+        (i + 2..k)
+            .filter(|&j| (j + 1) % k != i)
+            .any(|j| meet(a, b, poly[j], poly[(j + 1) % k]))
     })
 }
 
@@ -157,6 +235,13 @@ fn ear_clip(face: &[usize], plane: &[[f64; 2]]) -> Result<Vec<[usize; 3]>, Refus
 mod tests {
     use super::*;
 
+    fn polygon(face: &[usize], points: &[[f64; 3]]) -> Vec<[f64; 2]> {
+        match project_to_plane(face, points) {
+            Plane::Polygon(p) => p,
+            _ => panic!("not a polygon with an area"),
+        }
+    }
+
     fn area2(t: [usize; 3], p: &[[f64; 3]]) -> f64 {
         let [a, b, c] = t.map(|i| p[i]);
         ((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])).abs()
@@ -208,7 +293,7 @@ mod tests {
             [1., 2., 0.],
             [0., 2., 0.],
         ];
-        let arrow = vec![[1., 0.5, 0.], [0., 0., 0.], [2., 1., 0.], [0., 2., 0.]];
+        let arrow = vec![[0.5, 1., 0.], [0., 0., 0.], [2., 1., 0.], [0., 2., 0.]];
         let mut comb = vec![[0., 0., 0.], [5., 0., 0.], [5., 2., 0.]];
         for t in 0..4 {
             let x = 4.0 - t as f64;
@@ -229,8 +314,8 @@ mod tests {
             check_inside(&reversed);
         }
         // The arrow's fan from vertex 0 would be wrong: ear clipping does not use it.
-        let arrow = [[1., 0.5, 0.], [0., 0., 0.], [2., 1., 0.], [0., 2., 0.]];
-        assert!(!is_convex(&project_to_plane(&[0, 1, 2, 3], &arrow)));
+        let arrow = [[0.5, 1., 0.], [0., 0., 0.], [2., 1., 0.], [0., 2., 0.]];
+        assert!(!is_convex(&polygon(&[0, 1, 2, 3], &arrow)));
         // Tilted: the same L rotated about x then z; the split covers the same area.
         let tilted: Vec<[f64; 3]> = [[0., 0.], [2., 0.], [2., 1.], [1., 1.], [1., 2.], [0., 2.]]
             .iter()
@@ -262,21 +347,47 @@ mod tests {
                 [t.cos(), t.sin(), 0.0]
             })
             .collect();
-        assert!(!is_convex(&project_to_plane(&[0, 1, 2, 3, 4], &star)));
+        assert!(!is_convex(&polygon(&[0, 1, 2, 3, 4], &star)));
         let bow_tie = [[0., 0., 0.], [1., 1., 0.], [1., 0., 0.], [0., 1., 0.]];
         assert_eq!(
             triangulate(&[0, 1, 2, 3], &bow_tie),
             Err(Refusal::SelfIntersecting)
         );
+        // The same bow tie in a vertical plane (its lobes cancel, so no normal to project on),
+        // a lopsided one (a net area, tilted), and a polygon whose vertex touches another edge.
+        let upright = bow_tie.map(|[x, y, _]| [x, 0.0, y]);
+        assert_eq!(
+            triangulate(&[0, 1, 2, 3], &upright),
+            Err(Refusal::SelfIntersecting)
+        );
+        let lopsided = [[0., 0., 0.], [2., 2., 1.], [2., 0., 1.], [0., 1., 0.]];
+        assert_eq!(
+            triangulate(&[0, 1, 2, 3], &lopsided),
+            Err(Refusal::SelfIntersecting)
+        );
+        let touching = [
+            [0., 0., 0.],
+            [4., 0., 0.],
+            [4., 2., 0.],
+            [2., 0., 0.],
+            [0., 2., 0.],
+        ];
+        let face: Vec<usize> = (0..5).collect();
+        assert_eq!(
+            triangulate(&face, &touching),
+            Err(Refusal::SelfIntersecting)
+        );
+        // Every vertex on a line: zero area, kept (nothing of it is ever sampled).
+        let line = [[0., 0., 0.], [1., 1., 1.], [2., 2., 2.], [3., 3., 3.]];
+        assert_eq!(triangulate(&[0, 1, 2, 3], &line).unwrap().len(), 2);
         // A large concave polygon is refused rather than clipped in O(k³).
-        let mut big: Vec<[f64; 3]> = (0..300)
+        let big: Vec<[f64; 3]> = (0..300)
             .map(|k| {
                 let t = k as f64 * std::f64::consts::TAU / 300.0;
                 let r = if k % 2 == 0 { 1.0 } else { 0.5 };
                 [r * t.cos(), r * t.sin(), 0.0]
             })
             .collect();
-        big.truncate(300);
         let face: Vec<usize> = (0..300).collect();
         assert_eq!(triangulate(&face, &big), Err(Refusal::TooManyVertices(300)));
     }

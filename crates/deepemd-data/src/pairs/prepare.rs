@@ -27,6 +27,9 @@ use crate::sharding::{
 pub struct PairsConfig {
     /// Where the shapes came from (recorded, and compared on resume).
     pub source: String,
+    /// The shapes' [`ShapeFile::fingerprint`]: a rerun on other shapes under the same path is
+    /// another job.
+    pub shapes_sha256: String,
     /// Points per cloud.
     pub points: usize,
     /// Total pairs.
@@ -140,6 +143,13 @@ pub fn prepare_pairs(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PrepareReport> {
     config.check()?;
+    if config.shapes_sha256 != pool.fingerprint() {
+        return Err(Error::InvalidParameter(format!(
+            "the pair-set settings name other shapes than the ones given ({}): make the \
+             settings from these shapes (PairsConfig::shapes_sha256 = pool.fingerprint())",
+            config.source
+        )));
+    }
     let start = Instant::now();
     crate::formats::create_folder(out)?;
     let id = ensure_manifest(&out.join(PAIRS_MANIFEST), config, "pairs")?;

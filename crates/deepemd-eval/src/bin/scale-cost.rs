@@ -111,6 +111,7 @@ fn time_pairs(pool: &deepemd_data::hdf5::ShapeFile, n: usize, pairs: usize) -> R
     let dir = tempfile::tempdir()?;
     let config = PairsConfig {
         source: "scale-cost".into(),
+        shapes_sha256: pool.fingerprint(),
         points: n,
         pairs,
         shard_size: pairs.div_ceil(4),
