@@ -177,7 +177,7 @@ pub const LONG_JOB_TESTS: &[(&str, &str, &str)] = &[
     (
         "crates/deepemd-data/src/mesh/triangulate.rs",
         "convex_polygons_keep_their_fan_and_crossing_ones_are_refused",
-        "4. self-crossing polygons and concave ones of more than 256 vertices refused",
+        "4. self-crossing, self-touching and cancelling polygons and concave ones of more than 64 vertices refused",
     ),
     (
         "crates/deepemd-data/tests/formats.rs",
