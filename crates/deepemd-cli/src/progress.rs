@@ -91,9 +91,13 @@ pub fn stop_on_ctrl_c() -> anyhow::Result<std::sync::Arc<std::sync::atomic::Atom
 #[cfg(feature = "hdf5")]
 pub fn warn_remade(unit: &str, remade: usize, first: Option<&str>) {
     if remade > 0 {
-        let plural = if remade == 1 { "" } else { "s" };
+        let (plural, were) = if remade == 1 {
+            ("", "was")
+        } else {
+            ("s", "were")
+        };
         eprintln!(
-            "warning: {remade} {unit} file{plural} in the folder did not verify and were made \
+            "warning: {remade} {unit} file{plural} in the folder did not verify and {were} made \
              again (first: {})",
             first.unwrap_or("?")
         );
