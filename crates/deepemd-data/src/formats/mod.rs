@@ -179,9 +179,10 @@ fn nonce() -> u64 {
     h.finish()
 }
 
-/// Lets `write` fill a temporary file beside `path`, then renames it onto `path`; on any error
-/// the temporary file is removed and `path` is untouched.
-pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+/// A temporary name beside `path`, `.{name}.{pid}-{nonce}.tmp`: unique across processes and
+/// machines (pods of a Kubernetes Job see the same PIDs, and several may write into one shared
+/// folder), and recognizable by `sharding::remove_stale_temporaries`.
+fn temporary_beside(path: &Path) -> Result<std::path::PathBuf> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -190,13 +191,17 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
         .file_name()
         .ok_or_else(|| Error::format(path, "not a file path"))?
         .to_string_lossy();
-    // Unique across processes and machines: pods of a Kubernetes Job see the same PIDs, and
-    // several may write into one shared folder.
-    let tmp = dir.join(format!(
+    Ok(dir.join(format!(
         ".{name}.{}-{:016x}.tmp",
         std::process::id(),
         nonce()
-    ));
+    )))
+}
+
+/// Lets `write` fill a temporary file beside `path`, then renames it onto `path`; on any error
+/// the temporary file is removed and `path` is untouched.
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = temporary_beside(path)?;
     let result =
         write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e)));
     if result.is_err() {
@@ -211,19 +216,7 @@ pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -
 /// file was already there. On a file system without hard links it falls back to a rename after
 /// an existence check (racy there).
 pub fn create_new_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::format(path, "not a file path"))?
-        .to_string_lossy();
-    let tmp = dir.join(format!(
-        ".{name}.{}-{:016x}.tmp",
-        std::process::id(),
-        nonce()
-    ));
+    let tmp = temporary_beside(path)?;
     std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
     let linked = match std::fs::hard_link(&tmp, path) {
         Ok(()) => Ok(true),
