@@ -3,8 +3,9 @@
 //! Shard `k` is generated from its own random stream (seed, stream `k`), so it is the same
 //! whether it is made in one run or after an interruption; each shard is written atomically,
 //! and recorded by its receipt, so a killed run leaves only complete shards, and a rerun skips
-//! those that verify: nothing lost, nothing duplicated, nothing stale or damaged trusted. A run can also be one shard of N (see [`crate::sharding`]), making only the
-//! shard files `k` with `k mod N = I`.
+//! those that verify: nothing lost, nothing duplicated, nothing stale or damaged trusted. A run
+//! can also be one shard of N (see [`crate::sharding`]), making only the shard files `k` with
+//! `k mod N = I`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,8 +19,7 @@ use crate::error::{Error, Result};
 use crate::formats::read_text;
 use crate::hdf5::ShapeFile;
 use crate::sharding::{
-    JobId, MAX_UNITS, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units,
-    verify_unit,
+    JobId, MAX_UNITS, Shard, ShardedOutput, UnitJob, ensure_manifest, run_units, verify_unit,
 };
 
 /// Everything that determines the pairs; saved as `pairs.json` beside the shards.
@@ -86,10 +86,10 @@ impl PairsConfig {
     pub fn read(manifest: &Path) -> Result<Self> {
         let config: Self = serde_json::from_str(&read_text(manifest)?)
             .map_err(|e| Error::format(manifest, format!("not a pair-set description ({e})")))?;
+        // `check` bounds the shard count too, before anything is sized from it.
         config
             .check()
             .map_err(|e| Error::format(manifest, e.to_string()))?;
-        check_unit_count(manifest, config.shards(), "shard files")?;
         Ok(config)
     }
 
