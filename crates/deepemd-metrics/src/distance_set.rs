@@ -178,7 +178,7 @@ fn fingerprint(clouds: &[PointCloud]) -> String {
             hash.update(x.to_le_bytes());
         }
     }
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    deepemd_data::sharding::hex(&hash.finalize())
 }
 
 /// What a run of [`compute_distance_set`] did.

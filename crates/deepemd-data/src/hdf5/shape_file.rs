@@ -42,7 +42,7 @@ impl ShapeFile {
         for x in &self.data {
             hash.update(x.to_le_bytes());
         }
-        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::sharding::hex(&hash.finalize())
     }
 }
 

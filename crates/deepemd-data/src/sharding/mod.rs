@@ -19,7 +19,7 @@ pub mod receipt;
 mod shard;
 mod units;
 
-pub use manifest::{JobId, MAX_UNITS, check_unit_count, ensure_manifest, sha256_hex};
+pub use manifest::{JobId, MAX_UNITS, check_unit_count, ensure_manifest, hex, sha256_hex};
 pub use merge::{MergeReport, ShardedOutput, merge_shards};
 pub use receipt::{Receipt, verify_unit};
 pub use shard::Shard;

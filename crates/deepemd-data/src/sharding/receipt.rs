@@ -147,7 +147,7 @@ fn sha256_of_file(path: &Path) -> Result<String> {
         }
         hash.update(&block[..n]);
     }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(super::manifest::hex(&hash.finalize()))
 }
 
 /// The first 12 hex digits of a digest, enough to tell two apart in a message.
