@@ -22,6 +22,9 @@ pub fn bar(total: u64, unit: &str) -> ProgressBar {
 pub struct StepProgress {
     bar: ProgressBar,
     quiet: bool,
+    /// When this session started, and at which step: the rate counts this session only.
+    since: std::time::Instant,
+    first_step: std::cell::Cell<usize>,
 }
 
 #[cfg(feature = "hdf5")]
@@ -38,40 +41,57 @@ impl StepProgress {
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
-        Self { bar, quiet }
+        Self {
+            bar,
+            quiet,
+            since: std::time::Instant::now(),
+            first_step: std::cell::Cell::new(0),
+        }
     }
 
-    /// The run starts (or resumes) at `step` of `steps`.
-    pub fn started(&self, step: usize, steps: usize) {
-        self.bar.set_length(steps as u64);
-        self.bar.set_position(step as u64);
+    /// Shows one event of a training loop: a step as `step_message(record)` = (its step,
+    /// from 0, and a message), an evaluation as the line `eval_line(record)`.
+    pub fn observe<S, E>(
+        &self,
+        event: deepemd_train::LoopEvent<'_, S, E>,
+        step_message: impl Fn(&S) -> (usize, String),
+        eval_line: impl Fn(&E) -> String,
+    ) {
+        use deepemd_train::LoopEvent;
+        match event {
+            LoopEvent::Started { step, steps } => {
+                self.first_step.set(step);
+                self.bar.set_length(steps as u64);
+                self.bar.set_position(step as u64);
+            }
+            LoopEvent::Step(record) => {
+                let (step, message) = step_message(record);
+                self.bar.set_message(message);
+                self.bar.set_position(step as u64 + 1);
+            }
+            LoopEvent::Eval(record) => self.line(eval_line(record)),
+            LoopEvent::Checkpoint { .. } => {}
+            LoopEvent::Stopped { step } => self
+                .bar
+                .abandon_with_message(format!("stopped at step {step}; checkpoint written")),
+            LoopEvent::Finished => self.bar.finish_and_clear(),
+        }
     }
 
-    /// Step `step` (from 0) is done; `message` describes it.
-    pub fn step(&self, step: usize, message: String) {
-        self.bar.set_message(message);
-        self.bar.set_position(step as u64 + 1);
+    /// Steps per second in this session, once step `step` (from 0) is done.
+    pub fn steps_per_second(&self, step: usize) -> f64 {
+        let done = (step + 1).saturating_sub(self.first_step.get());
+        done as f64 / self.since.elapsed().as_secs_f64().max(1e-9)
     }
 
     /// A line of its own (an evaluation), above the bar.
-    pub fn line(&self, line: String) {
+    fn line(&self, line: String) {
         // A hidden bar swallows println, so print directly when there is no bar.
         if self.quiet {
             eprintln!("{line}")
         } else {
             self.bar.println(line)
         }
-    }
-
-    /// Stopped on request after `step` steps.
-    pub fn stopped(&self, step: usize) {
-        self.bar
-            .abandon_with_message(format!("stopped at step {step}; checkpoint written"));
-    }
-
-    /// Every step done.
-    pub fn finished(&self) {
-        self.bar.finish_and_clear();
     }
 }
 

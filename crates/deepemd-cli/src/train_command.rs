@@ -137,30 +137,29 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     let stop = stop_on_ctrl_c()?;
     let progress = StepProgress::new(config.steps, args.quiet);
-    let mut observer = |event: TrainEvent<'_>| match event {
-        TrainEvent::Started { step, steps } => progress.started(step, steps),
-        TrainEvent::Step {
-            record,
-            pairs_per_second,
-        } => progress.step(
-            record.step,
-            format!(
-                "loss {:.3} row acc {:.3} {pairs_per_second:.0} pairs/s",
-                record.loss, record.row_accuracy
-            ),
-        ),
-        TrainEvent::Eval(r) => progress.line(format!(
-            "step {}: held-out r {:.4} ρ {:.4} τ {:.4} mean rel err {:+.2}% row acc {:.3}",
-            r.step,
-            r.pearson,
-            r.spearman,
-            r.kendall,
-            100.0 * r.mean_relative_error,
-            r.row_accuracy
-        )),
-        TrainEvent::Checkpoint { .. } => {}
-        TrainEvent::Stopped { step } => progress.stopped(step),
-        TrainEvent::Finished => progress.finished(),
+    let mut observer = |event: TrainEvent<'_>| {
+        progress.observe(
+            event,
+            |r| {
+                let pairs_per_second = progress.steps_per_second(r.step) * config.batch as f64;
+                let message = format!(
+                    "loss {:.3} row acc {:.3} {pairs_per_second:.0} pairs/s",
+                    r.loss, r.row_accuracy
+                );
+                (r.step, message)
+            },
+            |r| {
+                format!(
+                    "step {}: held-out r {:.4} ρ {:.4} τ {:.4} mean rel err {:+.2}% row acc {:.3}",
+                    r.step,
+                    r.pearson,
+                    r.spearman,
+                    r.kendall,
+                    100.0 * r.mean_relative_error,
+                    r.row_accuracy
+                )
+            },
+        )
     };
     let (outcome, state) = train(
         &config,

@@ -154,22 +154,24 @@ fn train(args: &VaeTrainArgs) -> Result<()> {
     };
     let stop = stop_on_ctrl_c()?;
     let progress = StepProgress::new(config.steps, args.quiet);
-    let mut observer = |event: VaeEvent<'_>| match event {
-        VaeEvent::Started { step, steps } => progress.started(step, steps),
-        VaeEvent::Step(r) => progress.step(
-            r.step,
-            format!(
-                "{} {:.4} KL {:.1} {:.2} s/step",
-                config.loss, r.loss, r.kl, r.step_seconds
-            ),
-        ),
-        VaeEvent::Eval(r) => progress.line(format!(
-            "step {}: held-out reconstruction EMD {:.4}, Chamfer {:.5} ({:.0} s of training)",
-            r.step, r.score.emd, r.score.chamfer, r.train_seconds
-        )),
-        VaeEvent::Checkpoint { .. } => {}
-        VaeEvent::Stopped { step } => progress.stopped(step),
-        VaeEvent::Finished => progress.finished(),
+    let mut observer = |event: VaeEvent<'_>| {
+        progress.observe(
+            event,
+            |r| {
+                let message = format!(
+                    "{} {:.4} KL {:.1} {:.2} s/step",
+                    config.loss, r.loss, r.kl, r.step_seconds
+                );
+                (r.step, message)
+            },
+            |r| {
+                format!(
+                    "step {}: held-out reconstruction EMD {:.4}, Chamfer {:.5} ({:.0} s of \
+                     training)",
+                    r.step, r.score.emd, r.score.chamfer, r.train_seconds
+                )
+            },
+        )
     };
     let (outcome, state) = train_vae(
         &config,

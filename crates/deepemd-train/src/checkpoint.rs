@@ -249,6 +249,18 @@ pub fn find_checkpoint(run: &Path) -> Option<PathBuf> {
 /// checkpoint folders.
 const RUN_OUTPUTS: [&str; 3] = ["model", "checkpoint", "checkpoint.old"];
 
+/// The error for a resumed run whose settings are not the checkpoint's in `dir`;
+/// `differences` names them (`name: saved → given`).
+pub fn changed_settings(dir: &Path, differences: &str) -> Error {
+    Error::Checkpoint {
+        path: dir.join("state.json"),
+        message: format!(
+            "the checkpoint was made with other settings ({differences}); resume without \
+             changing them"
+        ),
+    }
+}
+
 /// The checkpoint a run starts from: `Some(dir)` to resume it, `None` for a fresh run (every
 /// trainer of the workspace decides through this). Errors, each naming the folder: `run` is a
 /// file; resuming without a complete checkpoint; starting afresh over a checkpoint, over an

@@ -6,6 +6,7 @@ use deepemd_data::pairs::PairMix;
 use deepemd_model::ModelConfig;
 
 use crate::error::{Error, Result};
+use crate::run_loop::LoopPlan;
 
 /// Where the training pairs come from.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -116,6 +117,19 @@ impl TrainConfig {
             unbalanced: 0.0,
             max_ratio: default_max_ratio(),
             init: None,
+        }
+    }
+
+    /// The loop's timetable.
+    pub fn plan(&self) -> LoopPlan {
+        LoopPlan {
+            steps: self.steps,
+            lr: self.lr,
+            warmup: self.warmup,
+            min_lr_ratio: self.min_lr_ratio,
+            eval_every: self.eval_every,
+            checkpoint_every: self.checkpoint_every,
+            checkpoint_minutes: self.checkpoint_minutes,
         }
     }
 

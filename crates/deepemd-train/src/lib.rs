@@ -14,12 +14,13 @@ mod events;
 mod init;
 mod loss;
 mod optimizer;
+mod run_loop;
 mod schedule;
 mod trainer;
 
 pub use checkpoint::{
-    EvalRecord, FILE_HASHES, StepRecord, TrainState, checkpoint_dir, checkpoint_to_resume,
-    find_checkpoint, read_state, save_folder_atomically, verify_checkpoint,
+    EvalRecord, FILE_HASHES, StepRecord, TrainState, changed_settings, checkpoint_dir,
+    checkpoint_to_resume, find_checkpoint, read_state, save_folder_atomically, verify_checkpoint,
 };
 pub use config::{PairSource, TrainConfig};
 pub use data::{BatchSource, to_batch};
@@ -29,5 +30,6 @@ pub use events::TrainEvent;
 pub use init::init_weights;
 pub use loss::matching_loss;
 pub use optimizer::AdamW;
+pub use run_loop::{LoopEvent, LoopPlan, Outcome, TrainingRun, clip_scale, drive};
 pub use schedule::learning_rate;
-pub use trainer::{Outcome, export_model, train};
+pub use trainer::{export_model, train};

@@ -1,16 +1,15 @@
-//! The training loop: batches, loss, clipped AdamW steps on a warm-up + cosine schedule,
-//! progress, periodic evaluation, time-based checkpoints, and a clean stop on request.
+//! The model's training run: batches of pairs with exact matchings, the matching loss, clipped
+//! AdamW steps and held-out evaluation, driven by the loop skeleton of [`crate::run_loop`].
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
 
 use candle_core::Device;
 use deepemd_model::{DeepEmd, DeepEmdModel};
 
 use crate::checkpoint::{
-    StepRecord, TrainState, checkpoint_dir, checkpoint_to_resume, load_weights, read_state,
-    save_checkpoint,
+    EvalRecord, StepRecord, TrainState, changed_settings, checkpoint_to_resume, load_weights,
+    read_state, save_checkpoint,
 };
 use crate::config::{PairSource, TrainConfig};
 use crate::data::{BatchSource, to_batch};
@@ -20,18 +19,9 @@ use crate::events::TrainEvent;
 use crate::init::init_weights;
 use crate::loss::matching_loss;
 use crate::optimizer::AdamW;
-use crate::schedule::learning_rate;
+use crate::run_loop::{Outcome, TrainingRun, clip_scale, drive};
 use deepemd_data::pairs::{LabeledPair, generate_labeled_pairs};
 use deepemd_solvers::Exact;
-
-/// How a call to [`train`] ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Every step is done; the model is in `RUN/model/`.
-    Finished,
-    /// Stopped on request; a checkpoint holds the progress.
-    Stopped,
-}
 
 /// The held-out pairs evaluated during training.
 fn eval_set(config: &TrainConfig) -> Result<Vec<LabeledPair>> {
@@ -69,18 +59,12 @@ pub fn train(
     config.check()?;
     let (model, mut varmap) = DeepEmdModel::fresh(&config.model, device)?;
     let mut optimizer = AdamW::new(&varmap, config.weight_decay)?;
-    let mut state = match checkpoint_to_resume(run, resume)? {
+    let state = match checkpoint_to_resume(run, resume)? {
         Some(dir) => {
             let state = read_state(&dir)?;
             if &state.config != config {
-                return Err(Error::Checkpoint {
-                    path: dir.join("state.json"),
-                    message: format!(
-                        "the checkpoint was made with other settings ({}); resume without \
-                         changing them",
-                        deepemd_data::setting_differences(&state.config, config, &[]).join(", ")
-                    ),
-                });
+                let differences = deepemd_data::setting_differences(&state.config, config, &[]);
+                return Err(changed_settings(&dir, &differences.join(", ")));
             }
             load_weights(&dir, &config.model, &mut varmap, &mut optimizer)?;
             if optimizer.steps_taken() != state.step {
@@ -105,83 +89,88 @@ pub fn train(
             }
         }
     };
-    let source = BatchSource::open(config)?;
-    let held_out = eval_set(config)?;
-    let estimator = DeepEmd::new(model.clone(), device.clone());
+    let mut job = ModelRun {
+        config,
+        run,
+        device,
+        source: BatchSource::open(config)?,
+        held_out: eval_set(config)?,
+        estimator: DeepEmd::new(model.clone(), device.clone()),
+        model,
+        varmap,
+        optimizer,
+        wall_before: state.wall_seconds,
+        state,
+    };
+    let outcome = drive(&mut job, &config.plan(), run, stop, observer)?;
+    Ok((outcome, job.state))
+}
 
-    observer(TrainEvent::Started {
-        step: state.step,
-        steps: config.steps,
-    });
-    let session = Instant::now();
-    let wall_before = state.wall_seconds;
-    let mut last_checkpoint = Instant::now();
-    let mut pairs_done = 0usize;
-    while state.step < config.steps {
-        let step = state.step;
-        let lr = learning_rate(
-            step,
-            config.steps,
-            config.lr,
-            config.warmup,
-            config.min_lr_ratio,
-        );
-        let pairs = source.pairs(config, step)?;
-        let batch = to_batch(&pairs, device)?;
-        let logits = model.logits(&batch.a, &batch.b, true, usize::MAX)?;
+/// The model's run, as the loop skeleton drives it.
+struct ModelRun<'a> {
+    config: &'a TrainConfig,
+    run: &'a Path,
+    device: &'a Device,
+    source: BatchSource,
+    held_out: Vec<LabeledPair>,
+    model: DeepEmdModel,
+    estimator: DeepEmd,
+    varmap: candle_nn::VarMap,
+    optimizer: AdamW,
+    state: TrainState,
+    wall_before: f64,
+}
+
+impl TrainingRun for ModelRun<'_> {
+    type Step = StepRecord;
+    type Eval = EvalRecord;
+    type Error = Error;
+
+    fn steps_done(&self) -> usize {
+        self.state.step
+    }
+
+    fn train_step(&mut self, lr: f64) -> Result<&StepRecord> {
+        let (config, step) = (self.config, self.state.step);
+        let pairs = self.source.pairs(config, step)?;
+        let batch = to_batch(&pairs, self.device)?;
+        let logits = self.model.logits(&batch.a, &batch.b, true, usize::MAX)?;
         let (loss, row_accuracy) = matching_loss(&logits, &batch.matched, &batch.partners)?;
         let grads = loss.backward()?;
-        let norm = optimizer.grad_norm(&grads)?;
-        let scale = if norm > config.clip_norm {
-            config.clip_norm / norm
-        } else {
-            1.0
-        };
-        optimizer.step(&grads, lr, scale)?;
+        let norm = self.optimizer.grad_norm(&grads)?;
+        self.optimizer
+            .step(&grads, lr, clip_scale(norm, config.clip_norm))?;
         let loss = loss.to_scalar::<f32>()?;
         if !loss.is_finite() {
             return Err(Error::Diverged { step, loss });
         }
-        state.history.push(StepRecord {
+        self.state.history.push(StepRecord {
             step,
             loss,
             row_accuracy,
             lr,
         });
-        state.step += 1;
-        pairs_done += pairs.len();
-        let rate = pairs_done as f64 / session.elapsed().as_secs_f64().max(1e-9);
-        observer(TrainEvent::Step {
-            record: state.history.last().expect("just pushed"),
-            pairs_per_second: rate,
-        });
-
-        let eval_due = config.eval_every > 0 && state.step % config.eval_every == 0;
-        if (eval_due || state.step == config.steps) && !held_out.is_empty() {
-            let record = evaluate(&estimator, &held_out, state.step)?;
-            observer(TrainEvent::Eval(&record));
-            state.evals.push(record);
-        }
-        let stopping = stop.load(Ordering::SeqCst);
-        let by_steps = config.checkpoint_every > 0 && state.step % config.checkpoint_every == 0;
-        let by_time = last_checkpoint.elapsed().as_secs_f64() >= config.checkpoint_minutes * 60.0;
-        if stopping || by_steps || by_time || state.step == config.steps {
-            state.wall_seconds = wall_before + session.elapsed().as_secs_f64();
-            save_checkpoint(run, &varmap, &optimizer, &state)?;
-            last_checkpoint = Instant::now();
-            observer(TrainEvent::Checkpoint {
-                step: state.step,
-                dir: &checkpoint_dir(run),
-            });
-        }
-        if stopping && state.step < config.steps {
-            observer(TrainEvent::Stopped { step: state.step });
-            return Ok((Outcome::Stopped, state));
-        }
+        self.state.step += 1;
+        Ok(self.state.history.last().expect("just pushed"))
     }
-    export_model(run, &varmap, config)?;
-    observer(TrainEvent::Finished);
-    Ok((Outcome::Finished, state))
+
+    fn evaluate(&mut self) -> Result<Option<&EvalRecord>> {
+        if self.held_out.is_empty() {
+            return Ok(None);
+        }
+        let record = evaluate(&self.estimator, &self.held_out, self.state.step)?;
+        self.state.evals.push(record);
+        Ok(self.state.evals.last())
+    }
+
+    fn checkpoint(&mut self, session_seconds: f64) -> Result<()> {
+        self.state.wall_seconds = self.wall_before + session_seconds;
+        save_checkpoint(self.run, &self.varmap, &self.optimizer, &self.state)
+    }
+
+    fn export(&mut self) -> Result<()> {
+        export_model(self.run, &self.varmap, self.config)
+    }
 }
 
 /// Overwrites the fresh weights with those of the model in `dir`, whose architecture must be

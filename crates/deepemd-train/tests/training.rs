@@ -178,7 +178,7 @@ fn the_loop_reports_steps_evaluations_and_checkpoints_as_events() {
     let mut observer = |e: TrainEvent<'_>| {
         seen.push(match e {
             TrainEvent::Started { step, steps } => format!("start {step}/{steps}"),
-            TrainEvent::Step { record, .. } => format!("step {}", record.step),
+            TrainEvent::Step(record) => format!("step {}", record.step),
             TrainEvent::Eval(r) => format!("eval {}", r.step),
             TrainEvent::Checkpoint { step, dir } => {
                 assert!(dir.join("state.json").exists());

@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use deepemd_train::LoopPlan;
+
 use crate::error::{Error, Result};
 use crate::loss_kind::LossKind;
 
@@ -163,6 +165,19 @@ impl VaeTrainConfig {
     /// which may move, is not compared).
     pub fn differences(&self, other: &Self) -> String {
         deepemd_data::setting_differences(self, other, &["source"]).join(", ")
+    }
+
+    /// The loop's timetable (checkpoints by time only).
+    pub fn plan(&self) -> LoopPlan {
+        LoopPlan {
+            steps: self.steps,
+            lr: self.lr,
+            warmup: self.warmup,
+            min_lr_ratio: self.min_lr_ratio,
+            eval_every: self.eval_every,
+            checkpoint_every: 0,
+            checkpoint_minutes: self.checkpoint_minutes,
+        }
     }
 
     /// Checks every setting; errors name the setting.

@@ -68,17 +68,22 @@ impl fmt::Display for LossKind {
 impl FromStr for LossKind {
     type Err = Error;
 
+    /// A loss's table name (`deepemd-refined`), or the method behind it as [`MethodSpec`]
+    /// spells it (`model/refined`): the `method` a JSON result prints is accepted here too.
     fn from_str(s: &str) -> Result<Self, Error> {
-        LossKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = LossKind::ALL.iter().map(|k| k.name()).collect();
-                Error::Config(format!(
-                    "unknown loss '{s}'; the losses are {}",
-                    names.join(", ")
-                ))
-            })
+        let by_name = LossKind::ALL.into_iter().find(|k| k.name() == s);
+        let by_method = || {
+            let spec = s.parse::<MethodSpec>().ok()?;
+            LossKind::ALL.into_iter().find(|k| k.method() == Some(spec))
+        };
+        by_name.or_else(by_method).ok_or_else(|| {
+            let names: Vec<&str> = LossKind::ALL.iter().map(|k| k.name()).collect();
+            Error::Config(format!(
+                "unknown loss '{s}'; the losses are {} (or their methods: exact, model, \
+                 model/refined, sinkhorn)",
+                names.join(", ")
+            ))
+        })
     }
 }
 
@@ -108,6 +113,22 @@ mod tests {
         let err = "emd".parse::<LossKind>().unwrap_err().to_string();
         assert!(
             err.contains("'emd'") && err.contains("deepemd-refined"),
+            "{err}"
+        );
+        // Hungarian is a method but not one of the experiment's losses.
+        assert!("hungarian".parse::<LossKind>().is_err());
+    }
+
+    #[test]
+    fn the_method_a_result_prints_names_its_loss() {
+        for k in LossKind::ALL {
+            if let Some(spec) = k.method() {
+                assert_eq!(spec.to_string().parse::<LossKind>().unwrap(), k, "{spec}");
+            }
+        }
+        let err = "model/nope".parse::<LossKind>().unwrap_err().to_string();
+        assert!(
+            err.contains("'model/nope'") && err.contains("model/refined"),
             "{err}"
         );
     }

@@ -1,14 +1,17 @@
-//! The training loop of the VAE: fresh augmented batches, reconstruction loss + β·KL, clipped
-//! AdamW on a warm-up + cosine schedule, periodic held-out evaluation, time-based atomic
-//! checkpoints, a clean stop on request, and resumption that continues the same run.
+//! The VAE's training run: fresh augmented batches, reconstruction loss + β·KL, clipped AdamW
+//! and held-out evaluation, driven by `deepemd-train`'s loop skeleton (schedule, time-based
+//! atomic checkpoints, a clean stop on request, resumption that continues the same run).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use deepemd_methods::ModelSource;
-use deepemd_train::{AdamW, checkpoint_to_resume, learning_rate};
+use deepemd_train::{
+    AdamW, LoopEvent, Outcome, TrainingRun, changed_settings, checkpoint_to_resume, clip_scale,
+    drive,
+};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -27,42 +30,11 @@ pub const TRAIN_SPLIT: &str = "train";
 /// The split of the held-out evaluation during training (held-out meshes).
 pub const EVAL_SPLIT: &str = "test";
 
-/// What the loop reports as it runs; the library prints nothing.
-#[derive(Clone, Copy, Debug)]
-pub enum VaeEvent<'a> {
-    /// The loop starts (or resumes) at `step` of `steps`.
-    Started {
-        /// Steps already done.
-        step: usize,
-        /// Steps in all.
-        steps: usize,
-    },
-    /// One step is done.
-    Step(&'a VaeStepRecord),
-    /// A held-out evaluation.
-    Eval(&'a VaeEvalRecord),
-    /// A checkpoint was written after `step` steps.
-    Checkpoint {
-        /// Steps done.
-        step: usize,
-    },
-    /// Stopped on request after `step` steps (a checkpoint holds them).
-    Stopped {
-        /// Steps done.
-        step: usize,
-    },
-    /// Every step is done; the network is in `RUN/model/`.
-    Finished,
-}
+/// What the VAE's loop reports as it runs: the skeleton's events with this trainer's records.
+pub type VaeEvent<'a> = LoopEvent<'a, VaeStepRecord, VaeEvalRecord>;
 
-/// How a call to [`train_vae`] ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VaeOutcome {
-    /// Every step is done.
-    Finished,
-    /// Stopped on request; a checkpoint holds the progress.
-    Stopped,
-}
+/// How a call to [`train_vae`] ended (the skeleton's [`Outcome`]).
+pub type VaeOutcome = Outcome;
 
 /// Trains (or, with `resume`, continues) the run in `run`. `stop` is polled every step; when
 /// set, a checkpoint is written and the call returns [`VaeOutcome::Stopped`]. The DeepEMD losses
@@ -79,18 +51,11 @@ pub fn train_vae(
     config.check()?;
     let (vae, mut varmap) = PointVae::fresh(&config.network, device)?;
     let mut optimizer = AdamW::new(&varmap, config.weight_decay)?;
-    let mut state = match checkpoint_to_resume(run, resume)? {
+    let state = match checkpoint_to_resume(run, resume)? {
         Some(dir) => {
             let mut state = read_state(&dir)?;
             if !state.config.same_run(config) {
-                return Err(Error::Checkpoint {
-                    path: dir.join("state.json"),
-                    message: format!(
-                        "the checkpoint was made with other settings ({}); resume without \
-                         changing them",
-                        state.config.differences(config)
-                    ),
-                });
+                return Err(changed_settings(&dir, &state.config.differences(config)).into());
             }
             // The meshes may have moved (another machine, an absolute path): use today's.
             state.config.source = config.source.clone();
@@ -120,38 +85,74 @@ pub fn train_vae(
     let model = ModelSource::new(config.model.clone(), device.clone());
     let loss = ReconstructionLoss::new(config.loss, &model)?;
 
-    observer(VaeEvent::Started {
-        step: state.step,
-        steps: config.steps,
-    });
-    let session = Instant::now();
-    let wall_before = state.wall_seconds;
-    let mut last_checkpoint = Instant::now();
-    if state.step == 0 && state.evals.is_empty() {
-        let record = VaeEvalRecord {
-            step: 0,
-            train_seconds: 0.0,
-            score: reconstruction_score(&vae, &held_out, device)?,
-        };
-        observer(VaeEvent::Eval(&record));
-        state.evals.push(record);
+    let mut job = VaeRun {
+        config,
+        run,
+        device,
+        pool,
+        held_out,
+        loss,
+        vae,
+        varmap,
+        optimizer,
+        wall_before: state.wall_seconds,
+        state,
+    };
+    let outcome = drive(&mut job, &config.plan(), run, stop, observer)?;
+    Ok((outcome, job.state))
+}
+
+/// The VAE's run, as the loop skeleton drives it.
+struct VaeRun<'a> {
+    config: &'a VaeTrainConfig,
+    run: &'a Path,
+    device: &'a Device,
+    pool: MeshPool,
+    held_out: Vec<deepemd_core::PointCloud>,
+    loss: ReconstructionLoss,
+    vae: PointVae,
+    varmap: candle_nn::VarMap,
+    optimizer: AdamW,
+    state: VaeState,
+    wall_before: f64,
+}
+
+impl VaeRun<'_> {
+    fn eval_record(&self) -> Result<VaeEvalRecord> {
+        Ok(VaeEvalRecord {
+            step: self.state.step,
+            train_seconds: self.state.train_seconds(),
+            score: reconstruction_score(&self.vae, &self.held_out, self.device)?,
+        })
     }
-    while state.step < config.steps {
-        let step = state.step;
+}
+
+impl TrainingRun for VaeRun<'_> {
+    type Step = VaeStepRecord;
+    type Eval = VaeEvalRecord;
+    type Error = Error;
+
+    fn steps_done(&self) -> usize {
+        self.state.step
+    }
+
+    /// The untrained network's score, once, so that every run's curve starts at step 0.
+    fn evaluate_first(&mut self) -> Result<Option<&VaeEvalRecord>> {
+        if self.state.step > 0 || !self.state.evals.is_empty() {
+            return Ok(None);
+        }
+        self.evaluate()
+    }
+
+    fn train_step(&mut self, lr: f64) -> Result<&VaeStepRecord> {
+        let (config, step, device) = (self.config, self.state.step, self.device);
         let started = Instant::now();
-        let lr = learning_rate(
-            step,
-            config.steps,
-            config.lr,
-            config.warmup,
-            config.min_lr_ratio,
-        );
         let beta = if config.kl_warmup == 0 {
             config.kl_weight
         } else {
             config.kl_weight * (step as f64 / config.kl_warmup as f64).min(1.0)
         };
-        let x = pool.batch(
+        let x = self.pool.batch(
             config.network.points,
             config.batch,
             config.scale_jitter,
@@ -160,14 +161,14 @@ pub fn train_vae(
             device,
         )?;
         let noise = noise(config, step, device)?;
-        let (decoded, mu, log_var) = vae.forward(&x, &noise)?;
+        let (decoded, mu, log_var) = self.vae.forward(&x, &noise)?;
         let loss_started = Instant::now();
-        let reconstruction = loss.forward(&decoded, &x)?;
+        let reconstruction = self.loss.forward(&decoded, &x)?;
         let loss_seconds = loss_started.elapsed().as_secs_f64();
         let kl = kl_divergence(&mu, &log_var)?;
         let total = (&reconstruction + (&kl * beta)?)?;
         let grads = total.backward()?;
-        let norm = optimizer.grad_norm(&grads)?;
+        let norm = self.optimizer.grad_norm(&grads)?;
         let value = reconstruction
             .to_dtype(candle_core::DType::F32)?
             .to_scalar::<f32>()?;
@@ -186,48 +187,33 @@ pub fn train_vae(
                 });
             }
         }
-        let scale = if norm > config.clip_norm {
-            config.clip_norm / norm
-        } else {
-            1.0
-        };
-        optimizer.step(&grads, lr, scale)?;
-        state.history.push(VaeStepRecord {
+        self.optimizer
+            .step(&grads, lr, clip_scale(norm, config.clip_norm))?;
+        self.state.history.push(VaeStepRecord {
             step,
             loss: value,
             kl,
             loss_seconds,
             step_seconds: started.elapsed().as_secs_f64(),
         });
-        state.step += 1;
-        observer(VaeEvent::Step(state.history.last().expect("just pushed")));
-
-        let eval_due = config.eval_every > 0 && state.step % config.eval_every == 0;
-        if eval_due || state.step == config.steps {
-            let record = VaeEvalRecord {
-                step: state.step,
-                train_seconds: state.train_seconds(),
-                score: reconstruction_score(&vae, &held_out, device)?,
-            };
-            observer(VaeEvent::Eval(&record));
-            state.evals.push(record);
-        }
-        let stopping = stop.load(Ordering::SeqCst);
-        let by_time = last_checkpoint.elapsed().as_secs_f64() >= config.checkpoint_minutes * 60.0;
-        if stopping || by_time || state.step == config.steps {
-            state.wall_seconds = wall_before + session.elapsed().as_secs_f64();
-            save_checkpoint(run, &varmap, &optimizer, &state)?;
-            last_checkpoint = Instant::now();
-            observer(VaeEvent::Checkpoint { step: state.step });
-        }
-        if stopping && state.step < config.steps {
-            observer(VaeEvent::Stopped { step: state.step });
-            return Ok((VaeOutcome::Stopped, state));
-        }
+        self.state.step += 1;
+        Ok(self.state.history.last().expect("just pushed"))
     }
-    export_model(run, &config.network, &varmap)?;
-    observer(VaeEvent::Finished);
-    Ok((VaeOutcome::Finished, state))
+
+    fn evaluate(&mut self) -> Result<Option<&VaeEvalRecord>> {
+        let record = self.eval_record()?;
+        self.state.evals.push(record);
+        Ok(self.state.evals.last())
+    }
+
+    fn checkpoint(&mut self, session_seconds: f64) -> Result<()> {
+        self.state.wall_seconds = self.wall_before + session_seconds;
+        save_checkpoint(self.run, &self.varmap, &self.optimizer, &self.state)
+    }
+
+    fn export(&mut self) -> Result<()> {
+        export_model(self.run, &self.config.network, &self.varmap).map(drop)
+    }
 }
 
 /// The reparameterization noise of a step: standard normal, seeded by (seed, step).
