@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use common::{deepemd, expected, fixture};
 
+use deepemd_core::tolerance::BELOW_OPTIMUM_REL;
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use serde_json::Value;
 
@@ -148,7 +149,10 @@ fn matching_and_methods() {
         "sinkhorn {plan} vs {exact}"
     );
     let rounded = sinkhorn["distance"].as_f64().unwrap();
-    assert!(rounded >= exact * (1.0 - 1e-12), "{rounded} < {exact}");
+    assert!(
+        rounded >= exact * (1.0 - BELOW_OPTIMUM_REL),
+        "{rounded} < {exact}"
+    );
 
     let out = deepemd(&["emd", a.to_str().unwrap(), b.to_str().unwrap()]);
     let line = String::from_utf8(out.stdout).unwrap();
@@ -300,7 +304,10 @@ fn the_built_in_model_estimates_with_every_rounding() {
             assert!(v["targets_hit_more_than_once"].as_u64().is_some());
         } else {
             // A bijection never costs less than the optimum.
-            assert!(d >= exact * (1.0 - 1e-12), "{rounding}: {d} < {exact}");
+            assert!(
+                d >= exact * (1.0 - BELOW_OPTIMUM_REL),
+                "{rounding}: {d} < {exact}"
+            );
         }
     }
     // Model options given to another method are errors, not silently ignored.
@@ -330,7 +337,10 @@ fn the_built_in_model_estimates_with_every_rounding() {
         &fixture("b2.npy"),
         &["--method", "model", "--rounding", "greedy"],
     );
-    assert!(v["distance"].as_f64().unwrap() >= expected("a2_b2", "euclidean") * (1.0 - 1e-12));
+    assert!(
+        v["distance"].as_f64().unwrap()
+            >= expected("a2_b2", "euclidean") * (1.0 - BELOW_OPTIMUM_REL)
+    );
     // Unequal sizes, both orders: the smaller cloud is matched into the larger (the partial
     // convention), the bijective rounding costing at least the exact partial EMD.
     let b150 = fixture("b150.xyz");
@@ -358,7 +368,7 @@ fn the_built_in_model_estimates_with_every_rounding() {
                 p.len() == 2 && p[0].as_u64().unwrap() < n_a && p[1].as_u64().unwrap() < n_b
             }));
         }
-        assert!(refined["distance"].as_f64().unwrap() >= exact * (1.0 - 1e-12));
+        assert!(refined["distance"].as_f64().unwrap() >= exact * (1.0 - BELOW_OPTIMUM_REL));
         assert!(argmax["targets_hit_more_than_once"].is_u64());
     }
     let out = deepemd(&[

@@ -20,3 +20,12 @@ pub const FINITE_DIFFERENCE_GRAD_ABS: f64 = 1e-6;
 /// [`crate::WorkingFrame`]. Potentials there are O(1), so this is ~10⁴ ulps: it absorbs the
 /// rounding of the shortest-path updates and nothing else.
 pub const DUAL_FEASIBILITY_REL: f64 = 1e-12;
+
+/// How far below the exact optimum another method's feasible matching may come out: none can
+/// beat the optimum, so this only absorbs the rounding of summing the same costs in another
+/// order (relative).
+pub const BELOW_OPTIMUM_REL: f64 = 1e-12;
+
+/// Two f32 evaluation orders of the model (training vs inference path, fused vs reference
+/// kernels, blocked vs whole): absolute difference allowed on logits of size ~1.
+pub const F32_PATHS_ABS: f64 = 1e-4;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result, io};
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
 const FONTS: [&str; 3] = [
@@ -79,61 +80,97 @@ fn bounds(series: &[Series]) -> (f64, f64, f64, f64) {
     )
 }
 
-/// The legend box, drawn alike on every figure.
-fn draw_legend<'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
-    position: SeriesLabelPosition,
-) -> DrawResult {
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()?;
-    Ok(())
+/// What every figure shares: canvas, title, axis labels, legend position.
+struct Frame<'t> {
+    size: (u32, u32),
+    title: &'t str,
+    x_desc: &'t str,
+    y_desc: &'t str,
+    y_label_width: u32,
+    legend: SeriesLabelPosition,
+}
+
+/// The chart of a figure on axes `X`, `Y` (linear or log ranges of `f64`).
+type Chart<'a, 'b, X, Y> = ChartContext<
+    'a,
+    BitMapBackend<'b>,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
+/// Draws a figure into `path`: the frame on the axes `x` × `y`, then `series` drawn by
+/// `draw`, then the legend.
+fn draw_figure<X, Y>(
+    path: &Path,
+    frame: Frame<'_>,
+    x: X,
+    y: Y,
+    draw: impl for<'a, 'b> FnOnce(&mut Chart<'a, 'b, X, Y>) -> DrawResult,
+) -> Result<()>
+where
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let drawn = (|| -> DrawResult {
+        let root = BitMapBackend::new(path, frame.size).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(frame.title, ("sans-serif", 22))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(frame.y_label_width)
+            .build_cartesian_2d(x, y)?;
+        chart
+            .configure_mesh()
+            .x_desc(frame.x_desc)
+            .y_desc(frame.y_desc)
+            .label_style(("sans-serif", 15))
+            .draw()?;
+        draw(&mut chart)?;
+        chart
+            .configure_series_labels()
+            .position(frame.legend)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 15))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    figure(path, drawn)
 }
 
 /// Estimate vs exact scatter with the y = x line.
 pub fn scatter_vs_exact(path: &Path, title: &str, series: &[Series]) -> Result<()> {
-    figure(path, draw_scatter(path, title, series))
-}
-
-fn draw_scatter(path: &Path, title: &str, series: &[Series]) -> DrawResult {
-    let root = BitMapBackend::new(path, (800, 700)).into_drawing_area();
-    root.fill(&WHITE)?;
     let (x0, x1, y0, y1) = bounds(series);
     let (lo, hi) = (x0.min(y0) * 0.95, x1.max(y1) * 1.05);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(lo..hi, lo..hi)?;
-    chart
-        .configure_mesh()
-        .x_desc("exact EMD")
-        .y_desc("estimate")
-        .label_style(("sans-serif", 15))
-        .draw()?;
-    chart
-        .draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?
-        .label("y = x")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
-    for s in series {
-        let color = s.color;
+    let frame = Frame {
+        size: (800, 700),
+        title,
+        x_desc: "exact EMD",
+        y_desc: "estimate",
+        y_label_width: 60,
+        legend: SeriesLabelPosition::MiddleRight,
+    };
+    draw_figure(path, frame, lo..hi, lo..hi, |chart| {
         chart
-            .draw_series(
-                s.points
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, y), 3, color.mix(0.6).filled())),
-            )?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
-    }
-    draw_legend(&mut chart, SeriesLabelPosition::MiddleRight)?;
-    root.present()?;
-    Ok(())
+            .draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?
+            .label("y = x")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+        for s in series {
+            let color = s.color;
+            chart
+                .draw_series(
+                    s.points
+                        .iter()
+                        .map(|&(x, y)| Circle::new((x, y), 3, color.mix(0.6).filled())),
+                )?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+        }
+        Ok(())
+    })
 }
 
 /// Empirical CDFs of several samples.
@@ -144,58 +181,44 @@ pub fn cdf(
     series: &[Series],
     x_range: (f64, f64),
 ) -> Result<()> {
-    figure(path, draw_cdf(path, title, x_desc, series, x_range))
-}
-
-fn draw_cdf(
-    path: &Path,
-    title: &str,
-    x_desc: &str,
-    series: &[Series],
-    x_range: (f64, f64),
-) -> DrawResult {
-    let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x_range.0..x_range.1, 0.0..1.0)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc("share of pairs ≤ x")
-        .label_style(("sans-serif", 15))
-        .draw()?;
-    for s in series {
-        let mut v: Vec<f64> = s
-            .points
-            .iter()
-            .map(|p| p.0)
-            .filter(|x| x.is_finite())
-            .collect();
-        v.sort_by(f64::total_cmp);
-        let n = v.len().max(1) as f64;
-        let steps: Vec<(f64, f64)> = v
-            .iter()
-            .enumerate()
-            .flat_map(|(k, &x)| [(x, k as f64 / n), (x, (k + 1) as f64 / n)])
-            .collect();
-        let color = s.color;
-        chart
-            .draw_series(LineSeries::new(steps, color.stroke_width(2)))?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
-    }
-    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    root.present()?;
-    Ok(())
+    let frame = Frame {
+        size: (800, 600),
+        title,
+        x_desc,
+        y_desc: "share of pairs ≤ x",
+        y_label_width: 60,
+        legend: SeriesLabelPosition::UpperLeft,
+    };
+    draw_figure(path, frame, x_range.0..x_range.1, 0.0..1.0, |chart| {
+        for s in series {
+            let mut v: Vec<f64> = s
+                .points
+                .iter()
+                .map(|p| p.0)
+                .filter(|x| x.is_finite())
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let n = v.len().max(1) as f64;
+            let steps: Vec<(f64, f64)> = v
+                .iter()
+                .enumerate()
+                .flat_map(|(k, &x)| [(x, k as f64 / n), (x, (k + 1) as f64 / n)])
+                .collect();
+            let color = s.color;
+            chart
+                .draw_series(LineSeries::new(steps, color.stroke_width(2)))?
+                .label(s.label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        Ok(())
+    })
 }
 
 /// Each series as a labelled line with a dot of `radius` at every point, on any axes.
-fn draw_lines_with_points<'a, X, Y>(
-    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+fn draw_lines_with_points<X, Y>(
+    chart: &mut ChartContext<'_, BitMapBackend<'_>, Cartesian2d<X, Y>>,
     series: &[Series],
     radius: i32,
 ) -> DrawResult
@@ -226,38 +249,20 @@ pub fn loglog(
     y_desc: &str,
     series: &[Series],
 ) -> Result<()> {
-    figure(path, draw_loglog(path, title, x_desc, y_desc, series))
-}
-
-fn draw_loglog(
-    path: &Path,
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    series: &[Series],
-) -> DrawResult {
-    let root = BitMapBackend::new(path, (800, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
     let (x0, x1, y0, y1) = bounds(series);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            (x0 * 0.8..x1 * 1.25).log_scale(),
-            (y0 * 0.5..y1 * 2.0).log_scale(),
-        )?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .label_style(("sans-serif", 15))
-        .draw()?;
-    draw_lines_with_points(&mut chart, series, 4)?;
-    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-    root.present()?;
-    Ok(())
+    let frame = Frame {
+        size: (800, 600),
+        title,
+        x_desc,
+        y_desc,
+        y_label_width: 70,
+        legend: SeriesLabelPosition::UpperLeft,
+    };
+    let x = (x0 * 0.8..x1 * 1.25).log_scale();
+    let y = (y0 * 0.5..y1 * 2.0).log_scale();
+    draw_figure(path, frame, x, y, |chart| {
+        draw_lines_with_points(chart, series, 4)
+    })
 }
 
 /// Lines on linear axes from y = 0 (a quality curve against time).
@@ -268,33 +273,20 @@ pub fn lines(
     y_desc: &str,
     series: &[Series],
 ) -> Result<()> {
-    figure(path, draw_lines(path, title, x_desc, y_desc, series))
-}
-
-fn draw_lines(
-    path: &Path,
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    series: &[Series],
-) -> DrawResult {
-    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
     let (x0, x1, _, y1) = bounds(series);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x0.min(0.0)..x1 * 1.02, 0.0..y1 * 1.05)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .label_style(("sans-serif", 15))
-        .draw()?;
-    draw_lines_with_points(&mut chart, series, 3)?;
-    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
-    root.present()?;
-    Ok(())
+    let frame = Frame {
+        size: (900, 600),
+        title,
+        x_desc,
+        y_desc,
+        y_label_width: 70,
+        legend: SeriesLabelPosition::UpperRight,
+    };
+    draw_figure(
+        path,
+        frame,
+        x0.min(0.0)..x1 * 1.02,
+        0.0..y1 * 1.05,
+        |chart| draw_lines_with_points(chart, series, 3),
+    )
 }

@@ -35,7 +35,7 @@ impl From<Error> for deepemd_core::Error {
         match e {
             Error::Core(c) => c,
             other => deepemd_core::Error::Estimator {
-                method: "model".into(),
+                method: deepemd_core::Method::Model.name().into(),
                 message: other.to_string(),
             },
         }

@@ -4,6 +4,7 @@
 
 use candle_core::{D, DType, Device, Tensor};
 use deepemd_core::synthetic::{jitter, uniform_cube};
+use deepemd_core::tolerance::{BELOW_OPTIMUM_REL, F32_PATHS_ABS};
 use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Pairing, PointCloud};
 use deepemd_model::{
     DeepEmd, DeepEmdModel, FusedKernels, ModelConfig, Rounding, device_from_name, two_opt,
@@ -106,7 +107,7 @@ fn reference_inference_kernels_and_attention_blocks_match_the_training_path() {
         .logits(&tensor(&a), &tensor(&b), false, usize::MAX)
         .unwrap();
     let blocked = model.logits(&tensor(&a), &tensor(&b), false, 7).unwrap();
-    assert!(max_abs_diff(&train, &whole) < 1e-4);
+    assert!(max_abs_diff(&train, &whole) < F32_PATHS_ABS as f32);
     assert!(max_abs_diff(&whole, &blocked) < 1e-5);
 }
 
@@ -139,7 +140,7 @@ fn the_fused_kernels_equal_the_reference_path_with_the_shipped_model() {
             // 2.4e-4 apart at 112, 4.6e-5 at 51), so the bound is 1e-4 plus a relative 1e-5 of
             // the largest, the 1e-4 absolute for logits of size ~1.
             assert!(
-                diff < 1e-4 + 1e-5 * scale,
+                diff < F32_PATHS_ABS as f32 + 1e-5 * scale,
                 "n {}, train {train}: logits differ by {diff} (largest logit {scale})",
                 pairs[0].0.len()
             );
@@ -293,8 +294,8 @@ fn permuting_a_cloud_permutes_the_logits() {
         &Device::Cpu,
     )
     .unwrap();
-    assert!(max_abs_diff(&sa, &s.index_select(&idx, 1).unwrap()) < 1e-4);
-    assert!(max_abs_diff(&sb, &s.index_select(&idx, 2).unwrap()) < 1e-4);
+    assert!(max_abs_diff(&sa, &s.index_select(&idx, 1).unwrap()) < F32_PATHS_ABS as f32);
+    assert!(max_abs_diff(&sb, &s.index_select(&idx, 2).unwrap()) < F32_PATHS_ABS as f32);
 }
 
 #[test]
@@ -319,7 +320,7 @@ fn roundings_obey_their_bounds() {
         for p in &pairings[1..] {
             assert!(p.as_bijection().is_some());
             assert!(
-                cost(p) >= exact * (1.0 - 1e-12),
+                cost(p) >= exact * (1.0 - BELOW_OPTIMUM_REL),
                 "a bijection below the EMD"
             );
         }
@@ -531,7 +532,7 @@ fn unequal_sizes_go_through_the_network_and_every_rounding() {
                 assert!(matches!(p, Pairing::Partial(_)) || n == m);
                 assert_eq!(p.len(), k);
                 assert!(
-                    cost(p) >= exact * (1.0 - 1e-12),
+                    cost(p) >= exact * (1.0 - BELOW_OPTIMUM_REL),
                     "{n}×{m}: below the exact EMD"
                 );
             }

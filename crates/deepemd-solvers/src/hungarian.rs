@@ -55,7 +55,7 @@ impl Hungarian {
         // lsap wants an owned Vec; the copy is O(n·m), negligible next to the O(n³) solve.
         let (rows, cols) =
             lsap::solve(n, m, &costs.to_vec(), false).map_err(|e| Error::Estimator {
-                method: "hungarian".into(),
+                method: Method::Hungarian.name().into(),
                 message: format!("lsap failed: {e:?}"),
             })?;
         Ok(rows.into_iter().zip(cols).collect())

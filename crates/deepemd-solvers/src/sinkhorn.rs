@@ -455,7 +455,7 @@ impl EmdEstimator for Sinkhorn {
         let result = self.solve(a, b, request)?;
         if !(result.marginal_error <= self.params.tolerance) {
             return Err(Error::Estimator {
-                method: "sinkhorn".into(),
+                method: Method::Sinkhorn.name().into(),
                 message: format!(
                     "did not converge in {} iterations (marginal error {:.1e} > tolerance \
                      {:.1e}); raise max_iterations or epsilon",

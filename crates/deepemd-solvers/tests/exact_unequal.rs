@@ -5,6 +5,7 @@
 mod common;
 
 use common::{brute_force_emd, rel_diff, rng};
+use deepemd_core::tolerance::BELOW_OPTIMUM_REL;
 use deepemd_core::tolerance::EXACT_VALUE_REL;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing, PointCloud, TransportPlan, Unequal};
 use deepemd_solvers::{
@@ -390,7 +391,7 @@ fn agrees_with_pot_emd2_and_scipy_on_unequal_clouds() {
                 // checks closeness on unclustered pairs.
                 let s = Sinkhorn::default().estimate(&a, &b, req).unwrap();
                 assert!(
-                    s.distance >= value * (1.0 - 1e-12),
+                    s.distance >= value * (1.0 - BELOW_OPTIMUM_REL),
                     "sinkhorn rounding on {}",
                     inst.name
                 );

@@ -4,6 +4,7 @@ mod common;
 
 use common::{emd, rel_diff, rng};
 use deepemd_core::synthetic::{jitter, sphere, uniform_cube};
+use deepemd_core::tolerance::BELOW_OPTIMUM_REL;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing, PointCloud, Unequal};
 use deepemd_solvers::{Exact, Hungarian, Sinkhorn, SinkhornParams};
 
@@ -28,7 +29,7 @@ fn transport_cost_and_rounding_bound_the_exact_emd_from_above() {
             assert!(plan >= exact * (1.0 - 1e-3), "{plan} < {exact}");
             // The rounded matching is a bijection: never below the optimum, and `distance` is
             // its cost.
-            assert!(s.emd.distance >= exact * (1.0 - 1e-12));
+            assert!(s.emd.distance >= exact * (1.0 - BELOW_OPTIMUM_REL));
             let again = deepemd_core::Emd::of_pairing(&a, &b, s.emd.pairing.clone(), cost, false);
             assert_eq!(again.unwrap().distance, s.emd.distance);
             // With ε = 1e-3 · max C the estimate is close.
@@ -117,7 +118,7 @@ fn unequal_sizes_under_both_conventions_bound_the_exact_value_from_above() {
                     "{n} vs {m} {unequal}: {plan} vs {exact}"
                 );
                 // The rounding is feasible for the convention, so never below the optimum.
-                assert!(s.emd.distance >= exact * (1.0 - 1e-12));
+                assert!(s.emd.distance >= exact * (1.0 - BELOW_OPTIMUM_REL));
                 match (unequal, &s.emd.pairing) {
                     (Unequal::Partial, Pairing::Partial(p)) => {
                         assert_eq!(p.pairs().len(), n.min(m))
