@@ -1,5 +1,5 @@
-//! `deepemd gen-metrics`: MMD, COV and 1-NNA of a generated set against a reference set, with
-//! the exact EMD and with Chamfer.
+//! `deepemd gen-metrics`: MMD, COV and 1-NNA (with PointFlow's per-set splits and JSD) of a
+//! generated set against a reference set, with the exact EMD and with Chamfer.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,8 +9,8 @@ use clap::Args;
 use deepemd_core::PointCloud;
 use deepemd_data::sharding::Shard;
 use deepemd_metrics::{
-    DISTANCES_MANIFEST, DistanceSetConfig, GenerationMetrics, compute_distance_set,
-    distance_set_metrics, generation_metrics, pair_count,
+    DISTANCES_MANIFEST, DistanceSetConfig, GenerationMetrics, Search, compute_distance_set,
+    distance_set_metrics, generation_metrics_with, jsd_of_sets, pointflow_json, progress_steps,
 };
 
 use crate::output::print_line;
@@ -25,9 +25,17 @@ pub struct GenMetricsArgs {
     /// Generated clouds, in the same forms, with the same points per cloud and dimension.
     #[arg(long)]
     generated: String,
-    /// Print one JSON object instead of a table.
-    #[arg(long)]
+    /// Print one JSON object instead of a table (the same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// `table`, `json` (this project's keys, with `pairs` and `exact_solves`) or `pointflow`
+    /// (one JSON object with PointFlow's keys: `lgan_mmd-EMD`, `1-NN-EMD-acc_t`, `jsd`, …).
+    #[arg(long, default_value = "table")]
+    format: OutputFormat,
+    /// Solve every EMD the definitions involve instead of the pruned nearest-neighbour search
+    /// (the same metrics, to the bit; for checking, and for timing the difference).
+    #[arg(long, conflicts_with = "out")]
+    brute_force: bool,
     /// Keep the distances in this folder, chunk by chunk (`distances.json`, then
     /// `distances-CCCCC.npy`, f64 [pairs, 2]: EMD, Chamfer, each with its `.receipt`): a rerun
     /// resumes (remaking any chunk that does not verify), and `--shard` splits the work across
@@ -44,6 +52,14 @@ pub struct GenMetricsArgs {
     /// folder's, or 256 for a new folder].
     #[arg(long, requires = "out")]
     chunk_size: Option<usize>,
+}
+
+/// How the metrics are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
+    Pointflow,
 }
 
 /// Cloud pairs per chunk file of a new distance set.
@@ -68,8 +84,17 @@ fn in_memory(
     reference: &[PointCloud],
     generated: &[PointCloud],
 ) -> Result<GenerationMetrics> {
-    let total = pair_count(reference.len(), generated.len()) as u64;
-    let progress = bar(total, "distances");
+    let search = if args.brute_force {
+        Search::BruteForce
+    } else {
+        Search::Pruned
+    };
+    let total = progress_steps(reference.len(), generated.len(), search) as u64;
+    let unit = match search {
+        Search::Pruned => "Chamfer distances and EMD queries",
+        Search::BruteForce => "distances",
+    };
+    let progress = bar(total, unit);
     progress.set_message("exact EMD and Chamfer");
     let done = AtomicU64::new(0);
     let tick = || {
@@ -78,10 +103,11 @@ fn in_memory(
             progress.set_position(done.load(Ordering::Relaxed));
         }
     };
-    let m = generation_metrics(
+    let m = generation_metrics_with(
         reference,
         generated,
         (&args.reference, &args.generated),
+        search,
         &tick,
     )?;
     progress.finish_and_clear();
@@ -150,30 +176,67 @@ fn in_folder(
     }
     let mut m = distance_set_metrics(out)?;
     m.seconds += report.seconds;
+    // The distance set keeps no clouds; here they are at hand.
+    m.jsd = jsd_of_sets(reference, generated);
     Ok(Some(m))
 }
 
 fn print_metrics(args: &GenMetricsArgs, m: &GenerationMetrics) -> Result<()> {
-    if args.json {
-        print_line(serde_json::to_string(m)?)?;
+    let format = if args.json {
+        OutputFormat::Json
     } else {
-        let pct = |x: f64| format!("{:.1} %", 100.0 * x);
-        print_line(format_args!(
-            "{} reference and {} generated clouds of {} points ({:.1} s)",
-            m.n_reference, m.n_generated, m.points, m.seconds
-        ))?;
-        print_line("metric   exact EMD   Chamfer")?;
-        print_line(format_args!("MMD      {:<11.5} {:.6}", m.mmd_emd, m.mmd_cd))?;
-        print_line(format_args!(
-            "COV      {:<11} {}",
-            pct(m.cov_emd),
-            pct(m.cov_cd)
-        ))?;
-        print_line(format_args!(
-            "1-NNA    {:<11} {}",
-            pct(m.nna_emd),
-            pct(m.nna_cd)
-        ))?;
+        args.format
+    };
+    match format {
+        OutputFormat::Json => print_line(serde_json::to_string(m)?),
+        OutputFormat::Pointflow => print_line(pointflow_json(m)),
+        OutputFormat::Table => print_table(m),
     }
-    Ok(())
+}
+
+fn print_table(m: &GenerationMetrics) -> Result<()> {
+    let pct = |x: f64| format!("{:.1} %", 100.0 * x);
+    print_line(format_args!(
+        "{} reference and {} generated clouds of {} points ({:.1} s)",
+        m.n_reference, m.n_generated, m.points, m.seconds
+    ))?;
+    print_line(format_args!(
+        "EMDs: {} pairs in the definitions, {} solved exactly ({:.2} %)",
+        m.pairs,
+        m.exact_solves,
+        100.0 * m.exact_solves as f64 / m.pairs.max(1) as f64
+    ))?;
+    print_line("metric                 exact EMD   Chamfer")?;
+    print_line(format_args!(
+        "MMD                    {:<11.5} {:.6}",
+        m.mmd_emd, m.mmd_cd
+    ))?;
+    print_line(format_args!(
+        "MMD (generated side)   {:<11.5} {:.6}",
+        m.mmd_smp_emd, m.mmd_smp_cd
+    ))?;
+    print_line(format_args!(
+        "COV                    {:<11} {}",
+        pct(m.cov_emd),
+        pct(m.cov_cd)
+    ))?;
+    print_line(format_args!(
+        "1-NNA                  {:<11} {}",
+        pct(m.nna_emd),
+        pct(m.nna_cd)
+    ))?;
+    print_line(format_args!(
+        "1-NNA reference        {:<11} {}",
+        pct(m.nna_emd_reference),
+        pct(m.nna_cd_reference)
+    ))?;
+    print_line(format_args!(
+        "1-NNA generated        {:<11} {}",
+        pct(m.nna_emd_generated),
+        pct(m.nna_cd_generated)
+    ))?;
+    match m.jsd {
+        Some(j) => print_line(format_args!("JSD (28³ occupancy)    {j:.5}")),
+        None => print_line("JSD (28³ occupancy)    – (3-D clouds only)"),
+    }
 }

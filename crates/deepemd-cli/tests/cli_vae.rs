@@ -68,6 +68,85 @@ fn stderr(out: &std::process::Output) -> String {
 }
 
 #[test]
+fn gen_metrics_pruned_brute_force_and_pointflow_formats_agree() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = fixture();
+    let case = fixture["cases"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap();
+    let (reference, points) = flat(&case["reference"]);
+    let (generated, _) = flat(&case["generated"]);
+    let (r, g) = (dir.path().join("r.h5"), dir.path().join("g.h5"));
+    write_set(&r, &reference, points);
+    write_set(&g, &generated, points);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "gen-metrics",
+            "--reference",
+            r.to_str().unwrap(),
+            "--generated",
+            g.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let out = deepemd(&args);
+        assert!(out.status.success(), "{extra:?}: {}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json = |extra: &[&str]| -> Value { serde_json::from_str(&run(extra)).unwrap() };
+    let (pruned, brute) = (
+        json(&["--json"]),
+        json(&["--brute-force", "--format", "json"]),
+    );
+    let (nr, ng) = (reference.len(), generated.len());
+    let pairs = nr * ng + nr * (nr - 1) / 2 + ng * (ng - 1) / 2;
+    assert_eq!(pruned["pairs"].as_u64().unwrap() as usize, pairs);
+    assert_eq!(brute["exact_solves"].as_u64().unwrap() as usize, pairs);
+    assert!(pruned["exact_solves"].as_u64().unwrap() as usize <= pairs);
+    for (key, value) in pruned.as_object().unwrap() {
+        if !["seconds", "exact_solves", "dual_bounds"].contains(&key.as_str()) {
+            assert_eq!(value, &brute[key], "{key}");
+        }
+    }
+    let pf = json(&["--format", "pointflow"]);
+    for (theirs, ours) in [
+        ("lgan_mmd-EMD", "mmd_emd"),
+        ("lgan_cov-EMD", "cov_emd"),
+        ("lgan_mmd_smp-EMD", "mmd_smp_emd"),
+        ("1-NN-EMD-acc", "nna_emd"),
+        ("1-NN-EMD-acc_t", "nna_emd_reference"),
+        ("1-NN-EMD-acc_f", "nna_emd_generated"),
+        ("lgan_mmd-CD", "mmd_cd"),
+        ("1-NN-CD-acc_t", "nna_cd_reference"),
+        ("jsd", "jsd"),
+    ] {
+        assert_eq!(pf[theirs], pruned[ours], "{theirs}");
+    }
+    assert!(pf["jsd"].as_f64().unwrap() >= 0.0);
+    let table = run(&[]);
+    assert!(table.contains(&format!("{pairs} pairs")), "{table}");
+    assert!(
+        table.contains("1-NNA generated") && table.contains("JSD"),
+        "{table}"
+    );
+    // A distance set (--out) holds every distance by definition: --brute-force with it is refused.
+    let out = deepemd(&[
+        "gen-metrics",
+        "--reference",
+        r.to_str().unwrap(),
+        "--generated",
+        g.to_str().unwrap(),
+        "--brute-force",
+        "--out",
+        dir.path().join("d").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+}
+
+#[test]
 fn gen_metrics_json_matches_scipy_through_hdf5_files() {
     let _serial = serial();
     let dir = tempfile::tempdir().unwrap();

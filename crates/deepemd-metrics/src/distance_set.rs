@@ -27,9 +27,9 @@ use sha2::{Digest, Sha256};
 
 use crate::chamfer::chamfer_distance;
 use crate::error::{Error, Result};
-use crate::generation_metrics::{
-    DistanceMatrices, GenerationMetrics, check_sets, exact_emd, pair_count, pair_jobs_in,
-};
+use crate::generation_metrics::{GenerationMetrics, check_sets, exact_emd};
+use crate::pair_jobs::{pair_count, pair_jobs_in};
+use crate::set_metrics::DistanceMatrices;
 
 /// Most clouds a set of a distance set may hold (a bound on what a manifest read from disk may
 /// ask for: 10⁶ clouds are 10¹² cloud pairs).
@@ -363,7 +363,7 @@ fn into_data(e: Error) -> deepemd_data::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generation_metrics::generation_metrics;
+    use crate::generation_metrics::{Search, generation_metrics_with};
 
     fn clouds(count: usize, shift: f64) -> Vec<PointCloud> {
         (0..count)
@@ -394,7 +394,9 @@ mod tests {
             assert_eq!((report.chunks, report.skipped), (3, 0));
         }
         let from_disk = distance_set_metrics(dir.path()).unwrap();
-        let direct = generation_metrics(&r, &g, names, &|| {}).unwrap();
+        // The brute force solves every pair, as the distance set does; a distance set keeps
+        // no clouds, so no JSD.
+        let direct = generation_metrics_with(&r, &g, names, Search::BruteForce, &|| {}).unwrap();
         assert_eq!(
             GenerationMetrics {
                 seconds: 0.0,
@@ -402,6 +404,7 @@ mod tests {
             },
             GenerationMetrics {
                 seconds: 0.0,
+                jsd: None,
                 ..direct
             }
         );

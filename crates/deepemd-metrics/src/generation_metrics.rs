@@ -18,13 +18,28 @@ use std::time::Instant;
 
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
 use deepemd_solvers::Exact;
-use rayon::prelude::*;
 
-use crate::chamfer::chamfer_distance;
+use crate::chamfer::chamfer_matrices;
 use crate::error::{Error, Result};
+use crate::jsd::jsd_of_sets;
+use crate::nearest::PrunedSearch;
+use crate::pair_jobs::PairJob;
+use crate::set_metrics::{DistanceMatrices, SetMetrics, distance_matrices, set_metrics};
 
-/// MMD, COV and 1-NNA with the exact EMD and with Chamfer, and the sizes they were computed on.
-/// `--json` of `deepemd gen-metrics` prints this object.
+/// How the EMD's nearest neighbours are found. Both give identical metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Search {
+    /// Certified lower bounds exclude most candidates; only the rest are solved exactly
+    /// (`nearest.rs`).
+    #[default]
+    Pruned,
+    /// Every distance the definitions involve is solved exactly.
+    BruteForce,
+}
+
+/// MMD, COV and 1-NNA with the exact EMD and with Chamfer, PointFlow's per-set splits and JSD,
+/// the sizes they were computed on and the work they took. `--json` of `deepemd gen-metrics`
+/// prints this object.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GenerationMetrics {
     /// MMD with the exact EMD.
@@ -39,36 +54,46 @@ pub struct GenerationMetrics {
     pub cov_cd: f64,
     /// 1-NNA with Chamfer.
     pub nna_cd: f64,
+    /// MMD's generated-side twin with the EMD: the mean over generated clouds of the nearest
+    /// reference one (PointFlow's `lgan_mmd_smp-EMD`).
+    #[serde(default)]
+    pub mmd_smp_emd: f64,
+    /// The same with Chamfer (`lgan_mmd_smp-CD`).
+    #[serde(default)]
+    pub mmd_smp_cd: f64,
+    /// 1-NNA with the EMD on the reference clouds alone (PointFlow's `1-NN-EMD-acc_t`).
+    #[serde(default)]
+    pub nna_emd_reference: f64,
+    /// 1-NNA with the EMD on the generated clouds alone (`1-NN-EMD-acc_f`).
+    #[serde(default)]
+    pub nna_emd_generated: f64,
+    /// 1-NNA with Chamfer on the reference clouds (`1-NN-CD-acc_t`).
+    #[serde(default)]
+    pub nna_cd_reference: f64,
+    /// 1-NNA with Chamfer on the generated clouds (`1-NN-CD-acc_f`).
+    #[serde(default)]
+    pub nna_cd_generated: f64,
+    /// Jensen–Shannon divergence of the sets' occupancy of PointFlow's 28³ grid (`jsd.rs`);
+    /// `None` for 2-D clouds, and from a distance set (which keeps no clouds).
+    #[serde(default)]
+    pub jsd: Option<f64>,
     /// Reference clouds.
     pub n_reference: usize,
     /// Generated clouds.
     pub n_generated: usize,
     /// Points per cloud.
     pub points: usize,
+    /// EMDs the definitions involve: `R·G + R(R−1)/2 + G(G−1)/2`.
+    #[serde(default)]
+    pub pairs: usize,
+    /// EMDs actually solved: `pairs` by brute force, far fewer by the pruned search.
+    #[serde(default)]
+    pub exact_solves: usize,
+    /// Dual lower bounds computed by the pruned search (each a few percent of a solve).
+    #[serde(default)]
+    pub dual_bounds: usize,
     /// Seconds the computation took.
     pub seconds: f64,
-}
-
-/// The three metrics of one distance.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SetMetrics {
-    /// Minimum matching distance.
-    pub mmd: f64,
-    /// Coverage.
-    pub cov: f64,
-    /// 1-nearest-neighbour accuracy.
-    pub nna: f64,
-}
-
-/// The distances among and between two sets, row-major: `rg[r][g]`, `rr`, `gg`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DistanceMatrices {
-    /// Reference × generated.
-    pub rg: Vec<Vec<f64>>,
-    /// Reference × reference (the diagonal is unused).
-    pub rr: Vec<Vec<f64>>,
-    /// Generated × generated (the diagonal is unused).
-    pub gg: Vec<Vec<f64>>,
 }
 
 /// Checks that two sets can be compared: both non-empty, every cloud of one point count and
@@ -106,195 +131,6 @@ pub fn check_sets(
     Ok(r)
 }
 
-/// One distance the metrics need: which two sets, and the two clouds' indices in them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PairJob {
-    /// Reference `i` and generated `j`.
-    ReferenceGenerated(usize, usize),
-    /// Reference `i` and reference `j`, `i < j`.
-    ReferenceReference(usize, usize),
-    /// Generated `i` and generated `j`, `i < j`.
-    GeneratedGenerated(usize, usize),
-}
-
-impl PairJob {
-    /// The two clouds of the job.
-    pub fn clouds<'a>(
-        &self,
-        reference: &'a [PointCloud],
-        generated: &'a [PointCloud],
-    ) -> (&'a PointCloud, &'a PointCloud) {
-        match *self {
-            Self::ReferenceGenerated(i, j) => (&reference[i], &generated[j]),
-            Self::ReferenceReference(i, j) => (&reference[i], &reference[j]),
-            Self::GeneratedGenerated(i, j) => (&generated[i], &generated[j]),
-        }
-    }
-
-    /// Job `t` of [`pair_jobs`]`(nr, ng)`, computed without the list (a shard of a large job
-    /// needs only its own jobs); `None` past the end.
-    pub fn nth(nr: usize, ng: usize, t: usize) -> Option<Self> {
-        use PairJob::*;
-        let rg = nr.checked_mul(ng)?;
-        if t < rg {
-            return Some(ReferenceGenerated(t / ng, t % ng));
-        }
-        let t = t - rg;
-        let rr = triangle(nr);
-        if t < rr {
-            let (i, j) = upper_triangle_pair(nr, t);
-            return Some(ReferenceReference(i, j));
-        }
-        let t = t - rr;
-        (t < triangle(ng)).then(|| {
-            let (i, j) = upper_triangle_pair(ng, t);
-            GeneratedGenerated(i, j)
-        })
-    }
-}
-
-/// Pairs `i < j` of `n` items.
-fn triangle(n: usize) -> usize {
-    n * n.saturating_sub(1) / 2
-}
-
-/// The `t`-th pair `(i, j)`, `i < j < n`, of the upper triangle in row-major order. Row `i`
-/// starts at `i·(n−1) − i·(i−1)/2`; the row is found by binary search.
-fn upper_triangle_pair(n: usize, t: usize) -> (usize, usize) {
-    let start = |i: usize| i * (n - 1) - i * i.saturating_sub(1) / 2;
-    let (mut lo, mut hi) = (0, n - 1); // the row is in lo..hi
-    while hi - lo > 1 {
-        let mid = (lo + hi) / 2;
-        if start(mid) <= t {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (lo, lo + 1 + (t - start(lo)))
-}
-
-/// The jobs `range` of [`pair_jobs`]`(nr, ng)`, one at a time: memory independent of the job's
-/// size.
-pub fn pair_jobs_in(
-    nr: usize,
-    ng: usize,
-    range: std::ops::Range<usize>,
-) -> impl Iterator<Item = PairJob> {
-    range.map_while(move |t| PairJob::nth(nr, ng, t))
-}
-
-/// Every distance the metrics need, in a fixed order: reference × generated row by row, then
-/// the upper triangles of reference × reference and generated × generated.
-/// [`pair_count`] is twice its length (once per distance).
-pub fn pair_jobs(nr: usize, ng: usize) -> Vec<PairJob> {
-    use PairJob::*;
-    let mut jobs = Vec::with_capacity(pair_count(nr, ng) / 2);
-    jobs.extend((0..nr).flat_map(|i| (0..ng).map(move |j| ReferenceGenerated(i, j))));
-    jobs.extend((0..nr).flat_map(|i| (i + 1..nr).map(move |j| ReferenceReference(i, j))));
-    jobs.extend((0..ng).flat_map(|i| (i + 1..ng).map(move |j| GeneratedGenerated(i, j))));
-    jobs
-}
-
-impl DistanceMatrices {
-    /// The matrices of sets of `nr` and `ng` clouds from the value of every job of
-    /// [`pair_jobs`], in that order.
-    pub fn from_values(nr: usize, ng: usize, values: &[f64]) -> Self {
-        let mut m = Self {
-            rg: vec![vec![0.0; ng]; nr],
-            rr: vec![vec![0.0; nr]; nr],
-            gg: vec![vec![0.0; ng]; ng],
-        };
-        for (job, &d) in pair_jobs_in(nr, ng, 0..values.len()).zip(values) {
-            match job {
-                PairJob::ReferenceGenerated(i, j) => m.rg[i][j] = d,
-                PairJob::ReferenceReference(i, j) => (m.rr[i][j], m.rr[j][i]) = (d, d),
-                PairJob::GeneratedGenerated(i, j) => (m.gg[i][j], m.gg[j][i]) = (d, d),
-            }
-        }
-        m
-    }
-}
-
-/// Every distance the metrics need, `distance` computed in parallel; `progress` is called
-/// once per distance computed, from any thread.
-pub fn distance_matrices(
-    reference: &[PointCloud],
-    generated: &[PointCloud],
-    distance: &(dyn Fn(&PointCloud, &PointCloud) -> Result<f64> + Sync),
-    progress: &(dyn Fn() + Sync),
-) -> Result<DistanceMatrices> {
-    let values: Vec<f64> = pair_jobs(reference.len(), generated.len())
-        .par_iter()
-        .map(|job| {
-            let (a, b) = job.clouds(reference, generated);
-            let d = distance(a, b)?;
-            progress();
-            Ok(d)
-        })
-        .collect::<Result<_>>()?;
-    Ok(DistanceMatrices::from_values(
-        reference.len(),
-        generated.len(),
-        &values,
-    ))
-}
-
-/// The index of the smallest value (the first on ties), skipping `skip`.
-fn argmin(values: impl Iterator<Item = f64>, skip: Option<usize>) -> Option<(usize, f64)> {
-    values
-        .enumerate()
-        .filter(|(k, _)| Some(*k) != skip)
-        .fold(None, |best, (k, v)| match best {
-            Some((_, b)) if b <= v => best,
-            _ => Some((k, v)),
-        })
-}
-
-/// MMD, COV and 1-NNA from the distance matrices (definitions in the module documentation);
-/// NaN for empty sets.
-pub fn set_metrics(m: &DistanceMatrices) -> SetMetrics {
-    let (nr, ng) = (m.rg.len(), m.gg.len());
-    if nr == 0 || ng == 0 {
-        return SetMetrics {
-            mmd: f64::NAN,
-            cov: f64::NAN,
-            nna: f64::NAN,
-        };
-    }
-    let mmd =
-        m.rg.iter()
-            .map(|row| row.iter().copied().fold(f64::INFINITY, f64::min))
-            .sum::<f64>()
-            / nr as f64;
-    let mut covered = vec![false; nr];
-    for g in 0..ng {
-        if let Some((r, _)) = argmin((0..nr).map(|r| m.rg[r][g]), None) {
-            covered[r] = true;
-        }
-    }
-    let cov = covered.iter().filter(|&&c| c).count() as f64 / nr as f64;
-    // 1-NN over the union, generated first: a cloud is classified right when its nearest other
-    // cloud is of its own set.
-    let mut right = 0usize;
-    for g in 0..ng {
-        let row = (0..ng)
-            .map(|k| m.gg[g][k])
-            .chain((0..nr).map(|r| m.rg[r][g]));
-        if let Some((k, _)) = argmin(row, Some(g)) {
-            right += usize::from(k < ng);
-        }
-    }
-    for r in 0..nr {
-        let row = m.rg[r].iter().copied().chain(m.rr[r].iter().copied());
-        if let Some((k, _)) = argmin(row, Some(ng + r)) {
-            right += usize::from(k >= ng);
-        }
-    }
-    let nna = right as f64 / (nr + ng) as f64;
-    SetMetrics { mmd, cov, nna }
-}
-
 /// The exact EMD of two clouds (this project's convention).
 pub fn exact_emd(a: &PointCloud, b: &PointCloud) -> Result<f64> {
     Ok(Exact::default()
@@ -302,36 +138,88 @@ pub fn exact_emd(a: &PointCloud, b: &PointCloud) -> Result<f64> {
         .distance)
 }
 
-/// MMD, COV and 1-NNA of `generated` against `reference` with the exact EMD and Chamfer.
-/// `names` (the files the sets came from) go into the errors; `progress` is called once per
-/// distance computed (2 · (R·G + R(R−1)/2 + G(G−1)/2) in all; see [`pair_count`]).
+/// MMD, COV and 1-NNA (and PointFlow's splits and JSD) of `generated` against `reference`
+/// with the exact EMD and Chamfer, by the pruned search. `names` (the files the sets came from)
+/// go into the errors; `progress` is called [`progress_steps`] times in all, from any thread.
 pub fn generation_metrics(
     reference: &[PointCloud],
     generated: &[PointCloud],
     names: (&str, &str),
     progress: &(dyn Fn() + Sync),
 ) -> Result<GenerationMetrics> {
+    generation_metrics_with(reference, generated, names, Search::Pruned, progress)
+}
+
+/// [`generation_metrics`] with the EMD's nearest neighbours found by `search`.
+pub fn generation_metrics_with(
+    reference: &[PointCloud],
+    generated: &[PointCloud],
+    names: (&str, &str),
+    search: Search,
+    progress: &(dyn Fn() + Sync),
+) -> Result<GenerationMetrics> {
     let started = Instant::now();
     let (points, _) = check_sets(reference, generated, names)?;
-    let emd = distance_matrices(reference, generated, &exact_emd, progress)?;
-    let cd = distance_matrices(reference, generated, &chamfer_distance, progress)?;
-    Ok(GenerationMetrics::from_matrices(
+    let (emd, work) = match search {
+        Search::Pruned => {
+            let outcome = PrunedSearch::new(reference, generated).metrics(progress)?;
+            (outcome.metrics, (outcome.exact_solves, outcome.dual_bounds))
+        }
+        Search::BruteForce => {
+            let m = distance_matrices(reference, generated, &exact_emd, progress)?;
+            let pairs = PairJob::count(reference.len(), generated.len());
+            (set_metrics(&m), (pairs, 0))
+        }
+    };
+    let cd = set_metrics(&chamfer_matrices(reference, generated, progress)?);
+    let sizes = Sizes {
+        n_reference: reference.len(),
+        n_generated: generated.len(),
+        points,
+    };
+    Ok(GenerationMetrics::new(
         &emd,
         &cd,
-        points,
+        sizes,
+        work,
+        jsd_of_sets(reference, generated),
         started.elapsed().as_secs_f64(),
     ))
 }
 
+/// How many times [`generation_metrics_with`] calls its `progress` for sets of `r` and `g`
+/// clouds: once per Chamfer distance, and once per EMD distance (brute force) or per EMD
+/// nearest-neighbour query (pruned: `2·(r + g)`).
+pub fn progress_steps(r: usize, g: usize, search: Search) -> usize {
+    let distances = PairJob::count(r, g);
+    distances
+        + match search {
+            Search::Pruned => 2 * (r + g),
+            Search::BruteForce => distances,
+        }
+}
+
+/// The sizes a [`GenerationMetrics`] records.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    /// Reference clouds.
+    pub n_reference: usize,
+    /// Generated clouds.
+    pub n_generated: usize,
+    /// Points per cloud.
+    pub points: usize,
+}
+
 impl GenerationMetrics {
-    /// The metrics of both distances from their matrices; `points` and `seconds` are recorded.
-    pub fn from_matrices(
-        emd: &DistanceMatrices,
-        cd: &DistanceMatrices,
-        points: usize,
+    /// The record of both distances' metrics.
+    pub fn new(
+        e: &SetMetrics,
+        c: &SetMetrics,
+        sizes: Sizes,
+        (exact_solves, dual_bounds): (usize, usize),
+        jsd: Option<f64>,
         seconds: f64,
     ) -> Self {
-        let (e, c) = (set_metrics(emd), set_metrics(cd));
         Self {
             mmd_emd: e.mmd,
             cov_emd: e.cov,
@@ -339,90 +227,44 @@ impl GenerationMetrics {
             mmd_cd: c.mmd,
             cov_cd: c.cov,
             nna_cd: c.nna,
-            n_reference: emd.rg.len(),
-            n_generated: emd.gg.len(),
-            points,
+            mmd_smp_emd: e.mmd_smp,
+            mmd_smp_cd: c.mmd_smp,
+            nna_emd_reference: e.nna_reference,
+            nna_emd_generated: e.nna_generated,
+            nna_cd_reference: c.nna_reference,
+            nna_cd_generated: c.nna_generated,
+            jsd,
+            n_reference: sizes.n_reference,
+            n_generated: sizes.n_generated,
+            points: sizes.points,
+            pairs: PairJob::count(sizes.n_reference, sizes.n_generated),
+            exact_solves,
+            dual_bounds,
             seconds,
         }
     }
-}
 
-/// How many distances [`generation_metrics`] computes for sets of `r` and `g` clouds.
-pub fn pair_count(r: usize, g: usize) -> usize {
-    2 * (r * g + r * r.saturating_sub(1) / 2 + g * g.saturating_sub(1) / 2)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn matrices(rg: Vec<Vec<f64>>, rr: Vec<Vec<f64>>, gg: Vec<Vec<f64>>) -> DistanceMatrices {
-        DistanceMatrices { rg, rr, gg }
-    }
-
-    #[test]
-    fn the_nth_job_is_the_nth_of_the_list_for_every_size() {
-        for nr in 0..7 {
-            for ng in 0..7 {
-                let all = pair_jobs(nr, ng);
-                assert_eq!(2 * all.len(), pair_count(nr, ng));
-                for (t, job) in all.iter().enumerate() {
-                    assert_eq!(PairJob::nth(nr, ng, t), Some(*job), "{nr} {ng} {t}");
-                }
-                assert_eq!(PairJob::nth(nr, ng, all.len()), None);
-                let middle: Vec<PairJob> = pair_jobs_in(nr, ng, 3..all.len() + 5).collect();
-                assert_eq!(middle, all.get(3..).unwrap_or(&[]));
-            }
-        }
-        // A large job without its list: the last pair of 6000 × 6000 clouds.
-        let t = pair_count(6000, 6000) / 2 - 1;
-        assert_eq!(
-            PairJob::nth(6000, 6000, t),
-            Some(PairJob::GeneratedGenerated(5998, 5999))
-        );
-    }
-
-    #[test]
-    fn identical_sets_cover_everything_and_are_indistinguishable_by_mmd() {
-        // Points on a line: reference {0, 10}, generated {0, 10}; D = |x − y|.
-        let m = matrices(
-            vec![vec![0.0, 10.0], vec![10.0, 0.0]],
-            vec![vec![0.0, 10.0], vec![10.0, 0.0]],
-            vec![vec![0.0, 10.0], vec![10.0, 0.0]],
-        );
-        let s = set_metrics(&m);
-        assert_eq!(s.mmd, 0.0);
-        assert_eq!(s.cov, 1.0);
-        // Each cloud's nearest other cloud is its twin in the other set: 0 % accuracy.
-        assert_eq!(s.nna, 0.0);
-    }
-
-    #[test]
-    fn collapsed_generation_covers_one_and_is_told_apart() {
-        // Reference {0, 10, 20}; generated {0.5, 0.6} (both near the first).
-        let r = [0.0, 10.0, 20.0];
-        let g = [0.5, 0.6];
-        let d = |a: f64, b: f64| (a - b).abs();
-        let m = matrices(
-            r.iter()
-                .map(|&a| g.iter().map(|&b| d(a, b)).collect())
-                .collect(),
-            r.iter()
-                .map(|&a| r.iter().map(|&b| d(a, b)).collect())
-                .collect(),
-            g.iter()
-                .map(|&a| g.iter().map(|&b| d(a, b)).collect())
-                .collect(),
-        );
-        let s = set_metrics(&m);
-        assert!(
-            (s.mmd - (0.5 + 9.4 + 19.4) / 3.0).abs() < 1e-12,
-            "{}",
-            s.mmd
-        );
-        assert!((s.cov - 1.0 / 3.0).abs() < 1e-12);
-        // g0 → g1 (right), g1 → g0 (right), r0 → g0 (wrong), r1 → g1 at 9.4 (wrong),
-        // r2 → r1 (right).
-        assert!((s.nna - 3.0 / 5.0).abs() < 1e-12, "{}", s.nna);
+    /// The metrics of both distances from their full matrices (a distance set: every EMD was
+    /// solved); `points` and `seconds` are recorded, JSD is not known.
+    pub fn from_matrices(
+        emd: &DistanceMatrices,
+        cd: &DistanceMatrices,
+        points: usize,
+        seconds: f64,
+    ) -> Self {
+        let sizes = Sizes {
+            n_reference: emd.rg.len(),
+            n_generated: emd.gg.len(),
+            points,
+        };
+        let solves = PairJob::count(sizes.n_reference, sizes.n_generated);
+        Self::new(
+            &set_metrics(emd),
+            &set_metrics(cd),
+            sizes,
+            (solves, 0),
+            None,
+            seconds,
+        )
     }
 }

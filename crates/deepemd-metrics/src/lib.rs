@@ -22,11 +22,18 @@
 //! `deepemd gen-metrics`, `deepemd merge-shards` and the Python `deepemd.gen_metrics` are the
 //! commands on this crate. It depends on core, solvers and data only: no candle.
 
+mod bounds;
 mod chamfer;
 mod distance_set;
 mod error;
 mod generation_metrics;
+mod jsd;
+mod nearest;
+mod pair_jobs;
+mod pointflow;
+mod set_metrics;
 
+pub use bounds::{CloudSketch, directions};
 pub use chamfer::chamfer_distance;
 pub use distance_set::{
     DISTANCES_MANIFEST, DistanceSetConfig, DistanceSetOutput, DistanceSetReport,
@@ -34,6 +41,10 @@ pub use distance_set::{
 };
 pub use error::{Error, Result};
 pub use generation_metrics::{
-    DistanceMatrices, GenerationMetrics, PairJob, SetMetrics, check_sets, distance_matrices,
-    exact_emd, generation_metrics, pair_count, pair_jobs, set_metrics,
+    GenerationMetrics, Search, Sizes, check_sets, exact_emd, generation_metrics,
+    generation_metrics_with, progress_steps,
 };
+pub use jsd::{JSD_RESOLUTION, jsd_of_sets};
+pub use pair_jobs::{PairJob, pair_count, pair_jobs, pair_jobs_in};
+pub use pointflow::{pointflow_json, pointflow_keys};
+pub use set_metrics::{DistanceMatrices, SetMetrics, distance_matrices, set_metrics};

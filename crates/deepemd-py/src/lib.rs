@@ -172,34 +172,48 @@ fn read_cloud<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyArra
 }
 
 /// MMD, COV and 1-NNA (Yang et al.) of `generated` against `reference`, (R, n, d) and (G, n, d)
-/// arrays, with the exact EMD and with Chamfer, as a dict (the keys of `deepemd gen-metrics
-/// --json`).
+/// arrays, with the exact EMD and with Chamfer, PointFlow's per-set splits and JSD, as a dict:
+/// the keys of `deepemd gen-metrics --json` (with `pairs` and `exact_solves`), or PointFlow's
+/// with `format="pointflow"`. `brute_force=True` solves every EMD instead of the pruned search
+/// (the same metrics).
 #[pyfunction]
+#[pyo3(signature = (reference, generated, brute_force = false, format = "deepemd"))]
 fn gen_metrics<'py>(
     py: Python<'py>,
     reference: &Bound<'py, PyAny>,
     generated: &Bound<'py, PyAny>,
+    brute_force: bool,
+    format: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
+    if !["deepemd", "pointflow"].contains(&format) {
+        return Err(errors::value(format!(
+            "unknown format '{format}'; the formats are deepemd, pointflow"
+        )));
+    }
     let r = clouds(reference, "reference")?;
     let g = clouds(generated, "generated")?;
+    let search = if brute_force {
+        deepemd_metrics::Search::BruteForce
+    } else {
+        deepemd_metrics::Search::Pruned
+    };
+    let names = ("reference", "generated");
     let m = py
-        .detach(|| deepemd_metrics::generation_metrics(&r, &g, ("reference", "generated"), &|| {}))
+        .detach(|| deepemd_metrics::generation_metrics_with(&r, &g, names, search, &|| {}))
         .map_err(|e| errors::value(e.to_string()))?;
+    // The one serializer of the CLI's JSON, turned into a dict.
+    let json = match format {
+        "pointflow" => deepemd_metrics::pointflow_json(&m),
+        _ => serde_json::to_value(&m).expect("the metrics serialize"),
+    };
     let d = PyDict::new(py);
-    for (k, v) in [
-        ("mmd_emd", m.mmd_emd),
-        ("cov_emd", m.cov_emd),
-        ("nna_emd", m.nna_emd),
-        ("mmd_cd", m.mmd_cd),
-        ("cov_cd", m.cov_cd),
-        ("nna_cd", m.nna_cd),
-        ("seconds", m.seconds),
-    ] {
-        d.set_item(k, v)?;
+    for (k, v) in json.as_object().expect("an object") {
+        match v {
+            serde_json::Value::Null => d.set_item(k, py.None())?,
+            v if v.is_u64() => d.set_item(k, v.as_u64())?,
+            v => d.set_item(k, v.as_f64())?,
+        }
     }
-    d.set_item("n_reference", m.n_reference)?;
-    d.set_item("n_generated", m.n_generated)?;
-    d.set_item("points", m.points)?;
     Ok(d)
 }
 

@@ -195,3 +195,21 @@ def test_gen_metrics_agree_with_their_definition(rng):
     assert m["mmd_emd"] == pytest.approx(d.min(axis=1).mean(), rel=1e-12)
     assert m["cov_emd"] == pytest.approx(len(set(d.argmin(axis=0))) / 4)
     assert (m["n_reference"], m["n_generated"], m["points"]) == (4, 3, 30)
+    assert m["mmd_smp_emd"] == pytest.approx(d.min(axis=0).mean(), rel=1e-12)
+    assert m["pairs"] == 4 * 3 + 6 + 3 and m["exact_solves"] <= m["pairs"]
+
+
+def test_gen_metrics_brute_force_and_pointflow_keys(rng):
+    r, g = rng.random((5, 24, 3)) - 0.5, rng.random((4, 24, 3)) - 0.45
+    pruned = deepemd.gen_metrics(r, g)
+    brute = deepemd.gen_metrics(r, g, brute_force=True)
+    for key in pruned:
+        if key not in ("seconds", "exact_solves", "dual_bounds"):
+            assert pruned[key] == brute[key], key
+    assert brute["exact_solves"] == brute["pairs"]
+    pf = deepemd.gen_metrics(r, g, format="pointflow")
+    assert pf["lgan_mmd-EMD"] == pruned["mmd_emd"]
+    assert pf["1-NN-EMD-acc_t"] == pruned["nna_emd_reference"]
+    assert 0.0 <= pf["jsd"] <= 1.0
+    with pytest.raises(ValueError, match="pointflow"):
+        deepemd.gen_metrics(r, g, format="pf")

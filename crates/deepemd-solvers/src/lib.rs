@@ -33,7 +33,7 @@ mod sinkhorn;
 pub use batch::par_estimate;
 pub use exact::{
     Certificate, CertificateTolerance, Duals, Exact, ExactParams, ExactSolution, SolveStats,
-    WarmStart, verify_certificate,
+    WarmStart, dual_lower_bound, verify_certificate,
 };
 pub use hungarian::{Hungarian, MAX_UNIFORM_LCM, hungarian_emd};
 pub use sinkhorn::{Sinkhorn, SinkhornParams, SinkhornResult};

@@ -37,8 +37,11 @@ read_cloud(path) -> ndarray
     ``file.h5#K`` (item K of dataset ``data``) or ``file.h5:dataset#K``.
 load_model(path=None, device="cpu") -> Model
     A model folder (``config.json``, ``model.safetensors``), or the shipped default.
-gen_metrics(reference, generated) -> dict
-    MMD, COV and 1-NNA with the exact EMD and with Chamfer.
+gen_metrics(reference, generated, brute_force=False, format="deepemd") -> dict
+    MMD, COV and 1-NNA with the exact EMD and with Chamfer, PointFlow's per-set 1-NNA and
+    JSD, and the work (``pairs``, ``exact_solves``). Exact nearest neighbours by a pruned
+    search (certified lower bounds; ``brute_force=True`` solves every pair, same metrics).
+    ``format="pointflow"``: PointFlow's keys (``lgan_mmd-EMD``, ``1-NN-EMD-acc_t``, ``jsd``, …).
 
 Errors are ``ValueError`` (bad input or settings) or ``OSError`` (a file that cannot be read),
 with the project's message, which names the file or argument at fault.

@@ -46,6 +46,7 @@ mod certificate;
 mod grouping;
 mod jv;
 mod kdtree;
+mod lower_bound;
 mod multiscale;
 mod problem;
 mod scan;
@@ -60,6 +61,7 @@ use deepemd_core::{
 };
 
 pub use certificate::{Certificate, CertificateTolerance, Duals, verify_certificate};
+pub use lower_bound::dual_lower_bound;
 use problem::Problem;
 
 /// Settings of [`Exact`], checked by [`ExactParams::check`].
