@@ -41,6 +41,11 @@ commands:
   prepare-pairs [opts]      training pairs with exact matchings (see `deepemd prepare-pairs --help`)
   scale-cost [--sizes ...]  seconds and bytes per training pair and per all-pairs distance, the
                             cost model of docs/scale.md (rewrites its cost-model section)
+  bench-gen-metrics [opts]  the generation metrics at PointFlow's protocol size (400 + 400 real
+                            clouds of 2048 points): pruned vs brute force on a subset (checked
+                            equal), then the whole protocol; rewrites its docs/results.md section
+      --clouds N            clouds per set (default 400)
+      --subset N            clouds per set of the brute-force comparison (default 40; 0: none)
 ";
 
 fn main() -> ExitCode {
@@ -96,6 +101,17 @@ fn run(args: &[String]) -> Result<()> {
             }
             let args: Vec<&str> = rest.iter().map(String::as_str).collect();
             system::run_release("deepemd-eval", Some("scale-cost"), &[], &args)
+        }
+        "bench-gen-metrics" => {
+            system::ensure_build_dependencies()?;
+            let meshes = datasets::cgal_meshes()?;
+            let mut args = vec![
+                "--meshes".to_string(),
+                meshes.to_string_lossy().into_owned(),
+            ];
+            args.extend(rest.iter().cloned());
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            system::run_release("deepemd-eval", Some("bench-gen-metrics"), &[], &args)
         }
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
