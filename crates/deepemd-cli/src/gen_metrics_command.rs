@@ -9,8 +9,9 @@ use clap::Args;
 use deepemd_core::PointCloud;
 use deepemd_data::sharding::Shard;
 use deepemd_metrics::{
-    DISTANCES_MANIFEST, DistanceSetConfig, GenerationMetrics, Search, compute_distance_set,
-    distance_set_metrics, generation_metrics_with, jsd_of_sets, pointflow_json, progress_steps,
+    DISTANCES_MANIFEST, DistanceSetConfig, GenerationMetrics, NEAREST_MANIFEST, NearestSetConfig,
+    Search, compute_distance_set, compute_nearest_set, distance_set_metrics,
+    generation_metrics_with, jsd_of_sets, nearest_set_metrics, pointflow_json, progress_steps,
 };
 
 use crate::output::print_line;
@@ -34,12 +35,14 @@ pub struct GenMetricsArgs {
     format: OutputFormat,
     /// Solve every EMD the definitions involve instead of the pruned nearest-neighbour search
     /// (the same metrics, to the bit; for checking, and for timing the difference).
-    #[arg(long, conflicts_with = "out")]
+    #[arg(long)]
     brute_force: bool,
-    /// Keep the distances in this folder, chunk by chunk (`distances.json`, then
-    /// `distances-CCCCC.npy`, f64 [pairs, 2]: EMD, Chamfer, each with its `.receipt`): a rerun
-    /// resumes (remaking any chunk that does not verify), and `--shard` splits the work across
-    /// jobs.
+    /// Keep the work in this folder, unit by unit, each file with its `.receipt`: a rerun
+    /// resumes (remaking any unit that does not verify), and `--shard` splits the work across
+    /// jobs. The pruned search keeps its answers (`nearest.json`, then `nearest-UUUUU.json`,
+    /// a block of nearest-neighbour queries each); with --brute-force, every distance
+    /// (`distances.json`, then `distances-CCCCC.npy`, f64 [pairs, 2]: EMD, Chamfer). A folder
+    /// that already holds one kind is completed as that kind.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// With --out: compute only shard I of N (0 ≤ I < N) of the chunks, e.g.
@@ -48,8 +51,9 @@ pub struct GenMetricsArgs {
     /// (docs/scale.md).
     #[arg(long, value_name = "I/N", default_value = "0/1", requires = "out")]
     shard: Shard,
-    /// With --out: cloud pairs per chunk file (the unit a rerun resumes from) [default: the
-    /// folder's, or 256 for a new folder].
+    /// With --out: what one unit file holds (the unit a rerun resumes from): nearest-neighbour
+    /// queries (pruned), or cloud pairs (--brute-force) [default: the folder's, or 64 queries /
+    /// 256 pairs for a new folder].
     #[arg(long, requires = "out")]
     chunk_size: Option<usize>,
 }
@@ -64,6 +68,8 @@ enum OutputFormat {
 
 /// Cloud pairs per chunk file of a new distance set.
 const DEFAULT_CHUNK_SIZE: usize = 256;
+/// Queries per unit file of a new nearest set.
+const DEFAULT_QUERIES_PER_UNIT: usize = 64;
 
 pub fn run(args: &GenMetricsArgs) -> Result<()> {
     let reference = deepemd_data::read_cloud_batch(&args.reference)?;
@@ -114,56 +120,125 @@ fn in_memory(
     Ok(m)
 }
 
-/// The distances computed (or completed) in `out`, this run's shard of them; the metrics when
-/// the run is unsharded, `None` after a shard.
+/// Which kind of work folder `--out` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FolderKind {
+    /// The pruned search's answers (`nearest.json`).
+    Nearest,
+    /// Every distance (`distances.json`, --brute-force).
+    Distances,
+}
+
+/// The folder's own kind when it holds one (a flag asking for the other is an error), else the
+/// one the flags ask for.
+fn folder_kind(args: &GenMetricsArgs, out: &std::path::Path) -> Result<FolderKind> {
+    let nearest = out.join(NEAREST_MANIFEST).exists();
+    let distances = out.join(DISTANCES_MANIFEST).exists();
+    match (nearest, distances, args.brute_force) {
+        (true, true, _) => bail!(
+            "{}: holds both {NEAREST_MANIFEST} and {DISTANCES_MANIFEST}; use another folder",
+            out.display()
+        ),
+        (true, false, true) => bail!(
+            "{}: holds the pruned search's work ({NEAREST_MANIFEST}); complete it without \
+             --brute-force, or use another folder",
+            out.display()
+        ),
+        (false, true, _) | (false, false, true) => Ok(FolderKind::Distances),
+        _ => Ok(FolderKind::Nearest),
+    }
+}
+
+/// What a run in a work folder did, whichever kind.
+struct FolderRun {
+    units: usize,
+    skipped: usize,
+    made: usize,
+    remade: usize,
+    first_remade: Option<String>,
+    seconds: f64,
+}
+
+/// The work computed (or completed) in `out`, this run's shard of it; the metrics when the run
+/// is unsharded, `None` after a shard.
 fn in_folder(
     args: &GenMetricsArgs,
     out: &std::path::Path,
     reference: &[PointCloud],
     generated: &[PointCloud],
 ) -> Result<Option<GenerationMetrics>> {
-    // A folder's own chunk size, unless the command gives one: a final run after shards need
+    let kind = folder_kind(args, out)?;
+    let (manifest, unit, item) = match kind {
+        FolderKind::Nearest => (out.join(NEAREST_MANIFEST), "unit", "queries"),
+        FolderKind::Distances => (out.join(DISTANCES_MANIFEST), "chunk", "cloud pairs"),
+    };
+    // A folder's own unit size, unless the command gives one: a final run after shards need
     // not repeat the shards' --chunk-size.
-    let manifest = out.join(DISTANCES_MANIFEST);
-    let chunk_size = match args.chunk_size {
-        Some(0) => bail!("--chunk-size must be at least 1"),
-        Some(c) => c,
-        None if manifest.exists() => DistanceSetConfig::read(&manifest)?.chunk_size,
-        None => DEFAULT_CHUNK_SIZE,
+    let chunk_size = match (args.chunk_size, kind) {
+        (Some(0), _) => bail!("--chunk-size must be at least 1"),
+        (Some(c), _) => c,
+        (None, FolderKind::Nearest) if manifest.exists() => {
+            NearestSetConfig::read(&manifest)?.queries_per_unit
+        }
+        (None, FolderKind::Distances) if manifest.exists() => {
+            DistanceSetConfig::read(&manifest)?.chunk_size
+        }
+        (None, FolderKind::Nearest) => DEFAULT_QUERIES_PER_UNIT,
+        (None, FolderKind::Distances) => DEFAULT_CHUNK_SIZE,
     };
     let names = (args.reference.as_str(), args.generated.as_str());
-    let config = DistanceSetConfig::new(reference, generated, names, chunk_size)?;
-    let progress = bar(0, "cloud pairs");
+    let progress = bar(0, item);
     progress.set_message("exact EMD and Chamfer");
-    let report = compute_distance_set(
-        reference,
-        generated,
-        &config,
-        out,
-        args.shard,
-        &|done, total| {
-            // Redrawing per pair would cost more than a small EMD; every 64th is enough.
-            if done % 64 == 0 || done == total {
-                progress.set_length(total as u64);
-                progress.set_position(done as u64);
+    let tick = |done: usize, total: usize| {
+        // Redrawing per item would cost more than a small EMD; every 64th is enough.
+        if done % 64 == 0 || done == total {
+            progress.set_length(total as u64);
+            progress.set_position(done as u64);
+        }
+    };
+    let computing = || format!("computing in {}", out.display());
+    let run = match kind {
+        FolderKind::Nearest => {
+            let config = NearestSetConfig::new(reference, generated, names, chunk_size)?;
+            let r = compute_nearest_set(reference, generated, &config, out, args.shard, &tick)
+                .with_context(computing)?;
+            FolderRun {
+                units: r.units,
+                skipped: r.skipped,
+                made: r.queries_made,
+                remade: r.remade,
+                first_remade: r.first_remade,
+                seconds: r.seconds,
             }
-        },
-    )
-    .with_context(|| format!("computing distances in {}", out.display()))?;
+        }
+        FolderKind::Distances => {
+            let config = DistanceSetConfig::new(reference, generated, names, chunk_size)?;
+            let r = compute_distance_set(reference, generated, &config, out, args.shard, &tick)
+                .with_context(computing)?;
+            FolderRun {
+                units: r.chunks,
+                skipped: r.skipped,
+                made: r.pairs_made,
+                remade: r.remade,
+                first_remade: r.first_remade,
+                seconds: r.seconds,
+            }
+        }
+    };
     progress.finish_and_clear();
-    warn_remade("chunk", report.remade, report.first_remade.as_deref());
+    warn_remade(unit, run.remade, run.first_remade.as_deref());
     let of_shard = if args.shard.is_whole() {
         String::new()
     } else {
-        format!(" (shard {} of the set's {})", args.shard, config.chunks())
+        format!(" (shard {})", args.shard)
     };
     eprintln!(
-        "{} chunks{of_shard} in {} ({} complete before this run); {} cloud pairs in {:.1} s",
-        report.chunks,
+        "{} {unit} files{of_shard} in {} ({} complete before this run); {} {item} in {:.1} s",
+        run.units,
         out.display(),
-        report.skipped,
-        report.pairs_made,
-        report.seconds
+        run.skipped,
+        run.made,
+        run.seconds
     );
     if !args.shard.is_whole() {
         eprintln!(
@@ -174,9 +249,12 @@ fn in_folder(
         );
         return Ok(None);
     }
-    let mut m = distance_set_metrics(out)?;
-    m.seconds += report.seconds;
-    // The distance set keeps no clouds; here they are at hand.
+    let mut m = match kind {
+        FolderKind::Nearest => nearest_set_metrics(out)?,
+        FolderKind::Distances => distance_set_metrics(out)?,
+    };
+    m.seconds += run.seconds;
+    // The folder keeps no clouds; here they are at hand.
     m.jsd = jsd_of_sets(reference, generated);
     Ok(Some(m))
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use deepemd_data::pairs::PairSetOutput;
 use deepemd_data::sharding::{ShardedOutput, merge_shards};
-use deepemd_metrics::DistanceSetOutput;
+use deepemd_metrics::{DistanceSetOutput, NearestSetOutput};
 
 #[derive(Args, Debug)]
 pub struct MergeShardsArgs {
@@ -25,7 +25,7 @@ pub struct MergeShardsArgs {
 }
 
 pub fn run(args: &MergeShardsArgs) -> Result<()> {
-    let kinds: [&dyn ShardedOutput; 2] = [&PairSetOutput, &DistanceSetOutput];
+    let kinds: [&dyn ShardedOutput; 3] = [&PairSetOutput, &DistanceSetOutput, &NearestSetOutput];
     let report = merge_shards(&kinds, &args.folders, args.shards, args.out.as_deref())?;
     let done = match &args.out {
         Some(out) => format!("; {} files copied into {}", report.copied, out.display()),

@@ -194,6 +194,66 @@ fn clouds(n: usize, seed: f32) -> Vec<f32> {
         .collect()
 }
 
+/// A `--json` output's metrics without the run's time and work (which differ between the
+/// pruned search, a nearest set and a distance set; the metrics do not).
+fn metrics_without_work(out: &Output) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["seconds", "exact_solves", "dual_bounds"] {
+        v.as_object_mut().unwrap().remove(key);
+    }
+    v
+}
+
+#[test]
+fn three_nearest_shards_merge_into_the_unsharded_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (r, g) = (root.join("r.npy"), root.join("g.npy"));
+    write_npy(&r, &clouds(7, 0.0), (7, 48));
+    write_npy(&g, &clouds(6, 0.5), (6, 48));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["gen-metrics", "--json"];
+        args.extend(["--reference", r.to_str().unwrap()]);
+        args.extend(["--generated", g.to_str().unwrap()]);
+        args.extend(extra);
+        deepemd(&args)
+    };
+    // 2 · (7 + 6) = 26 queries in units of 4: 7 unit files.
+    let in_memory = run(&[]);
+    let s: Vec<PathBuf> = (0..3).map(|i| root.join(format!("s{i}"))).collect();
+    for (i, folder) in s.iter().enumerate() {
+        let shard = format!("{i}/3");
+        let out = run(&[
+            "--out",
+            folder.to_str().unwrap(),
+            "--shard",
+            &shard,
+            "--chunk-size",
+            "4",
+        ]);
+        succeeded(out.clone());
+        assert!(out.stdout.is_empty(), "a shard prints no metrics");
+    }
+    assert!(s[1].join("nearest-00004.json.receipt").exists());
+    let shards: Vec<&Path> = s.iter().map(PathBuf::as_path).collect();
+    let merged = root.join("merged");
+    let log = succeeded(merge(&shards, 3, Some(&merged)));
+    assert!(log.contains("nearest.json"), "{log}");
+    let from_merged = run(&["--out", merged.to_str().unwrap()]);
+    let log = succeeded(from_merged.clone());
+    assert!(log.contains("(7 complete before this run)"), "{log}");
+    assert_eq!(
+        metrics_without_work(&from_merged),
+        metrics_without_work(&in_memory)
+    );
+    // A pruned folder is not completed as a distance set.
+    let e = stderr(&run(&["--out", merged.to_str().unwrap(), "--brute-force"]));
+    assert!(
+        e.contains("nearest.json") && e.contains("--brute-force"),
+        "{e}"
+    );
+}
+
 #[test]
 fn three_distance_shards_merge_into_the_unsharded_metrics() {
     let dir = tempfile::tempdir().unwrap();
@@ -206,7 +266,7 @@ fn three_distance_shards_merge_into_the_unsharded_metrics() {
         args.extend(["--reference", r.to_str().unwrap()]);
         args.extend(["--generated", g.to_str().unwrap()]);
         if !extra.is_empty() {
-            args.extend(["--chunk-size", "5"]);
+            args.extend(["--chunk-size", "5", "--brute-force"]);
         }
         args.extend(extra);
         deepemd(&args)
@@ -239,11 +299,7 @@ fn three_distance_shards_merge_into_the_unsharded_metrics() {
     let log = succeeded(from_merged.clone());
     assert!(log.contains("(16 complete before this run)"), "{log}");
     // The same metrics in memory, from the unsharded folder and from the merged shards.
-    let metrics = |out: &Output| {
-        let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v.as_object_mut().unwrap().remove("seconds");
-        v
-    };
+    let metrics = metrics_without_work;
     assert_eq!(metrics(&from_merged), metrics(&in_memory));
     assert_eq!(metrics(&on_disk), metrics(&in_memory));
     // The final run need not repeat the shards' --chunk-size: the folder's is used. Another one
@@ -285,7 +341,13 @@ fn three_distance_shards_merge_into_the_unsharded_metrics() {
         args.extend(extra);
         deepemd(&args)
     };
-    let stale = with_g2(&["--out", merged.to_str().unwrap(), "--chunk-size", "5"]);
+    let stale = with_g2(&[
+        "--out",
+        merged.to_str().unwrap(),
+        "--chunk-size",
+        "5",
+        "--brute-force",
+    ]);
     let log = succeeded(stale.clone());
     assert!(
         log.contains("16 chunk files in the folder did not verify"),

@@ -132,18 +132,21 @@ fn gen_metrics_pruned_brute_force_and_pointflow_formats_agree() {
         table.contains("1-NNA generated") && table.contains("JSD"),
         "{table}"
     );
-    // A distance set (--out) holds every distance by definition: --brute-force with it is refused.
-    let out = deepemd(&[
-        "gen-metrics",
-        "--reference",
-        r.to_str().unwrap(),
-        "--generated",
-        g.to_str().unwrap(),
-        "--brute-force",
-        "--out",
-        dir.path().join("d").to_str().unwrap(),
-    ]);
-    assert!(!out.status.success());
+    // On disk: the pruned search's answers, or with --brute-force every distance; the same
+    // metrics either way.
+    for (extra, manifest) in [
+        (None, "nearest.json"),
+        (Some("--brute-force"), "distances.json"),
+    ] {
+        let folder = dir.path().join(manifest);
+        let mut args = vec!["--json", "--out", folder.to_str().unwrap()];
+        args.extend(extra);
+        let m = json(&args);
+        assert!(folder.join(manifest).exists(), "{manifest}");
+        for key in ["mmd_emd", "cov_emd", "nna_emd", "nna_cd_generated", "jsd"] {
+            assert_eq!(m[key], pruned[key], "{manifest}: {key}");
+        }
+    }
 }
 
 #[test]

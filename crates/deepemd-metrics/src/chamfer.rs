@@ -41,26 +41,18 @@ fn squared(p: &[f64], q: &[f64]) -> f64 {
     p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()
 }
 
-/// Every Chamfer distance the metrics need (the jobs of [`pair_jobs`]), in parallel, each
-/// cloud's k-d tree built once: equal to [`chamfer_distance`] bit for bit (the same minima,
-/// summed in the same order), in O(n log n) per pair instead of O(n²). `progress` is called
-/// once per distance.
+/// Every Chamfer distance the metrics need (the jobs of [`pair_jobs`]), in parallel through
+/// [`ChamferIndexes`]. `progress` is called once per distance.
 pub(crate) fn chamfer_matrices(
     reference: &[PointCloud],
     generated: &[PointCloud],
     progress: &(dyn Fn() + Sync),
 ) -> Result<DistanceMatrices> {
-    let ir: Vec<NearestIndex<'_>> = reference.par_iter().map(NearestIndex::new).collect();
-    let ig: Vec<NearestIndex<'_>> = generated.par_iter().map(NearestIndex::new).collect();
+    let indexes = ChamferIndexes::new(reference, generated);
     let values: Vec<f64> = pair_jobs(reference.len(), generated.len())
         .par_iter()
-        .map(|job| {
-            let (a, b) = match *job {
-                PairJob::ReferenceGenerated(i, j) => (&ir[i], &ig[j]),
-                PairJob::ReferenceReference(i, j) => (&ir[i], &ir[j]),
-                PairJob::GeneratedGenerated(i, j) => (&ig[i], &ig[j]),
-            };
-            let d = a.one_way(b) + b.one_way(a);
+        .map(|&job| {
+            let d = indexes.distance(job);
             progress();
             d
         })
@@ -70,6 +62,35 @@ pub(crate) fn chamfer_matrices(
         generated.len(),
         &values,
     ))
+}
+
+/// Every cloud of two sets in a k-d tree, built once: Chamfer distances equal to
+/// [`chamfer_distance`] bit for bit (the same minima, summed in the same order), in
+/// O(n log n) per pair instead of O(n²).
+pub(crate) struct ChamferIndexes<'a> {
+    reference: Vec<NearestIndex<'a>>,
+    generated: Vec<NearestIndex<'a>>,
+}
+
+impl<'a> ChamferIndexes<'a> {
+    /// The trees of both sets (in parallel); clouds of one dimension, checked by the caller.
+    pub fn new(reference: &'a [PointCloud], generated: &'a [PointCloud]) -> Self {
+        Self {
+            reference: reference.par_iter().map(NearestIndex::new).collect(),
+            generated: generated.par_iter().map(NearestIndex::new).collect(),
+        }
+    }
+
+    /// The Chamfer distance of a job's two clouds.
+    pub fn distance(&self, job: PairJob) -> f64 {
+        let (r, g) = (&self.reference, &self.generated);
+        let (a, b) = match job {
+            PairJob::ReferenceGenerated(i, j) => (&r[i], &g[j]),
+            PairJob::ReferenceReference(i, j) => (&r[i], &r[j]),
+            PairJob::GeneratedGenerated(i, j) => (&g[i], &g[j]),
+        };
+        a.one_way(b) + b.one_way(a)
+    }
 }
 
 /// Points per leaf of the tree.

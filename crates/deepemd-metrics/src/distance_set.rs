@@ -97,21 +97,18 @@ impl DistanceSetConfig {
         let bad = |m: String| Error::Data(deepemd_data::Error::format(manifest, m));
         let config: Self = serde_json::from_str(&text)
             .map_err(|e| bad(format!("not a distance-set description ({e})")))?;
-        let (nr, ng) = (config.n_reference, config.n_generated);
-        if config.chunk_size == 0 || nr == 0 || ng == 0 || nr.max(ng) > MAX_SET_CLOUDS {
-            return Err(bad(format!(
-                "describes {nr} reference and {ng} generated clouds in chunks of {}: the sets \
-                 must hold 1 to {MAX_SET_CLOUDS} clouds and chunks at least 1 pair",
-                config.chunk_size
-            )));
+        if config.chunk_size == 0 {
+            return Err(bad(
+                "describes chunks of 0 pairs: a chunk holds at least 1".into()
+            ));
         }
-        if !(config.dim == 2 || config.dim == 3) || config.points == 0 {
-            return Err(bad(format!(
-                "describes clouds of {} {}-D points: clouds have at least 1 point, in 2 or 3 \
-                 dimensions",
-                config.points, config.dim
-            )));
-        }
+        let sizes = (
+            config.n_reference,
+            config.n_generated,
+            config.points,
+            config.dim,
+        );
+        check_described_sets(manifest, sizes)?;
         check_unit_count(manifest, config.chunks(), "chunk files")?;
         Ok(config)
     }
@@ -170,8 +167,30 @@ impl DistanceSetConfig {
     }
 }
 
+/// Checks the sets a manifest read from disk describes, `(reference clouds, generated clouds,
+/// points, dimension)`: 1 to [`MAX_SET_CLOUDS`] clouds of at least one 2-D or 3-D point.
+pub(crate) fn check_described_sets(
+    manifest: &Path,
+    (nr, ng, points, dim): (usize, usize, usize, usize),
+) -> Result<()> {
+    let bad = |m: String| Error::Data(deepemd_data::Error::format(manifest, m));
+    if nr == 0 || ng == 0 || nr.max(ng) > MAX_SET_CLOUDS {
+        return Err(bad(format!(
+            "describes {nr} reference and {ng} generated clouds: the sets must hold 1 to \
+             {MAX_SET_CLOUDS} clouds"
+        )));
+    }
+    if !(dim == 2 || dim == 3) || points == 0 {
+        return Err(bad(format!(
+            "describes clouds of {points} {dim}-D points: clouds have at least 1 point, in 2 \
+             or 3 dimensions"
+        )));
+    }
+    Ok(())
+}
+
 /// SHA-256 of the clouds' coordinates, hex.
-fn fingerprint(clouds: &[PointCloud]) -> String {
+pub(crate) fn fingerprint(clouds: &[PointCloud]) -> String {
     let mut hash = Sha256::new();
     for cloud in clouds {
         for x in cloud.as_flat() {
@@ -352,7 +371,7 @@ impl ShardedOutput for DistanceSetOutput {
 }
 
 /// This crate's error as the data crate's (the merge works in those), keeping the file.
-fn into_data(e: Error) -> deepemd_data::Error {
+pub(crate) fn into_data(e: Error) -> deepemd_data::Error {
     match e {
         Error::Data(e) => e,
         Error::Io { path, source } => deepemd_data::Error::Io { path, source },

@@ -27,7 +27,7 @@ use deepemd_solvers::Exact;
 use crate::chamfer::chamfer_matrices;
 use crate::error::{Error, Result};
 use crate::jsd::jsd_of_sets;
-use crate::nearest::PrunedSearch;
+use crate::nearest::{PrunedSearch, Sketches};
 use crate::pair_jobs::PairJob;
 use crate::set_metrics::{DistanceMatrices, SetMetrics, distance_matrices, set_metrics};
 
@@ -167,7 +167,8 @@ pub fn generation_metrics_with(
     let (points, _) = check_sets(reference, generated, names)?;
     let (emd, work) = match search {
         Search::Pruned => {
-            let outcome = PrunedSearch::new(reference, generated).metrics(progress)?;
+            let sketches = Sketches::new(reference, generated);
+            let outcome = PrunedSearch::new(reference, generated, &sketches).metrics(progress)?;
             (outcome.metrics, (outcome.exact_solves, outcome.dual_bounds))
         }
         Search::BruteForce => {

@@ -5,11 +5,12 @@
 //! the **exact** EMD and with the Chamfer distance ([`generation_metrics`]). The EMD's nearest
 //! neighbours come from a pruned search: certified lower bounds ([`CloudSketch`],
 //! `deepemd_solvers::dual_lower_bound`) exclude most candidates, so few pairs are solved, and
-//! the metrics equal the brute force's to the bit. Also the same distances kept on disk as a
-//! *distance set*
-//! ([`compute_distance_set`]), in chunk files that a rerun resumes, that N jobs of a batch
-//! scheduler share out (`deepemd gen-metrics --out DIR --shard I/N`) and that are trusted only
-//! after their receipts verify (see `deepemd_data::sharding`).
+//! the metrics equal the brute force's to the bit. On disk, for long and sharded runs
+//! (`deepemd gen-metrics --out DIR --shard I/N`): a *nearest set* ([`compute_nearest_set`]:
+//! the pruned search's answers, query by query) or, with `--brute-force`, a *distance set*
+//! ([`compute_distance_set`]: every distance) — unit files that a rerun resumes, that N jobs of a
+//! batch scheduler share out, and that are trusted only after their receipts verify (see
+//! `deepemd_data::sharding`).
 //!
 //! ```
 //! use deepemd_core::PointCloud;
@@ -35,6 +36,7 @@ mod error;
 mod generation_metrics;
 mod jsd;
 mod nearest;
+mod nearest_set;
 mod pair_jobs;
 mod pointflow;
 mod set_metrics;
@@ -51,6 +53,10 @@ pub use generation_metrics::{
     generation_metrics_with, progress_steps,
 };
 pub use jsd::{JSD_RESOLUTION, jsd_of_sets};
+pub use nearest_set::{
+    NEAREST_MANIFEST, NearestSetConfig, NearestSetOutput, NearestSetReport, compute_nearest_set,
+    nearest_set_metrics,
+};
 pub use pair_jobs::{PairJob, pair_count, pair_jobs, pair_jobs_in};
 pub use pointflow::{pointflow_json, pointflow_keys};
 pub use set_metrics::{DistanceMatrices, SetMetrics, distance_matrices, set_metrics};

@@ -36,22 +36,45 @@ const SLACK_REL: f64 = 1e-9;
 const SLACK_ABS: f64 = 1e-12;
 
 /// The nearest candidate of a row: its position in the row and its distance.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Nearest {
     pub position: usize,
     pub value: f64,
 }
 
+/// Every cloud's sketch, and the rounding slack of the sets' scale: computed once per process,
+/// shared by every search over the two sets.
+pub(crate) struct Sketches {
+    reference: Vec<CloudSketch>,
+    generated: Vec<CloudSketch>,
+    slack_abs: f64,
+}
+
+impl Sketches {
+    /// Sketches every cloud (in parallel); the sets are checked by the caller.
+    pub fn new(reference: &[PointCloud], generated: &[PointCloud]) -> Self {
+        let sketch = |set: &[PointCloud]| set.par_iter().map(CloudSketch::new).collect();
+        let scale = reference
+            .iter()
+            .chain(generated)
+            .flat_map(|c| c.as_flat().iter().map(|x| x.abs()))
+            .fold(f64::MIN_POSITIVE, f64::max);
+        Self {
+            reference: sketch(reference),
+            generated: sketch(generated),
+            slack_abs: SLACK_ABS * scale,
+        }
+    }
+}
+
 /// The EMD's nearest-neighbour queries over two sets, with a cache of the exact distances and
-/// dual bounds computed.
+/// dual bounds computed (each pair solved at most once by one search).
 pub(crate) struct PrunedSearch<'a> {
     reference: &'a [PointCloud],
     generated: &'a [PointCloud],
-    sketches_r: Vec<CloudSketch>,
-    sketches_g: Vec<CloudSketch>,
+    sketches: &'a Sketches,
     exact: Vec<OnceLock<std::result::Result<f64, String>>>,
     dual: Vec<OnceLock<std::result::Result<f64, String>>>,
-    slack_abs: f64,
     solves: AtomicUsize,
     duals: AtomicUsize,
 }
@@ -64,23 +87,19 @@ pub(crate) struct PrunedOutcome {
 }
 
 impl<'a> PrunedSearch<'a> {
-    /// Sketches every cloud (in parallel); the sets are checked by the caller.
-    pub fn new(reference: &'a [PointCloud], generated: &'a [PointCloud]) -> Self {
-        let sketch = |set: &[PointCloud]| set.par_iter().map(CloudSketch::new).collect();
+    /// A search over the two sets with empty caches.
+    pub fn new(
+        reference: &'a [PointCloud],
+        generated: &'a [PointCloud],
+        sketches: &'a Sketches,
+    ) -> Self {
         let jobs = PairJob::count(reference.len(), generated.len());
-        let scale = reference
-            .iter()
-            .chain(generated)
-            .flat_map(|c| c.points().flatten().map(|x| x.abs()).collect::<Vec<_>>())
-            .fold(f64::MIN_POSITIVE, f64::max);
         Self {
             reference,
             generated,
-            sketches_r: sketch(reference),
-            sketches_g: sketch(generated),
+            sketches,
             exact: (0..jobs).map(|_| OnceLock::new()).collect(),
             dual: (0..jobs).map(|_| OnceLock::new()).collect(),
-            slack_abs: SLACK_ABS * scale,
             solves: AtomicUsize::new(0),
             duals: AtomicUsize::new(0),
         }
@@ -90,35 +109,29 @@ impl<'a> PrunedSearch<'a> {
     /// `progress` is called once per query (`2·(R + G)` in all).
     pub fn metrics(&self, progress: &(dyn Fn() + Sync)) -> Result<PrunedOutcome> {
         let (nr, ng) = (self.reference.len(), self.generated.len());
-        let queries: Vec<Query> = (0..nr)
-            .map(Query::NearestGenerated)
-            .chain((0..ng).map(Query::NearestReference))
-            .chain((0..nr).map(Query::OneNnReference))
-            .chain((0..ng).map(Query::OneNnGenerated))
-            .collect();
-        let answers: Vec<Nearest> = queries
-            .par_iter()
-            .map(|q| {
-                let a = self.nearest(&q.row(nr, ng))?;
+        let answers: Vec<Nearest> = (0..query_count(nr, ng))
+            .into_par_iter()
+            .map(|t| {
+                let a = self.nearest(&Query::nth(nr, ng, t).row(nr, ng))?;
                 progress();
                 Ok(a)
             })
             .collect::<Result<_>>()?;
-        let (to_generated, rest) = answers.split_at(nr);
-        let (to_reference, rest) = rest.split_at(ng);
-        let (nn_reference, nn_generated) = rest.split_at(nr);
-        let metrics = SetMetrics::from_nearest(
-            to_generated.iter().map(|a| a.value),
-            to_reference.iter().map(|a| (a.position, a.value)),
-            nn_generated.iter().map(|a| a.position < ng),
-            nn_reference.iter().map(|a| a.position >= ng),
-            (nr, ng),
-        );
         Ok(PrunedOutcome {
-            metrics,
-            exact_solves: self.solves.load(Ordering::Relaxed),
-            dual_bounds: self.duals.load(Ordering::Relaxed),
+            metrics: metrics_of_answers(&answers, (nr, ng)),
+            exact_solves: self.exact_solves(),
+            dual_bounds: self.dual_bounds(),
         })
+    }
+
+    /// Exact EMDs solved so far.
+    pub fn exact_solves(&self) -> usize {
+        self.solves.load(Ordering::Relaxed)
+    }
+
+    /// Dual bounds computed so far.
+    pub fn dual_bounds(&self) -> usize {
+        self.duals.load(Ordering::Relaxed)
     }
 
     /// The nearest candidate of `row` (`None`: the query itself, skipped): the minimum and the
@@ -154,14 +167,15 @@ impl<'a> PrunedSearch<'a> {
 
     /// Whether a lower bound proves a candidate's distance larger than `best`.
     fn excludes(&self, bound: f64, best: f64) -> bool {
-        bound > best + SLACK_REL * best.abs() + self.slack_abs
+        bound > best + SLACK_REL * best.abs() + self.sketches.slack_abs
     }
 
     fn sketches(&self, job: PairJob) -> (&CloudSketch, &CloudSketch) {
+        let (r, g) = (&self.sketches.reference, &self.sketches.generated);
         match job {
-            PairJob::ReferenceGenerated(i, j) => (&self.sketches_r[i], &self.sketches_g[j]),
-            PairJob::ReferenceReference(i, j) => (&self.sketches_r[i], &self.sketches_r[j]),
-            PairJob::GeneratedGenerated(i, j) => (&self.sketches_g[i], &self.sketches_g[j]),
+            PairJob::ReferenceGenerated(i, j) => (&r[i], &g[j]),
+            PairJob::ReferenceReference(i, j) => (&r[i], &r[j]),
+            PairJob::GeneratedGenerated(i, j) => (&g[i], &g[j]),
         }
     }
 
@@ -199,9 +213,47 @@ fn cached(
         .map_err(Error::Sets)
 }
 
+/// The nearest-neighbour queries the metrics of sets of `nr` and `ng` clouds ask, per distance.
+pub(crate) fn query_count(nr: usize, ng: usize) -> usize {
+    2 * (nr + ng)
+}
+
+/// The metrics from the answers to every query, in [`Query::nth`]'s order.
+pub(crate) fn metrics_of_answers(answers: &[Nearest], (nr, ng): (usize, usize)) -> SetMetrics {
+    let (to_generated, rest) = answers.split_at(nr);
+    let (to_reference, rest) = rest.split_at(ng);
+    let (nn_reference, nn_generated) = rest.split_at(nr);
+    SetMetrics::from_nearest(
+        to_generated.iter().map(|a| a.value),
+        to_reference.iter().map(|a| (a.position, a.value)),
+        nn_generated.iter().map(|a| a.position < ng),
+        nn_reference.iter().map(|a| a.position >= ng),
+        (nr, ng),
+    )
+}
+
+/// The first position of the least value of a row whose every distance is known (`None`:
+/// the query itself): the brute force's rule, for Chamfer.
+pub(crate) fn nearest_of_all(
+    row: &[Option<PairJob>],
+    distance: impl Fn(PairJob) -> f64,
+) -> Result<Nearest> {
+    row.iter()
+        .enumerate()
+        .filter_map(|(k, job)| job.map(|j| (k, distance(j))))
+        .fold(None, |best: Option<Nearest>, (k, d)| match best {
+            Some(b) if b.value <= d => best,
+            _ => Some(Nearest {
+                position: k,
+                value: d,
+            }),
+        })
+        .ok_or_else(|| Error::Sets("a nearest-neighbour query with no candidate".into()))
+}
+
 /// One nearest-neighbour query of the metrics.
 #[derive(Clone, Copy, Debug)]
-enum Query {
+pub(crate) enum Query {
     /// Reference `r`'s nearest generated cloud (MMD).
     NearestGenerated(usize),
     /// Generated `g`'s nearest reference cloud (COV, and MMD's generated-side twin).
@@ -213,8 +265,23 @@ enum Query {
 }
 
 impl Query {
+    /// Query `t` of [`query_count`]: the nearest generated cloud of every reference cloud, the
+    /// nearest reference cloud of every generated one, then 1-NNA's reference and generated
+    /// queries.
+    pub fn nth(nr: usize, ng: usize, t: usize) -> Query {
+        if t < nr {
+            Query::NearestGenerated(t)
+        } else if t < nr + ng {
+            Query::NearestReference(t - nr)
+        } else if t < 2 * nr + ng {
+            Query::OneNnReference(t - nr - ng)
+        } else {
+            Query::OneNnGenerated(t - 2 * nr - ng)
+        }
+    }
+
     /// The query's row of candidates in the brute force's order (`None`: itself).
-    fn row(self, nr: usize, ng: usize) -> Vec<Option<PairJob>> {
+    pub fn row(self, nr: usize, ng: usize) -> Vec<Option<PairJob>> {
         use PairJob::*;
         let within = |make: fn(usize, usize) -> PairJob, q: usize, k: usize| {
             (k != q).then(|| make(q.min(k), q.max(k)))
