@@ -363,7 +363,7 @@ mod tests {
         let mut x = 0.1234567_f64;
         let answers: Vec<Nearest> = (0..2000)
             .map(|k| {
-                x = (x * 1e7 + 0.318_309_886_2).fract() * 10f64.powi(k % 9 - 4);
+                x = (x * 1e7 + 0.271_828_4).fract() * 10f64.powi(k % 9 - 4);
                 Nearest {
                     position: k as usize,
                     value: x,
