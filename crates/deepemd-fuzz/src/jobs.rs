@@ -1,5 +1,6 @@
-//! The long jobs' files as fuzz targets: a distance set's manifest, one of its chunks and one
-//! receipt, a pair set's manifest, an `emd-batch` list file, and the *stale folder* scenario —
+//! The long jobs' files as fuzz targets: a distance set's and a nearest set's manifest, one of
+//! their units and one receipt, a pair set's manifest, an `emd-batch` list file, and the *stale
+//! folder* scenario —
 //! files of job A mixed into the folder of job B (two jobs on sets of the same sizes, as in a
 //! rerun after `distances.json` was deleted), some damaged, in one folder or across shard
 //! folders. The oracle is stronger than "no panic": whatever a final read, a resume or a merge
@@ -18,20 +19,65 @@ use deepemd_data::pairs::{
 use deepemd_data::sharding::JobId;
 use deepemd_data::sharding::{Receipt, Shard, ShardedOutput, merge_shards};
 use deepemd_metrics::{
-    DISTANCES_MANIFEST, DistanceMatrices, DistanceSetConfig, DistanceSetOutput,
-    compute_distance_set, read_distance_set,
+    DISTANCES_MANIFEST, DistanceMatrices, DistanceSetConfig, DistanceSetOutput, GenerationMetrics,
+    NEAREST_MANIFEST, NearestSetConfig, NearestSetOutput, compute_distance_set,
+    compute_nearest_set, nearest_set_metrics, read_distance_set,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// One small distance set made in full: its clouds, settings, files and distances.
-pub struct DistanceJob {
+/// The two kinds of set `gen-metrics --out` keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetKind {
+    /// Every distance (`--brute-force`): `distances.json`, `distances-CCCCC.npy`.
+    Distances,
+    /// The pruned search's answers: `nearest.json`, `nearest-UUUUU.json`.
+    Nearest,
+}
+
+impl SetKind {
+    fn output(self) -> &'static dyn ShardedOutput {
+        match self {
+            SetKind::Distances => &DistanceSetOutput,
+            SetKind::Nearest => &NearestSetOutput,
+        }
+    }
+}
+
+/// What a complete folder says: every distance, or the metrics of the answers (run time and
+/// JSD, which a folder does not hold, left out).
+#[derive(Clone, Debug, PartialEq)]
+enum Truth {
+    Distances(DistanceMatrices, DistanceMatrices),
+    Metrics(GenerationMetrics),
+}
+
+/// A final read of the folder `dir` of a `kind` set.
+fn read_truth(kind: SetKind, dir: &Path) -> Result<Truth, String> {
+    match kind {
+        SetKind::Distances => read_distance_set(dir).map(|(_, emd, cd)| Truth::Distances(emd, cd)),
+        SetKind::Nearest => nearest_set_metrics(dir)
+            .map(|m| Truth::Metrics(GenerationMetrics { seconds: 0.0, ..m })),
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// A set's settings, of either kind.
+#[derive(Clone, Debug, PartialEq)]
+enum SetConfig {
+    Distances(DistanceSetConfig),
+    Nearest(NearestSetConfig),
+}
+
+/// One small set made in full: its clouds, settings, files and what it says.
+pub struct SetJob {
+    kind: SetKind,
     reference: Vec<PointCloud>,
     generated: Vec<PointCloud>,
-    config: DistanceSetConfig,
+    config: SetConfig,
     /// Every file of the complete folder, by name.
     pub files: BTreeMap<String, Vec<u8>>,
-    truth: (DistanceMatrices, DistanceMatrices),
+    truth: Truth,
 }
 
 fn clouds(count: usize, seed: u64) -> Vec<PointCloud> {
@@ -40,23 +86,23 @@ fn clouds(count: usize, seed: u64) -> Vec<PointCloud> {
         .collect()
 }
 
-impl DistanceJob {
-    /// 3 reference and 3 generated clouds of 6 points, chunks of 2 pairs (8 chunk files);
-    /// `generated_seed` tells job A from job B (same sizes, other generated clouds).
-    fn make(generated_seed: u64) -> Self {
+impl SetJob {
+    /// 3 reference and 3 generated clouds of 6 points; a distance set in chunks of 2 pairs (8
+    /// chunk files) or a nearest set in units of 2 queries (6 unit files). `generated_seed`
+    /// tells job A from job B (same sizes, other generated clouds).
+    fn make(kind: SetKind, generated_seed: u64) -> Self {
         let (reference, generated) = (clouds(3, 100), clouds(3, generated_seed));
-        let config =
-            DistanceSetConfig::new(&reference, &generated, ("r", "g"), 2).expect("valid sets");
+        let names = ("r", "g");
+        let config = match kind {
+            SetKind::Distances => SetConfig::Distances(
+                DistanceSetConfig::new(&reference, &generated, names, 2).expect("valid sets"),
+            ),
+            SetKind::Nearest => SetConfig::Nearest(
+                NearestSetConfig::new(&reference, &generated, names, 2).expect("valid sets"),
+            ),
+        };
         let dir = tempfile::tempdir().expect("a temporary folder");
-        compute_distance_set(
-            &reference,
-            &generated,
-            &config,
-            dir.path(),
-            Shard::WHOLE,
-            &|_, _| {},
-        )
-        .expect("the distance set is made");
+        compute_set(&config, &reference, &generated, dir.path()).expect("the set is made");
         let files = std::fs::read_dir(dir.path())
             .expect("readable")
             .map(|f| {
@@ -67,21 +113,50 @@ impl DistanceJob {
                 )
             })
             .collect();
-        let (_, emd, cd) = read_distance_set(dir.path()).expect("the set reads back");
+        let truth = read_truth(kind, dir.path()).expect("the set reads back");
         Self {
+            kind,
             reference,
             generated,
             config,
             files,
-            truth: (emd, cd),
+            truth,
         }
+    }
+
+    /// Computes (or resumes) the whole set in `dir`.
+    fn compute(&self, dir: &Path) -> Result<(), String> {
+        compute_set(&self.config, &self.reference, &self.generated, dir)
     }
 }
 
-/// Job A (the seeds' job) and job B.
-pub fn distance_jobs() -> &'static [DistanceJob; 2] {
-    static JOBS: OnceLock<[DistanceJob; 2]> = OnceLock::new();
-    JOBS.get_or_init(|| [DistanceJob::make(200), DistanceJob::make(300)])
+/// Computes (or resumes) the whole set of `config` in `dir`.
+fn compute_set(
+    config: &SetConfig,
+    r: &[PointCloud],
+    g: &[PointCloud],
+    dir: &Path,
+) -> Result<(), String> {
+    match config {
+        SetConfig::Distances(c) => {
+            compute_distance_set(r, g, c, dir, Shard::WHOLE, &|_, _| {}).map(drop)
+        }
+        SetConfig::Nearest(c) => {
+            compute_nearest_set(r, g, c, dir, Shard::WHOLE, &|_, _| {}).map(drop)
+        }
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Job A (the seeds' job) and job B of each kind.
+pub fn set_jobs(kind: SetKind) -> &'static [SetJob; 2] {
+    static DISTANCES: OnceLock<[SetJob; 2]> = OnceLock::new();
+    static NEAREST: OnceLock<[SetJob; 2]> = OnceLock::new();
+    let cell = match kind {
+        SetKind::Distances => &DISTANCES,
+        SetKind::Nearest => &NEAREST,
+    };
+    cell.get_or_init(|| [SetJob::make(kind, 200), SetJob::make(kind, 300)])
 }
 
 /// Empties `dir` and writes `files` into it, but for `keep` (the mutant, already there).
@@ -113,10 +188,17 @@ fn reset_folder(
     Ok(())
 }
 
-/// The job whose settings the manifest in `dir` holds, if it is A or B.
-fn job_of_folder(dir: &Path) -> Option<&'static DistanceJob> {
-    let config = DistanceSetConfig::read(&dir.join(DISTANCES_MANIFEST)).ok()?;
-    distance_jobs().iter().find(|j| j.config == config)
+/// The job whose settings the manifest in `dir` holds, if it is A or B of `kind`.
+fn job_of_folder(kind: SetKind, dir: &Path) -> Option<&'static SetJob> {
+    let config = match kind {
+        SetKind::Distances => {
+            SetConfig::Distances(DistanceSetConfig::read(&dir.join(DISTANCES_MANIFEST)).ok()?)
+        }
+        SetKind::Nearest => {
+            SetConfig::Nearest(NearestSetConfig::read(&dir.join(NEAREST_MANIFEST)).ok()?)
+        }
+    };
+    set_jobs(kind).iter().find(|j| j.config == config)
 }
 
 /// What the checks of one folder found: reads tried and accepted, and a wrong acceptance.
@@ -129,36 +211,27 @@ pub struct Checked {
 
 impl Checked {
     /// A final read of `dir`: if it is accepted, it must be the truth of the folder's job.
-    fn read(&mut self, dir: &Path, what: &str) {
+    fn read(&mut self, kind: SetKind, dir: &Path, what: &str) {
         self.tried += 1;
-        let Ok((_, emd, cd)) = read_distance_set(dir) else {
+        let Ok(truth) = read_truth(kind, dir) else {
             return;
         };
         self.ok += 1;
-        let right = job_of_folder(dir).is_some_and(|job| job.truth == (emd, cd));
-        if !right {
+        if !job_of_folder(kind, dir).is_some_and(|job| job.truth == truth) {
             self.wrong.get_or_insert(format!(
-                "{what}: accepted distances that are not the truth of the folder's job"
+                "{what}: accepted a set that is not the truth of the folder's job"
             ));
         }
     }
 
     /// Merges `folders` into `out` (N = the folders' count); if it is accepted, the merged folder
     /// must read as its job's truth.
-    fn merge(&mut self, folders: &[std::path::PathBuf], out: &Path) {
+    fn merge(&mut self, kind: SetKind, folders: &[std::path::PathBuf], out: &Path) {
         self.tried += 1;
-        if merge_shards(
-            &[&DistanceSetOutput as &dyn ShardedOutput],
-            folders,
-            folders.len(),
-            Some(out),
-        )
-        .is_ok()
-        {
+        if merge_shards(&[kind.output()], folders, folders.len(), Some(out)).is_ok() {
             self.ok += 1;
-
-            match read_distance_set(out) {
-                Ok(_) => self.read(out, "a merged folder"),
+            match read_truth(kind, out) {
+                Ok(_) => self.read(kind, out, "a merged folder"),
                 Err(e) => {
                     self.wrong.get_or_insert(format!(
                         "a merge succeeded but its folder does not read: {e}"
@@ -169,42 +242,31 @@ impl Checked {
     }
 
     /// Resumes `dir` as `job`; if the resume is accepted, the folder must then read as `job`.
-    fn resume(&mut self, dir: &Path, job: &DistanceJob) {
+    fn resume(&mut self, dir: &Path, job: &SetJob) {
         self.tried += 1;
-        let run = compute_distance_set(
-            &job.reference,
-            &job.generated,
-            &job.config,
-            dir,
-            Shard::WHOLE,
-            &|_, _| {},
-        );
-        if run.is_ok() {
+        if job.compute(dir).is_ok() {
             self.ok += 1;
-            match read_distance_set(dir) {
-                Ok((_, emd, cd)) if job.truth.0 == emd && job.truth.1 == cd => {}
-                _ => {
-                    self.wrong.get_or_insert(
-                        "a resume succeeded but the folder is not its job's truth".into(),
-                    );
-                }
+            if read_truth(job.kind, dir).as_ref() != Ok(&job.truth) {
+                self.wrong.get_or_insert(
+                    "a resume succeeded but the folder is not its job's truth".into(),
+                );
             }
         }
     }
 }
 
-/// A mutated file of job A's distance set at `path` (its real name), the rest of the folder
+/// A mutated file of job A's `kind` set at `path` (its real name), the rest of the folder
 /// complete: a final read, a merge and a resume.
-pub fn exercise_distance_set(path: &Path) -> Checked {
+pub fn exercise_set(kind: SetKind, path: &Path) -> Checked {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let [a, _] = distance_jobs();
+    let [a, _] = set_jobs(kind);
     let mut checked = Checked::default();
     if reset_folder(dir, &a.files, name.as_deref()).is_err() {
         return checked;
     }
-    checked.read(dir, "a final read");
-    checked.merge(&[dir.to_path_buf()], &dir.join("merged"));
+    checked.read(kind, dir, "a final read");
+    checked.merge(kind, &[dir.to_path_buf()], &dir.join("merged"));
     checked.resume(dir, a);
     checked
 }
@@ -217,7 +279,12 @@ pub fn exercise_stale_folder(path: &Path, bytes: &[u8]) -> Checked {
     bytes.hash(&mut h);
     let mut rng = ChaCha8Rng::seed_from_u64(h.finish());
     let root = path.parent().unwrap_or(Path::new(".")).join("scenario");
-    let [a, b] = distance_jobs();
+    let kind = if rng.random_bool(0.5) {
+        SetKind::Distances
+    } else {
+        SetKind::Nearest
+    };
+    let [a, b] = set_jobs(kind);
     let mut checked = Checked::default();
     let shards = rng.random_range(1..=3usize);
     let folders: Vec<_> = (0..shards).map(|i| root.join(format!("s{i}"))).collect();
@@ -244,9 +311,9 @@ pub fn exercise_stale_folder(path: &Path, bytes: &[u8]) -> Checked {
         }
     }
     for folder in &folders {
-        checked.read(folder, "a final read of a stale folder");
+        checked.read(kind, folder, "a final read of a stale folder");
     }
-    checked.merge(&folders, &root.join("merged"));
+    checked.merge(kind, &folders, &root.join("merged"));
     checked.resume(&folders[0], b);
     let _ = std::fs::remove_dir_all(&root);
     checked

@@ -195,7 +195,7 @@ pub const LONG_JOB_TESTS: &[(&str, &str, &str)] = &[
         "7. a distance set larger than the machine's memory is refused before it is read",
     ),
     (
-        "crates/deepemd-metrics/src/generation_metrics.rs",
+        "crates/deepemd-metrics/src/pair_jobs.rs",
         "the_nth_job_is_the_nth_of_the_list_for_every_size",
         "8. a shard computes its own pairs without the job's list",
     ),
@@ -347,8 +347,9 @@ pub fn section(
     md.push_str(
         "\nThe long jobs' files (issue 28): every unit file has a receipt (its job's manifest \
          SHA-256 and its own), checked by a resume, a merge and a final read; the fuzz targets \
-         `distances_json`, `distances_chunk`, `distances_receipt`, `pairs_json` and \
-         `stale_folder` count as a finding any read, merge or resume that accepts anything but \
+         `distances_json`, `distances_chunk`, `distances_receipt`, `nearest_json`, \
+         `nearest_unit`, `nearest_receipt` (the pruned metrics' units), `pairs_json` and \
+         `stale_folder` (either kind of set) count as a finding any read, merge or resume that accepts anything but \
          the truth of the folder's job. One test per class of defect:\n\n",
     );
     for (file, test, class) in LONG_JOB_TESTS {

@@ -140,11 +140,20 @@ pub fn make_seeds(dir: &Path) -> Result<()> {
     shard.write(&dir.join("shard.h5"))?;
     // The long jobs' files: job A of `jobs` (a distance set made by the library itself), the
     // pair set of the seed shard, a list naming the cloud seeds, a scenario's random bytes.
-    let [a, _] = crate::jobs::distance_jobs();
+    use crate::jobs::{SetKind, set_jobs};
+    let [a, _] = set_jobs(SetKind::Distances);
     for (from, to) in [
         ("distances.json", "distances.json"),
         ("distances-00001.npy", "distances_chunk.npy"),
         ("distances-00001.npy.receipt", "distances_chunk.npy.receipt"),
+    ] {
+        write(to, &a.files[from])?;
+    }
+    let [a, _] = set_jobs(SetKind::Nearest);
+    for (from, to) in [
+        ("nearest.json", "nearest.json"),
+        ("nearest-00001.json", "nearest_unit.json"),
+        ("nearest-00001.json.receipt", "nearest_unit.json.receipt"),
     ] {
         write(to, &a.files[from])?;
     }

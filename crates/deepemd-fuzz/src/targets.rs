@@ -29,9 +29,11 @@ pub enum Kind {
     ShapeNetPart,
     /// A shard of training pairs: `PairShard::read` and its pairs.
     Shard,
-    /// A file of a complete distance set (`jobs::exercise_distance_set`): final read, merge,
-    /// resume; whatever is accepted must be the truth of the folder's job.
+    /// A file of a complete distance set (`jobs::exercise_set`): final read, merge, resume;
+    /// whatever is accepted must be the truth of the folder's job.
     DistanceSet,
+    /// The same for a file of a nearest set (the pruned search's answers).
+    NearestSet,
     /// `pairs.json` beside a shard and its receipt (`jobs::exercise_pairs_manifest`).
     PairsManifest,
     /// An `emd-batch` list file (`read_pair_list`), then the clouds it names.
@@ -155,6 +157,27 @@ pub const TARGETS: &[Target] = &[
         "distances_chunk.npy.receipt",
         "distances-00001.npy.receipt",
         DistanceSet
+    ),
+    target!(
+        "nearest_json",
+        "nearest-set manifest",
+        "nearest.json",
+        "nearest.json",
+        NearestSet
+    ),
+    target!(
+        "nearest_unit",
+        "nearest-set unit (JSON)",
+        "nearest_unit.json",
+        "nearest-00001.json",
+        NearestSet
+    ),
+    target!(
+        "nearest_receipt",
+        "unit receipt (nearest set)",
+        "nearest_unit.json.receipt",
+        "nearest-00001.json.receipt",
+        NearestSet
     ),
     target!(
         "pairs_json",
@@ -281,9 +304,10 @@ pub fn exercise(target: &Target, path: &Path) -> Outcome {
             }
             reads.keep(read_cloud_spec(&format!("{spec}#0")));
         }
-        Kind::DistanceSet | Kind::PairsManifest | Kind::StaleFolder => {
+        Kind::DistanceSet | Kind::NearestSet | Kind::PairsManifest | Kind::StaleFolder => {
             let checked = match target.kind {
-                Kind::DistanceSet => jobs::exercise_distance_set(path),
+                Kind::DistanceSet => jobs::exercise_set(jobs::SetKind::Distances, path),
+                Kind::NearestSet => jobs::exercise_set(jobs::SetKind::Nearest, path),
                 Kind::PairsManifest => {
                     let shard = by_name("h5_shard").expect("the shard target");
                     jobs::exercise_pairs_manifest(path, target.seed, shard.seed)
@@ -395,7 +419,7 @@ mod tests {
             assert_eq!(outcome.reads.0, outcome.reads.1, "{}", target.name);
             let solves = !matches!(
                 target.kind,
-                Kind::DistanceSet | Kind::PairsManifest | Kind::PairList
+                Kind::DistanceSet | Kind::NearestSet | Kind::PairsManifest | Kind::PairList
             );
             assert!(!solves || outcome.emd_runs > 0, "{}", target.name);
         }
