@@ -8,6 +8,7 @@ use deepemd_core::PointCloud;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::nearest_index::NearestIndex;
 use crate::pair_jobs::{PairJob, pair_jobs};
 use crate::set_metrics::DistanceMatrices;
 
@@ -35,155 +36,108 @@ pub fn chamfer_distance(x: &PointCloud, y: &PointCloud) -> Result<f64> {
     Ok(one_way(x, y) + one_way(y, x))
 }
 
-/// `‖p − q‖²`, summed in coordinate order: the one expression both the brute force and the
-/// k-d tree evaluate, so their minima are the same numbers.
+/// `‖p − q‖²`, summed in coordinate order (the k-d tree's `squared3` is the same number).
 fn squared(p: &[f64], q: &[f64]) -> f64 {
     p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f64>()
 }
 
+/// A lower bound on the EMD of two clouds of equal size: the larger of the mean distances from
+/// each cloud's points to the other cloud (see [`CloudTrees::nearest_distance_bound`]; this
+/// builds the two trees for one pair).
+pub fn nearest_distance_bound(a: &PointCloud, b: &PointCloud) -> f64 {
+    let (ta, tb) = (NearestIndex::new(a), NearestIndex::new(b));
+    ta.mean_nearest_distance(&tb)
+        .max(tb.mean_nearest_distance(&ta))
+}
+
 /// Every Chamfer distance the metrics need (the jobs of [`pair_jobs`]), in parallel through
-/// [`ChamferIndexes`]. `progress` is called once per distance.
+/// the sets' [`CloudTrees`]. `progress` is called once per distance.
 pub(crate) fn chamfer_matrices(
-    reference: &[PointCloud],
-    generated: &[PointCloud],
+    trees: &CloudTrees,
+    (nr, ng): (usize, usize),
     progress: &(dyn Fn() + Sync),
 ) -> Result<DistanceMatrices> {
-    let indexes = ChamferIndexes::new(reference, generated);
-    let values: Vec<f64> = pair_jobs(reference.len(), generated.len())
+    let values: Vec<f64> = pair_jobs(nr, ng)
         .par_iter()
         .map(|&job| {
-            let d = indexes.distance(job);
+            let d = trees.chamfer(job);
             progress();
             d
         })
         .collect();
-    Ok(DistanceMatrices::from_values(
-        reference.len(),
-        generated.len(),
-        &values,
-    ))
+    Ok(DistanceMatrices::from_values(nr, ng, &values))
 }
 
 /// Every cloud of two sets in a k-d tree, built once: Chamfer distances equal to
 /// [`chamfer_distance`] bit for bit (the same minima, summed in the same order), in
-/// O(n log n) per pair instead of O(n²).
-pub(crate) struct ChamferIndexes<'a> {
-    reference: Vec<NearestIndex<'a>>,
-    generated: Vec<NearestIndex<'a>>,
+/// O(n log n) per pair instead of O(n²); and the nearest-distance lower bound of the EMD.
+pub(crate) struct CloudTrees {
+    reference: Vec<NearestIndex>,
+    generated: Vec<NearestIndex>,
 }
 
-impl<'a> ChamferIndexes<'a> {
+impl CloudTrees {
     /// The trees of both sets (in parallel); clouds of one dimension, checked by the caller.
-    pub fn new(reference: &'a [PointCloud], generated: &'a [PointCloud]) -> Self {
+    pub fn new(reference: &[PointCloud], generated: &[PointCloud]) -> Self {
         Self {
             reference: reference.par_iter().map(NearestIndex::new).collect(),
             generated: generated.par_iter().map(NearestIndex::new).collect(),
         }
     }
 
-    /// The Chamfer distance of a job's two clouds.
-    pub fn distance(&self, job: PairJob) -> f64 {
+    fn trees(&self, job: PairJob) -> (&NearestIndex, &NearestIndex) {
         let (r, g) = (&self.reference, &self.generated);
-        let (a, b) = match job {
+        match job {
             PairJob::ReferenceGenerated(i, j) => (&r[i], &g[j]),
             PairJob::ReferenceReference(i, j) => (&r[i], &r[j]),
             PairJob::GeneratedGenerated(i, j) => (&g[i], &g[j]),
-        };
+        }
+    }
+
+    /// The Chamfer distance of a job's two clouds.
+    pub fn chamfer(&self, job: PairJob) -> f64 {
+        let (a, b) = self.trees(job);
         a.one_way(b) + b.one_way(a)
     }
+
+    /// A lower bound on the EMD of a job's two clouds (of equal size): the larger of the mean
+    /// distances from each cloud's points to the other cloud. The dual potentials `v = 0`,
+    /// `u_i = min_j ‖a_i − b_j‖` are feasible, so `(1/n) Σ_i u_i` is at most the EMD (weak
+    /// duality), and likewise from B's side (docs/math.md, "Lower bounds").
+    pub fn nearest_distance_bound(&self, job: PairJob) -> f64 {
+        let (a, b) = self.trees(job);
+        a.mean_nearest_distance(b).max(b.mean_nearest_distance(a))
+    }
 }
 
-/// Points per leaf of the tree.
-const LEAF: usize = 8;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
 
-/// A cloud in a k-d tree (median splits on the axis of largest spread) for exact nearest
-/// squared distances.
-struct NearestIndex<'a> {
-    cloud: &'a PointCloud,
-    order: Vec<u32>,
-    /// The split axis of the node whose median sits at this position of `order`.
-    axis: Vec<u8>,
-}
-
-impl<'a> NearestIndex<'a> {
-    fn new(cloud: &'a PointCloud) -> Self {
-        let n = cloud.len();
-        let mut index = Self {
-            cloud,
-            order: (0..n as u32).collect(),
-            axis: vec![0; n],
-        };
-        index.build(0, n);
-        index
-    }
-
-    fn point(&self, k: usize) -> &[f64] {
-        self.cloud.point(self.order[k] as usize)
-    }
-
-    fn build(&mut self, lo: usize, hi: usize) {
-        if hi - lo <= LEAF {
-            return;
-        }
-        let cloud = self.cloud;
-        let spread = |axis: usize| {
-            let values = self.order[lo..hi]
-                .iter()
-                .map(|&i| cloud.point(i as usize)[axis]);
-            let (mn, mx) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-                (a.min(x), b.max(x))
-            });
-            mx - mn
-        };
-        let axis = (0..cloud.dim())
-            .max_by(|&a, &b| spread(a).total_cmp(&spread(b)))
-            .unwrap_or(0);
-        let mid = (lo + hi) / 2;
-        self.order[lo..hi].select_nth_unstable_by(mid - lo, |&x, &y| {
-            cloud.point(x as usize)[axis].total_cmp(&cloud.point(y as usize)[axis])
-        });
-        self.axis[mid] = axis as u8;
-        self.build(lo, mid);
-        self.build(mid + 1, hi);
-    }
-
-    /// `(1/n) Σ_p min_q ‖p − q‖²` over this cloud's points p and `to`'s points q.
-    fn one_way(&self, to: &NearestIndex<'_>) -> f64 {
-        let total: f64 = self
-            .cloud
-            .points()
-            .map(|p| {
-                let mut best = f64::INFINITY;
-                to.nearest(p, 0, to.order.len(), &mut best);
-                best
-            })
-            .sum();
-        total / self.cloud.len() as f64
-    }
-
-    /// Lowers `best` to the least squared distance from `q` to the points of `lo..hi`. A far
-    /// side is skipped only when the squared distance to the split plane exceeds `best`: its
-    /// points are at least that far (rounding is monotone), so the minimum is unchanged.
-    fn nearest(&self, q: &[f64], lo: usize, hi: usize, best: &mut f64) {
-        if hi - lo <= LEAF {
-            for k in lo..hi {
-                *best = best.min(squared(q, self.point(k)));
-            }
-            return;
-        }
-        let mid = (lo + hi) / 2;
-        let p = self.point(mid);
-        *best = best.min(squared(q, p));
-        let axis = self.axis[mid] as usize;
-        let diff = q[axis] - p[axis];
-        let (near, far) = if diff < 0.0 {
-            ((lo, mid), (mid + 1, hi))
-        } else {
-            ((mid + 1, hi), (lo, mid))
-        };
-        self.nearest(q, near.0, near.1, best);
-        if diff * diff <= *best {
-            self.nearest(q, far.0, far.1, best);
+    #[test]
+    fn the_trees_give_the_brute_force_chamfer_to_the_bit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(33);
+        for case in 0..60 {
+            let dim = 2 + case % 2;
+            let (n, m) = (rng.random_range(1..200), rng.random_range(1..200));
+            let offset = [0.0, 1e6, -3.5][case % 3];
+            let mut cloud = |k: usize| {
+                // Coarse coordinates make ties and duplicate points common.
+                let flat = (0..k * dim)
+                    .map(|_| offset + rng.random_range(0..6) as f64 * 0.25)
+                    .collect();
+                PointCloud::from_flat(dim, flat).unwrap()
+            };
+            let (a, b) = (cloud(n), cloud(m));
+            let trees = CloudTrees::new(std::slice::from_ref(&a), std::slice::from_ref(&b));
+            let kd = trees.chamfer(PairJob::ReferenceGenerated(0, 0));
+            let brute = chamfer_distance(&a, &b).unwrap();
+            assert_eq!(
+                kd.to_bits(),
+                brute.to_bits(),
+                "case {case}: {kd} vs {brute}"
+            );
         }
     }
 }

@@ -24,7 +24,7 @@ use std::time::Instant;
 use deepemd_core::{Cost, EmdEstimator, EmdRequest, PointCloud};
 use deepemd_solvers::Exact;
 
-use crate::chamfer::chamfer_matrices;
+use crate::chamfer::{CloudTrees, chamfer_matrices};
 use crate::error::{Error, Result};
 use crate::jsd::jsd_of_sets;
 use crate::nearest::{PrunedSearch, Sketches};
@@ -165,10 +165,12 @@ pub fn generation_metrics_with(
 ) -> Result<GenerationMetrics> {
     let started = Instant::now();
     let (points, _) = check_sets(reference, generated, names)?;
+    let trees = CloudTrees::new(reference, generated);
     let (emd, work) = match search {
         Search::Pruned => {
             let sketches = Sketches::new(reference, generated);
-            let outcome = PrunedSearch::new(reference, generated, &sketches).metrics(progress)?;
+            let search = PrunedSearch::new(reference, generated, &sketches, &trees);
+            let outcome = search.metrics(progress)?;
             (outcome.metrics, (outcome.exact_solves, outcome.dual_bounds))
         }
         Search::BruteForce => {
@@ -177,7 +179,8 @@ pub fn generation_metrics_with(
             (set_metrics(&m), (pairs, 0))
         }
     };
-    let cd = set_metrics(&chamfer_matrices(reference, generated, progress)?);
+    let sizes = (reference.len(), generated.len());
+    let cd = set_metrics(&chamfer_matrices(&trees, sizes, progress)?);
     let sizes = Sizes {
         n_reference: reference.len(),
         n_generated: generated.len(),

@@ -36,13 +36,14 @@ mod error;
 mod generation_metrics;
 mod jsd;
 mod nearest;
+mod nearest_index;
 mod nearest_set;
 mod pair_jobs;
 mod pointflow;
 mod set_metrics;
 
 pub use bounds::{CloudSketch, directions};
-pub use chamfer::chamfer_distance;
+pub use chamfer::{chamfer_distance, nearest_distance_bound};
 pub use distance_set::{
     DISTANCES_MANIFEST, DistanceSetConfig, DistanceSetOutput, DistanceSetReport,
     compute_distance_set, distance_set_metrics, read_distance_set,

@@ -21,7 +21,7 @@ use deepemd_data::sharding::{
 };
 use rayon::prelude::*;
 
-use crate::chamfer::ChamferIndexes;
+use crate::chamfer::CloudTrees;
 use crate::distance_set::{check_described_sets, fingerprint, into_data};
 use crate::error::{Error, Result};
 use crate::generation_metrics::{GenerationMetrics, Sizes, check_sets};
@@ -210,7 +210,7 @@ pub fn compute_nearest_set(
         reference,
         generated,
         sketches: Sketches::new(reference, generated),
-        chamfer: ChamferIndexes::new(reference, generated),
+        trees: CloudTrees::new(reference, generated),
     };
     let run = run_units(&job, out, &id, shard, progress)?;
     Ok(NearestSetReport {
@@ -229,7 +229,7 @@ struct NearestJob<'a> {
     reference: &'a [PointCloud],
     generated: &'a [PointCloud],
     sketches: Sketches,
-    chamfer: ChamferIndexes<'a>,
+    trees: CloudTrees,
 }
 
 impl UnitJob for NearestJob<'_> {
@@ -254,7 +254,7 @@ impl UnitJob for NearestJob<'_> {
     fn make(&self, u: usize, path: &Path, tick: &(dyn Fn() + Sync)) -> Result<()> {
         let (nr, ng) = (self.config.n_reference, self.config.n_generated);
         // A search of the unit's own: its answers and its work depend on its queries alone.
-        let search = PrunedSearch::new(self.reference, self.generated, &self.sketches);
+        let search = PrunedSearch::new(self.reference, self.generated, &self.sketches, &self.trees);
         let answers: Vec<(Nearest, Nearest)> = self
             .config
             .unit_queries(u)
@@ -262,7 +262,7 @@ impl UnitJob for NearestJob<'_> {
             .map(|t| {
                 let row = Query::nth(nr, ng, t).row(nr, ng);
                 let emd = search.nearest(&row)?;
-                let chamfer = nearest_of_all(&row, |job| self.chamfer.distance(job))?;
+                let chamfer = nearest_of_all(&row, |job| self.trees.chamfer(job))?;
                 tick();
                 Ok((emd, chamfer))
             })

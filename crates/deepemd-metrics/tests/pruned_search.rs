@@ -5,7 +5,10 @@
 use std::path::Path;
 
 use deepemd_core::{Cost, PointCloud};
-use deepemd_metrics::{CloudSketch, GenerationMetrics, Search, exact_emd, generation_metrics_with};
+use deepemd_metrics::{
+    CloudSketch, GenerationMetrics, Search, exact_emd, generation_metrics_with,
+    nearest_distance_bound,
+};
 use deepemd_solvers::dual_lower_bound;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -120,8 +123,13 @@ fn every_bound_is_at_most_the_exact_emd() {
         let exact = exact_emd(a, b).unwrap();
         let sketch = CloudSketch::new(a).lower_bound(&CloudSketch::new(b));
         let dual = dual_lower_bound(a, b, Cost::Euclidean).unwrap();
+        let nearest = nearest_distance_bound(a, b);
         let slack = 1e-12 * exact.max(1.0);
         assert!(sketch <= exact + slack, "sketch {sketch} > exact {exact}");
+        assert!(
+            nearest <= exact + slack,
+            "nearest {nearest} > exact {exact}"
+        );
         assert!(dual <= exact + slack, "dual {dual} > exact {exact}");
         ratios.push(dual / exact);
     }
