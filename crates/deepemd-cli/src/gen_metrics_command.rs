@@ -149,16 +149,6 @@ fn folder_kind(args: &GenMetricsArgs, out: &std::path::Path) -> Result<FolderKin
     }
 }
 
-/// What a run in a work folder did, whichever kind.
-struct FolderRun {
-    units: usize,
-    skipped: usize,
-    made: usize,
-    remade: usize,
-    first_remade: Option<String>,
-    seconds: f64,
-}
-
 /// The work computed (or completed) in `out`, this run's shard of it; the metrics when the run
 /// is unsharded, `None` after a shard.
 fn in_folder(
@@ -200,31 +190,14 @@ fn in_folder(
     let run = match kind {
         FolderKind::Nearest => {
             let config = NearestSetConfig::new(reference, generated, names, chunk_size)?;
-            let r = compute_nearest_set(reference, generated, &config, out, args.shard, &tick)
-                .with_context(computing)?;
-            FolderRun {
-                units: r.units,
-                skipped: r.skipped,
-                made: r.queries_made,
-                remade: r.remade,
-                first_remade: r.first_remade,
-                seconds: r.seconds,
-            }
+            compute_nearest_set(reference, generated, &config, out, args.shard, &tick)
         }
         FolderKind::Distances => {
             let config = DistanceSetConfig::new(reference, generated, names, chunk_size)?;
-            let r = compute_distance_set(reference, generated, &config, out, args.shard, &tick)
-                .with_context(computing)?;
-            FolderRun {
-                units: r.chunks,
-                skipped: r.skipped,
-                made: r.pairs_made,
-                remade: r.remade,
-                first_remade: r.first_remade,
-                seconds: r.seconds,
-            }
+            compute_distance_set(reference, generated, &config, out, args.shard, &tick)
         }
-    };
+    }
+    .with_context(computing)?;
     progress.finish_and_clear();
     warn_remade(unit, run.remade, run.first_remade.as_deref());
     let of_shard = if args.shard.is_whole() {
@@ -237,7 +210,7 @@ fn in_folder(
         run.units,
         out.display(),
         run.skipped,
-        run.made,
+        run.items_made,
         run.seconds
     );
     if !args.shard.is_whole() {

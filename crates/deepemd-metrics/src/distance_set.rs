@@ -20,15 +20,16 @@ use deepemd_data::formats::{read_npy_matrix_f64, write_npy_matrix_f64};
 use deepemd_data::memory::check_fits_in_memory;
 use deepemd_data::sharding::{
     JobId, MAX_UNITS, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units,
-    verify_unit,
 };
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::chamfer::chamfer_distance;
 use crate::error::{Error, Result};
 use crate::generation_metrics::{GenerationMetrics, check_sets, exact_emd};
 use crate::pair_jobs::{pair_count, pair_jobs_in};
+use crate::set_folder::{
+    SetReport, check_described_sets, fingerprint, into_data, parse_manifest, verify_for_read,
+};
 use crate::set_metrics::DistanceMatrices;
 
 /// Most clouds a set of a distance set may hold (a bound on what a manifest read from disk may
@@ -95,8 +96,7 @@ impl DistanceSetConfig {
     pub fn read(manifest: &Path) -> Result<Self> {
         let text = deepemd_data::formats::read_text(manifest)?;
         let bad = |m: String| Error::Data(deepemd_data::Error::format(manifest, m));
-        let config: Self = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("not a distance-set description ({e})")))?;
+        let config: Self = parse_manifest(manifest, &text, "distance-set")?;
         if config.chunk_size == 0 {
             return Err(bad(
                 "describes chunks of 0 pairs: a chunk holds at least 1".into()
@@ -167,57 +167,6 @@ impl DistanceSetConfig {
     }
 }
 
-/// Checks the sets a manifest read from disk describes, `(reference clouds, generated clouds,
-/// points, dimension)`: 1 to [`MAX_SET_CLOUDS`] clouds of at least one 2-D or 3-D point.
-pub(crate) fn check_described_sets(
-    manifest: &Path,
-    (nr, ng, points, dim): (usize, usize, usize, usize),
-) -> Result<()> {
-    let bad = |m: String| Error::Data(deepemd_data::Error::format(manifest, m));
-    if nr == 0 || ng == 0 || nr.max(ng) > MAX_SET_CLOUDS {
-        return Err(bad(format!(
-            "describes {nr} reference and {ng} generated clouds: the sets must hold 1 to \
-             {MAX_SET_CLOUDS} clouds"
-        )));
-    }
-    if !(dim == 2 || dim == 3) || points == 0 {
-        return Err(bad(format!(
-            "describes clouds of {points} {dim}-D points: clouds have at least 1 point, in 2 \
-             or 3 dimensions"
-        )));
-    }
-    Ok(())
-}
-
-/// SHA-256 of the clouds' coordinates, hex.
-pub(crate) fn fingerprint(clouds: &[PointCloud]) -> String {
-    let mut hash = Sha256::new();
-    for cloud in clouds {
-        for x in cloud.as_flat() {
-            hash.update(x.to_le_bytes());
-        }
-    }
-    deepemd_data::sharding::hex(&hash.finalize())
-}
-
-/// What a run of [`compute_distance_set`] did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DistanceSetReport {
-    /// Chunk files this run is responsible for (all of them when unsharded).
-    pub chunks: usize,
-    /// Of those, the ones found complete and skipped.
-    pub skipped: usize,
-    /// Cloud pairs computed by this run.
-    pub pairs_made: usize,
-    /// Chunk files that were there but not trusted (no receipt, another job's, damaged), made
-    /// again.
-    pub remade: usize,
-    /// Why the first of those was not trusted.
-    pub first_remade: Option<String>,
-    /// Wall time of this run.
-    pub seconds: f64,
-}
-
 /// Computes (or completes) the distance set of `reference` against `generated` under `out`;
 /// with a `shard` other than [`Shard::WHOLE`], only the chunks it owns. `progress(done, total)`
 /// counts this run's cloud pairs, skipped chunks included, from any thread.
@@ -228,7 +177,7 @@ pub fn compute_distance_set(
     out: &Path,
     shard: Shard,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<DistanceSetReport> {
+) -> Result<SetReport> {
     let start = Instant::now();
     let names = ("reference", "generated");
     if DistanceSetConfig::new(reference, generated, names, config.chunk_size)? != *config {
@@ -244,14 +193,7 @@ pub fn compute_distance_set(
         generated,
     };
     let run = run_units(&job, out, &id, shard, progress)?;
-    Ok(DistanceSetReport {
-        chunks: run.owned,
-        skipped: run.skipped,
-        pairs_made: run.items_made,
-        remade: run.remade,
-        first_remade: run.first_remade,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    Ok(SetReport::of(run, start))
 }
 
 /// The distance set as a job of chunk files.
@@ -315,16 +257,7 @@ pub fn read_distance_set(
     let (mut emd, mut cd) = (Vec::new(), Vec::new());
     for c in 0..config.chunks() {
         let name = DistanceSetConfig::chunk_name(c);
-        verify_unit(out, &id, c, &name).map_err(|e| {
-            deepemd_data::Error::format(
-                out,
-                format!(
-                    "incomplete distance set ({e}); rerun `deepemd gen-metrics --out` on this \
-                     folder (it remakes what is missing or damaged), or, after a sharded run, \
-                     merge the shard folders first (`deepemd merge-shards`)"
-                ),
-            )
-        })?;
+        verify_for_read(out, &id, c, &name, "distance set")?;
         for row in config.read_chunk(c, &out.join(&name))?.chunks_exact(2) {
             emd.push(row[0]);
             cd.push(row[1]);
@@ -370,15 +303,6 @@ impl ShardedOutput for DistanceSetOutput {
     }
 }
 
-/// This crate's error as the data crate's (the merge works in those), keeping the file.
-pub(crate) fn into_data(e: Error) -> deepemd_data::Error {
-    match e {
-        Error::Data(e) => e,
-        Error::Io { path, source } => deepemd_data::Error::Io { path, source },
-        other => deepemd_data::Error::InvalidParameter(other.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,7 +334,7 @@ mod tests {
             let shard = Shard::new(i, 3).unwrap();
             let report =
                 compute_distance_set(&r, &g, &config, dir.path(), shard, &|_, _| {}).unwrap();
-            assert_eq!((report.chunks, report.skipped), (3, 0));
+            assert_eq!((report.units, report.skipped), (3, 0));
         }
         let from_disk = distance_set_metrics(dir.path()).unwrap();
         // The brute force solves every pair, as the distance set does; a distance set keeps
@@ -430,7 +354,7 @@ mod tests {
         // A rerun skips everything; other clouds in the same folder are refused.
         let report =
             compute_distance_set(&r, &g, &config, dir.path(), Shard::WHOLE, &|_, _| {}).unwrap();
-        assert_eq!((report.skipped, report.pairs_made), (9, 0));
+        assert_eq!((report.skipped, report.items_made), (9, 0));
         let other = DistanceSetConfig::new(&g, &r, names, 4).unwrap();
         let e = compute_distance_set(&g, &r, &other, dir.path(), Shard::WHOLE, &|_, _| {})
             .unwrap_err()

@@ -40,13 +40,14 @@ mod nearest_index;
 mod nearest_set;
 mod pair_jobs;
 mod pointflow;
+mod set_folder;
 mod set_metrics;
 
 pub use bounds::{CloudSketch, directions};
 pub use chamfer::{chamfer_distance, nearest_distance_bound};
 pub use distance_set::{
-    DISTANCES_MANIFEST, DistanceSetConfig, DistanceSetOutput, DistanceSetReport,
-    compute_distance_set, distance_set_metrics, read_distance_set,
+    DISTANCES_MANIFEST, DistanceSetConfig, DistanceSetOutput, compute_distance_set,
+    distance_set_metrics, read_distance_set,
 };
 pub use error::{Error, Result};
 pub use generation_metrics::{
@@ -55,9 +56,9 @@ pub use generation_metrics::{
 };
 pub use jsd::{JSD_RESOLUTION, jsd_of_sets};
 pub use nearest_set::{
-    NEAREST_MANIFEST, NearestSetConfig, NearestSetOutput, NearestSetReport, compute_nearest_set,
-    nearest_set_metrics,
+    NEAREST_MANIFEST, NearestSetConfig, NearestSetOutput, compute_nearest_set, nearest_set_metrics,
 };
 pub use pair_jobs::{PairJob, pair_count, pair_jobs, pair_jobs_in};
 pub use pointflow::{pointflow_json, pointflow_keys};
+pub use set_folder::SetReport;
 pub use set_metrics::{DistanceMatrices, SetMetrics, distance_matrices, set_metrics};

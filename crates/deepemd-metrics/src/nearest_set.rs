@@ -17,16 +17,18 @@ use std::time::Instant;
 
 use deepemd_core::PointCloud;
 use deepemd_data::sharding::{
-    JobId, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units, verify_unit,
+    JobId, Shard, ShardedOutput, UnitJob, check_unit_count, ensure_manifest, run_units,
 };
 use rayon::prelude::*;
 
 use crate::chamfer::CloudTrees;
-use crate::distance_set::{check_described_sets, fingerprint, into_data};
 use crate::error::{Error, Result};
 use crate::generation_metrics::{GenerationMetrics, Sizes, check_sets};
 use crate::nearest::{
     Nearest, PrunedSearch, Query, Sketches, metrics_of_answers, nearest_of_all, query_count,
+};
+use crate::set_folder::{
+    SetReport, check_described_sets, fingerprint, into_data, parse_manifest, verify_for_read,
 };
 
 /// The file name of a nearest set's manifest.
@@ -90,12 +92,7 @@ impl NearestSetConfig {
     /// Reads a nearest set's manifest.
     pub fn read(manifest: &Path) -> Result<Self> {
         let text = deepemd_data::formats::read_text(manifest)?;
-        let config: Self = serde_json::from_str(&text).map_err(|e| {
-            Error::Data(deepemd_data::Error::format(
-                manifest,
-                format!("not a nearest-set description ({e})"),
-            ))
-        })?;
+        let config: Self = parse_manifest(manifest, &text, "nearest-set")?;
         if config.queries_per_unit == 0 {
             return Err(Error::Data(deepemd_data::Error::format(
                 manifest,
@@ -168,23 +165,6 @@ impl NearestSetConfig {
     }
 }
 
-/// What a run of [`compute_nearest_set`] did.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NearestSetReport {
-    /// Unit files this run is responsible for (all of them when unsharded).
-    pub units: usize,
-    /// Of those, the ones found complete and skipped.
-    pub skipped: usize,
-    /// Queries answered by this run.
-    pub queries_made: usize,
-    /// Unit files that were there but not trusted, made again.
-    pub remade: usize,
-    /// Why the first of those was not trusted.
-    pub first_remade: Option<String>,
-    /// Wall time of this run.
-    pub seconds: f64,
-}
-
 /// Computes (or completes) the nearest set of `reference` against `generated` under `out`;
 /// with a `shard` other than [`Shard::WHOLE`], only the units it owns. `progress(done, total)`
 /// counts this run's queries, skipped units included, from any thread.
@@ -195,7 +175,7 @@ pub fn compute_nearest_set(
     out: &Path,
     shard: Shard,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<NearestSetReport> {
+) -> Result<SetReport> {
     let start = Instant::now();
     let names = ("reference", "generated");
     if NearestSetConfig::new(reference, generated, names, config.queries_per_unit)? != *config {
@@ -213,14 +193,7 @@ pub fn compute_nearest_set(
         trees: CloudTrees::new(reference, generated),
     };
     let run = run_units(&job, out, &id, shard, progress)?;
-    Ok(NearestSetReport {
-        units: run.owned,
-        skipped: run.skipped,
-        queries_made: run.items_made,
-        remade: run.remade,
-        first_remade: run.first_remade,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    Ok(SetReport::of(run, start))
 }
 
 /// The nearest set as a job of unit files.
@@ -291,16 +264,7 @@ pub fn nearest_set_metrics(out: &Path) -> Result<GenerationMetrics> {
     let (mut solves, mut duals) = (0, 0);
     for u in 0..config.units() {
         let name = NearestSetConfig::unit_name(u);
-        verify_unit(out, &id, u, &name).map_err(|e| {
-            deepemd_data::Error::format(
-                out,
-                format!(
-                    "incomplete nearest set ({e}); rerun `deepemd gen-metrics --out` on this \
-                     folder (it remakes what is missing or damaged), or, after a sharded run, \
-                     merge the shard folders first (`deepemd merge-shards`)"
-                ),
-            )
-        })?;
+        verify_for_read(out, &id, u, &name, "nearest set")?;
         let unit = config.read_unit(u, &out.join(&name))?;
         emd.extend(unit.emd);
         chamfer.extend(unit.chamfer);
@@ -409,12 +373,12 @@ mod tests {
         // A rerun skips every unit; a damaged unit is remade.
         let report =
             compute_nearest_set(&r, &g, &config, dir.path(), Shard::WHOLE, &|_, _| {}).unwrap();
-        assert_eq!((report.skipped, report.queries_made), (5, 0));
+        assert_eq!((report.skipped, report.items_made), (5, 0));
         let unit = dir.path().join(NearestSetConfig::unit_name(2));
         std::fs::write(&unit, b"{}").unwrap();
         let report =
             compute_nearest_set(&r, &g, &config, dir.path(), Shard::WHOLE, &|_, _| {}).unwrap();
-        assert_eq!((report.remade, report.queries_made), (1, 4));
+        assert_eq!((report.remade, report.items_made), (1, 4));
         assert_eq!(
             work(&nearest_set_metrics(dir.path()).unwrap()),
             work(&direct)

@@ -2,25 +2,11 @@
 //! (`fixtures/pointflow.json`, made by `fixtures/make_pointflow.py` with scipy's exact matching
 //! in place of PointFlow's approximate one).
 
-use deepemd_core::PointCloud;
+mod common;
+
+use common::clouds;
 use deepemd_metrics::{generation_metrics, pointflow_keys};
 use serde_json::Value;
-
-fn clouds(v: &Value) -> Vec<PointCloud> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|cloud| {
-            let flat: Vec<f64> = cloud
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|p| p.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
-                .collect();
-            PointCloud::from_flat(3, flat).unwrap()
-        })
-        .collect()
-}
 
 #[test]
 fn every_pointflow_key_matches_its_formula() {

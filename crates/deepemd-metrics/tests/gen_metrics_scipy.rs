@@ -2,25 +2,12 @@
 //! `linear_sum_assignment` EMD and numpy's Chamfer on small sets (`fixtures/gen_metrics.json`,
 //! made by `fixtures/make_gen_metrics.py`).
 
+mod common;
+
+use common::clouds;
 use deepemd_core::PointCloud;
 use deepemd_metrics::{check_sets, generation_metrics};
 use serde_json::Value;
-
-fn clouds(v: &Value) -> Vec<PointCloud> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|cloud| {
-            let flat: Vec<f64> = cloud
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|p| p.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()))
-                .collect();
-            PointCloud::from_flat(3, flat).unwrap()
-        })
-        .collect()
-}
 
 #[test]
 fn metrics_match_scipy_on_every_fixture_case() {
