@@ -95,6 +95,23 @@ impl StepProgress {
     }
 }
 
+/// What a resumed run starts from: `read` of the checkpoint in `run` (the caller applies the
+/// command's changes; training refuses any that alter the run). Shared by `train` and `vae
+/// train`.
+#[cfg(feature = "hdf5")]
+pub fn from_checkpoint<S, E>(
+    run: &std::path::Path,
+    read: impl FnOnce(&std::path::Path) -> Result<S, E>,
+) -> anyhow::Result<S>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    use anyhow::Context;
+    let dir = deepemd_train::find_checkpoint(run)
+        .with_context(|| format!("{}: no checkpoint to resume", run.display()))?;
+    Ok(read(&dir)?)
+}
+
 /// A flag that Ctrl-C sets: the training loops poll it, write a final checkpoint and stop.
 #[cfg(feature = "hdf5")]
 pub fn stop_on_ctrl_c() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {

@@ -2,14 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use deepemd_model::device_from_name;
-use deepemd_train::{
-    Outcome, PairSource, TrainConfig, TrainEvent, find_checkpoint, read_state, train,
-};
+use deepemd_train::{Outcome, PairSource, TrainConfig, TrainEvent, read_state, train};
 
-use crate::progress::{StepProgress, stop_on_ctrl_c};
+use crate::progress::{StepProgress, from_checkpoint, stop_on_ctrl_c};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -126,9 +124,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let device = device_from_name(&args.device)?;
     let config = if args.resume {
         // The checkpoint's settings with this command's changes; `train` refuses any change.
-        let dir = find_checkpoint(&args.run)
-            .with_context(|| format!("{}: no checkpoint to resume", args.run.display()))?;
-        args.apply(read_state(&dir)?.config)
+        args.apply(from_checkpoint(&args.run, read_state)?.config)
     } else {
         args.apply(TrainConfig::recipe(
             PathBuf::from("datasets/generated/cgal"),

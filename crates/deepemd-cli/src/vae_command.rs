@@ -11,7 +11,7 @@ use deepemd_vae::{
     read_state, sample_prior, train_vae,
 };
 
-use crate::progress::{StepProgress, stop_on_ctrl_c};
+use crate::progress::{StepProgress, from_checkpoint, stop_on_ctrl_c};
 
 #[derive(Args, Debug)]
 pub struct VaeArgs {
@@ -136,9 +136,7 @@ fn train(args: &VaeTrainArgs) -> Result<()> {
     let device = device_from_name(&args.device)?;
     let config = if args.resume {
         // The checkpoint's settings with this command's changes; training refuses any change.
-        let dir = find_checkpoint(&args.run)
-            .with_context(|| format!("{}: no checkpoint to resume", args.run.display()))?;
-        args.apply(read_state(&dir)?.config)
+        args.apply(from_checkpoint(&args.run, read_state)?.config)
     } else {
         let loss = args.loss.context(
             "--loss is required for a new run (chamfer, exact, deepemd, deepemd-refined, sinkhorn)",
