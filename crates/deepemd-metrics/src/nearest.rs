@@ -28,7 +28,7 @@ use crate::chamfer::CloudTrees;
 use crate::error::{Error, Result};
 use crate::generation_metrics::exact_emd;
 use crate::pair_jobs::PairJob;
-use crate::set_metrics::SetMetrics;
+use crate::set_metrics::{SetMetrics, first_least};
 
 /// A bound excludes a candidate only when it exceeds the best distance by this share of it…
 const SLACK_REL: f64 = 1e-9;
@@ -254,16 +254,12 @@ pub(crate) fn nearest_of_all(
     row: &[Option<PairJob>],
     distance: impl Fn(PairJob) -> f64,
 ) -> Result<Nearest> {
-    row.iter()
+    let values = row
+        .iter()
         .enumerate()
-        .filter_map(|(k, job)| job.map(|j| (k, distance(j))))
-        .fold(None, |best: Option<Nearest>, (k, d)| match best {
-            Some(b) if b.value <= d => best,
-            _ => Some(Nearest {
-                position: k,
-                value: d,
-            }),
-        })
+        .filter_map(|(k, job)| job.map(|j| (k, distance(j))));
+    first_least(values)
+        .map(|(position, value)| Nearest { position, value })
         .ok_or_else(|| Error::Sets("a nearest-neighbour query with no candidate".into()))
 }
 

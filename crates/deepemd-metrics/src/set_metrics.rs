@@ -126,13 +126,16 @@ pub fn distance_matrices(
 
 /// The index of the smallest value (the first on ties), skipping `skip`.
 fn argmin(values: impl Iterator<Item = f64>, skip: Option<usize>) -> Option<(usize, f64)> {
-    values
-        .enumerate()
-        .filter(|(k, _)| Some(*k) != skip)
-        .fold(None, |best, (k, v)| match best {
-            Some((_, b)) if b <= v => best,
-            _ => Some((k, v)),
-        })
+    first_least(values.enumerate().filter(|(k, _)| Some(*k) != skip))
+}
+
+/// The first `(position, value)` of the least value: the brute force's tie rule, for rows with
+/// every distance known (the matrices here, Chamfer's rows in `nearest.rs`).
+pub(crate) fn first_least(values: impl Iterator<Item = (usize, f64)>) -> Option<(usize, f64)> {
+    values.fold(None, |best, (k, v)| match best {
+        Some((_, b)) if b <= v => best,
+        _ => Some((k, v)),
+    })
 }
 
 /// The metrics from the distance matrices, every distance known (definitions in the module
