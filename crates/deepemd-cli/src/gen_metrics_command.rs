@@ -2,16 +2,14 @@
 //! generated set against a reference set, with the exact EMD and with Chamfer.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use deepemd_core::PointCloud;
 use deepemd_data::sharding::Shard;
 use deepemd_metrics::{
-    DISTANCES_MANIFEST, DistanceSetConfig, GenerationMetrics, NEAREST_MANIFEST, NearestSetConfig,
-    Search, compute_distance_set, compute_nearest_set, distance_set_metrics,
-    generation_metrics_with, jsd_of_sets, nearest_set_metrics, pointflow_json, progress_steps,
+    GenerationMetrics, Search, WorkFolder, generation_metrics_with, pointflow_json, progress_steps,
 };
 
 use crate::output::print_line;
@@ -66,11 +64,6 @@ enum OutputFormat {
     Pointflow,
 }
 
-/// Cloud pairs per chunk file of a new distance set.
-const DEFAULT_CHUNK_SIZE: usize = 256;
-/// Queries per unit file of a new nearest set.
-const DEFAULT_QUERIES_PER_UNIT: usize = 64;
-
 pub fn run(args: &GenMetricsArgs) -> Result<()> {
     let reference = deepemd_data::read_cloud_batch(&args.reference)?;
     let generated = deepemd_data::read_cloud_batch(&args.generated)?;
@@ -120,35 +113,6 @@ fn in_memory(
     Ok(m)
 }
 
-/// Which kind of work folder `--out` names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FolderKind {
-    /// The pruned search's answers (`nearest.json`).
-    Nearest,
-    /// Every distance (`distances.json`, --brute-force).
-    Distances,
-}
-
-/// The folder's own kind when it holds one (a flag asking for the other is an error), else the
-/// one the flags ask for.
-fn folder_kind(args: &GenMetricsArgs, out: &std::path::Path) -> Result<FolderKind> {
-    let nearest = out.join(NEAREST_MANIFEST).exists();
-    let distances = out.join(DISTANCES_MANIFEST).exists();
-    match (nearest, distances, args.brute_force) {
-        (true, true, _) => bail!(
-            "{}: holds both {NEAREST_MANIFEST} and {DISTANCES_MANIFEST}; use another folder",
-            out.display()
-        ),
-        (true, false, true) => bail!(
-            "{}: holds the pruned search's work ({NEAREST_MANIFEST}); complete it without \
-             --brute-force, or use another folder",
-            out.display()
-        ),
-        (false, true, _) | (false, false, true) => Ok(FolderKind::Distances),
-        _ => Ok(FolderKind::Nearest),
-    }
-}
-
 /// The work computed (or completed) in `out`, this run's shard of it; the metrics when the run
 /// is unsharded, `None` after a shard.
 fn in_folder(
@@ -157,25 +121,11 @@ fn in_folder(
     reference: &[PointCloud],
     generated: &[PointCloud],
 ) -> Result<Option<GenerationMetrics>> {
-    let kind = folder_kind(args, out)?;
-    let (manifest, unit, item) = match kind {
-        FolderKind::Nearest => (out.join(NEAREST_MANIFEST), "unit", "queries"),
-        FolderKind::Distances => (out.join(DISTANCES_MANIFEST), "chunk", "cloud pairs"),
-    };
-    // A folder's own unit size, unless the command gives one: a final run after shards need
-    // not repeat the shards' --chunk-size.
-    let chunk_size = match (args.chunk_size, kind) {
-        (Some(0), _) => bail!("--chunk-size must be at least 1"),
-        (Some(c), _) => c,
-        (None, FolderKind::Nearest) if manifest.exists() => {
-            NearestSetConfig::read(&manifest)?.queries_per_unit
-        }
-        (None, FolderKind::Distances) if manifest.exists() => {
-            DistanceSetConfig::read(&manifest)?.chunk_size
-        }
-        (None, FolderKind::Nearest) => DEFAULT_QUERIES_PER_UNIT,
-        (None, FolderKind::Distances) => DEFAULT_CHUNK_SIZE,
-    };
+    let kind = WorkFolder::choose(out, args.brute_force)?;
+    let (unit, item) = kind.unit_words();
+    let unit_size = kind
+        .unit_size(out, args.chunk_size)
+        .context("--chunk-size")?;
     let names = (args.reference.as_str(), args.generated.as_str());
     let progress = bar(0, item);
     progress.set_message("exact EMD and Chamfer");
@@ -186,18 +136,13 @@ fn in_folder(
             progress.set_position(done as u64);
         }
     };
-    let computing = || format!("computing in {}", out.display());
-    let run = match kind {
-        FolderKind::Nearest => {
-            let config = NearestSetConfig::new(reference, generated, names, chunk_size)?;
-            compute_nearest_set(reference, generated, &config, out, args.shard, &tick)
-        }
-        FolderKind::Distances => {
-            let config = DistanceSetConfig::new(reference, generated, names, chunk_size)?;
-            compute_distance_set(reference, generated, &config, out, args.shard, &tick)
-        }
-    }
-    .with_context(computing)?;
+    // Ctrl-C kills the command; the units written stand (each with its receipt).
+    let never = AtomicBool::new(false);
+    let run = kind
+        .compute(
+            reference, generated, names, out, args.shard, unit_size, &tick, &never,
+        )
+        .with_context(|| format!("computing in {}", out.display()))?;
     progress.finish_and_clear();
     warn_remade(unit, run.remade, run.first_remade.as_deref());
     let of_shard = if args.shard.is_whole() {
@@ -222,14 +167,12 @@ fn in_folder(
         );
         return Ok(None);
     }
-    let mut m = match kind {
-        FolderKind::Nearest => nearest_set_metrics(out)?,
-        FolderKind::Distances => distance_set_metrics(out)?,
-    };
-    m.seconds += run.seconds;
-    // The folder keeps no clouds; here they are at hand.
-    m.jsd = jsd_of_sets(reference, generated);
-    Ok(Some(m))
+    Ok(Some(kind.metrics(
+        out,
+        reference,
+        generated,
+        run.seconds,
+    )?))
 }
 
 fn print_metrics(args: &GenMetricsArgs, m: &GenerationMetrics) -> Result<()> {

@@ -34,13 +34,14 @@ pub struct MethodArgs {
     /// Ground cost: `euclidean` (mean distance, the default) or `sqeuclidean`.
     #[arg(long, default_value = "euclidean", value_parser = parse_cost)]
     pub cost: Cost,
-    /// When the clouds have different sizes n < m: `partial` (the default) matches every point
-    /// of the smaller cloud to a distinct point of the larger and ignores the rest (mean over
-    /// the n pairs); `uniform` is optimal transport between the uniform distributions (weight
-    /// 1/n and 1/m; every point used, mass may split; the value of POT's `ot.emd2`). Equal
-    /// sizes: both are the same EMD. `exact` and `sinkhorn` compute both; `hungarian` computes
+    /// When the clouds have different sizes n < m: `uniform` (the default) is optimal transport
+    /// between the uniform distributions (weight 1/n and 1/m; every point used, mass may split;
+    /// the value of POT's `ot.emd2` and of published n ≠ m figures); `partial` matches every
+    /// point of the smaller cloud to a distinct point of the larger and ignores the rest (mean
+    /// over the n pairs; a partial scan against a whole shape). Equal sizes: both are the same
+    /// EMD. `exact` and `sinkhorn` compute both; `hungarian` computes
     /// `uniform` up to lcm(n, m) = 2048; `model` estimates `partial` only.
-    #[arg(long, default_value = "partial", value_parser = parse_unequal)]
+    #[arg(long, default_value = "uniform", value_parser = parse_unequal)]
     pub unequal: Unequal,
 }
 

@@ -112,7 +112,15 @@ fn two_dimensional_and_rectangular_inputs() {
         let v = emd_json(
             &fixture("a.xyz"),
             &fixture("b150.xyz"),
-            &["--cost", cost, "--matching", "--method", "hungarian"],
+            &[
+                "--cost",
+                cost,
+                "--matching",
+                "--method",
+                "hungarian",
+                "--unequal",
+                "partial",
+            ],
         );
         assert_close(
             v["distance"].as_f64().unwrap(),
@@ -201,17 +209,14 @@ fn bad_input_is_one_line_naming_file_and_problem() {
             "empty.xyz: the file holds no points",
         ),
         (
-            write("ragged.xyz", b"0 0 0\n1 1\n"),
+            write("ragged.xyz", b"0 0 0 1 0 0\n1 1\n"),
             "ragged.xyz: line 2 has 2 values",
         ),
         (
             write("word.csv", b"x,y,z\n0,0,zero\n"),
             "word.csv: line 2: 'zero' is not a number",
         ),
-        (
-            write("four.xyz", b"0 0 0 0\n"),
-            "four.xyz: line 1 has 4 values",
-        ),
+        (write("one.xyz", b"0\n"), "one.xyz: line 1 has 1 values"),
         (
             write("cut.ply", &binary[..binary.len() - 7]),
             "cut.ply: the file ends inside vertex 199",
@@ -345,15 +350,24 @@ fn the_built_in_model_estimates_with_every_rounding() {
     // convention), the bijective rounding costing at least the exact partial EMD.
     let b150 = fixture("b150.xyz");
     for (x, y) in [(&a, &b150), (&b150, &a)] {
-        let exact = emd_json(x, y, &["--method", "exact"])["distance"]
+        let partial = ["--unequal", "partial"];
+        let exact = emd_json(x, y, &[&partial[..], &["--method", "exact"]].concat())["distance"]
             .as_f64()
             .unwrap();
         let refined = emd_json(
             x,
             y,
-            &["--method", "model", "--rounding", "refined", "--matching"],
+            &[
+                &partial[..],
+                &["--method", "model", "--rounding", "refined", "--matching"],
+            ]
+            .concat(),
         );
-        let argmax = emd_json(x, y, &["--method", "model", "--matching"]);
+        let argmax = emd_json(
+            x,
+            y,
+            &[&partial[..], &["--method", "model", "--matching"]].concat(),
+        );
         let (n_a, n_b) = (
             refined["n_a"].as_u64().unwrap(),
             refined["n_b"].as_u64().unwrap(),
@@ -392,8 +406,8 @@ fn the_built_in_model_estimates_with_every_rounding() {
 #[test]
 fn unequal_sizes_under_both_conventions_say_which() {
     let (a, b) = (fixture("a.xyz"), fixture("b150.xyz"));
-    // partial (the default) is scipy's rectangular assignment.
-    let partial = emd_json(&a, &b, &[]);
+    // partial is scipy's rectangular assignment.
+    let partial = emd_json(&a, &b, &["--unequal", "partial"]);
     assert_eq!(partial["unequal"], "partial");
     assert_close(
         partial["distance"].as_f64().unwrap(),
@@ -403,6 +417,10 @@ fn unequal_sizes_under_both_conventions_say_which() {
     // uniform: exact and the Hungarian reference (200 vs 150: the expanded 600 × 600
     // assignment) agree; the plan's masses sum to 1 and it has at most n + m − 1 entries.
     let exact = emd_json(&a, &b, &["--unequal", "uniform", "--matching"]);
+    // uniform is the default, as in POT and the literature.
+    let default = emd_json(&a, &b, &[]);
+    assert_eq!(default["unequal"], "uniform");
+    assert_eq!(default["distance"], exact["distance"]);
     let hungarian = emd_json(&a, &b, &["--unequal", "uniform", "--method", "hungarian"]);
     assert_eq!(exact["unequal"], "uniform");
     let value = exact["distance"].as_f64().unwrap();
@@ -426,14 +444,18 @@ fn unequal_sizes_under_both_conventions_say_which() {
     let out = run_emd(&a, &b, &["--unequal", "uniform"]);
     let line = String::from_utf8(out.stdout).unwrap();
     assert!(line.contains("uniform convention"), "{line}");
-    // The model answers the partial question only, and says so.
-    let out = run_emd(&a, &b, &["--method", "model", "--unequal", "uniform"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.contains("partial convention") && err.contains("exact or sinkhorn"),
-        "{err}"
-    );
+    // The model answers the partial question only, and says so, with the way to ask it.
+    for extra in [&["--unequal", "uniform"][..], &[]] {
+        let out = run_emd(&a, &b, &[&["--method", "model"], extra].concat());
+        assert!(!out.status.success());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("partial convention")
+                && err.contains("exact or sinkhorn")
+                && err.contains("--unequal partial"),
+            "{err}"
+        );
+    }
     // A misspelt convention is refused with the two names.
     let out = run_emd(&a, &b, &["--unequal", "balanced"]);
     assert!(!out.status.success());

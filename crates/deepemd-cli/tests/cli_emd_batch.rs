@@ -17,6 +17,11 @@ fn lines(out: &Output) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    any_lines(out)
+}
+
+/// The JSON lines of a run, whatever its exit status.
+fn any_lines(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -151,7 +156,7 @@ fn a_list_file_pairs_any_clouds() {
 }
 
 #[test]
-fn bad_pairs_are_found_before_any_pair_is_solved() {
+fn bad_pairs_are_named_first_and_get_error_lines_while_the_good_ones_are_solved() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("a.xyz"), "0 0 0\n1 0 0\n0 1 0\n").unwrap();
@@ -165,19 +170,56 @@ fn bad_pairs_are_found_before_any_pair_is_solved() {
         args.extend(extra);
         deepemd(&args)
     };
-    // A 3-D cloud against a 2-D one on the last line: refused before the first pair is solved.
-    let out = run("a.xyz b.xyz\na.xyz b.xyz\nb.xyz flat.xyz\n", &[]);
+    // A 3-D cloud against a 2-D one on the last line: with --fail-fast, refused before the
+    // first pair is solved.
+    let text = "a.xyz b.xyz\na.xyz b.xyz\nb.xyz flat.xyz\n";
+    let out = run(text, &["--fail-fast"]);
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && out.stdout.is_empty(), "{e}");
     assert!(
-        e.contains("1 of the 3 pairs cannot be solved by exact, so none was: pair 2"),
+        e.contains("1 of the 3 pairs cannot be solved by exact, so none was (--fail-fast): pair 2"),
         "{e}"
     );
     assert!(e.contains("flat.xyz"), "{e}");
+    // Without it: named on stderr first, the good pairs solved (with their times), the bad one
+    // given an error line in its place, and the exit status says so.
+    let out = run(text, &[]);
+    let e = String::from_utf8_lossy(&out.stderr);
+    let v = any_lines(&out);
+    assert!(!out.status.success() && v.len() == 3, "{e}");
+    assert!(
+        v[..2]
+            .iter()
+            .all(|l| l["distance"].is_number() && l["seconds"].is_number())
+    );
+    assert!(
+        v[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("different dimensions")
+            && v[2]["distance"].is_null(),
+        "{}",
+        v[2]
+    );
+    let warned = e
+        .find("warning: 1 of the 3 pairs cannot be solved by exact")
+        .unwrap();
+    let failed = e.find("1 of the 3 pairs failed").unwrap();
+    assert!(warned < failed, "{e}");
+    // A missing file fails the pairs that name it, and only those.
+    let out = run("a.xyz b.xyz\nmissing.xyz b.xyz\nb.xyz a.xyz\n", &[]);
+    let v = any_lines(&out);
+    assert!(!out.status.success() && v.len() == 3);
+    assert!(v[0]["distance"].is_number() && v[2]["distance"].is_number());
+    let why = v[1]["error"].as_str().unwrap();
+    assert!(
+        why.contains("missing.xyz") && why.contains("line 2"),
+        "{why}"
+    );
     // A convention the method does not compute for unequal sizes, likewise.
     let out = run(
         "a.xyz b.xyz\na.xyz c.xyz\n",
-        &["--method", "model", "--unequal", "uniform"],
+        &["--method", "model", "--unequal", "uniform", "--fail-fast"],
     );
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && out.stdout.is_empty(), "{e}");

@@ -14,7 +14,7 @@ pub struct EmdRequest {
     /// Whether to return the gradient with respect to both clouds.
     pub gradient: bool,
     /// What to compute when the clouds have different sizes (ignored for equal sizes, where
-    /// both conventions agree). Default: [`Unequal::Partial`].
+    /// both conventions agree). Default: [`Unequal::Uniform`].
     pub unequal: Unequal,
 }
 
@@ -24,7 +24,7 @@ impl EmdRequest {
         Self {
             cost,
             gradient: false,
-            unequal: Unequal::Partial,
+            unequal: Unequal::Uniform,
         }
     }
 

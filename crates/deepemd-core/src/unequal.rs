@@ -11,7 +11,7 @@ use crate::error::Error;
 ///
 /// ```
 /// use deepemd_core::Unequal;
-/// assert_eq!(Unequal::default(), Unequal::Partial);
+/// assert_eq!(Unequal::default(), Unequal::Uniform);
 /// assert_eq!("uniform".parse::<Unequal>().unwrap(), Unequal::Uniform);
 /// assert_eq!(Unequal::Partial.to_string(), "partial");
 /// ```
@@ -19,13 +19,15 @@ use crate::error::Error;
 pub enum Unequal {
     /// Every point of the smaller cloud is matched to a distinct point of the larger one; the
     /// rest of the larger cloud is ignored. The value is the mean cost over the smaller cloud
-    /// (the default: what the DeepEMD model learns and what `linear_sum_assignment` gives on a
-    /// rectangular matrix).
-    #[default]
+    /// (what the DeepEMD model learns and what `linear_sum_assignment` gives on a rectangular
+    /// matrix; for a partial scan against a complete shape).
     Partial,
     /// Optimal transport between the uniform distributions (weight `1/n` on each point of one
     /// cloud, `1/m` on each of the other): every point is used, mass may split. The value POT's
-    /// `ot.emd2` gives with uniform weights; the result is a sparse transport plan.
+    /// `ot.emd2` gives with uniform weights; the result is a sparse transport plan. The default:
+    /// the literature's EMD for n ≠ m, and the one that gives every point of both clouds a
+    /// gradient (a loss under `Partial` never pulls the larger cloud's unmatched points).
+    #[default]
     Uniform,
 }
 

@@ -31,7 +31,8 @@ use std::path::Path;
 use deepemd_core::PointCloud;
 
 /// Reads a cloud named on the command line: a plain path (reader chosen by extension), or
-/// `file.h5#K` for item K of dataset `data`, or `file.h5:dataset#K` for another dataset.
+/// `file.h5#K` for item K of dataset `data`, or `file.h5:dataset#K` for another dataset, or
+/// `file.npy#K` for cloud K of a `(B, n, 2|3)` batch.
 /// Only such a suffix after a file named `.h5`, `.hdf5` or `.hdf` selects an item: `data.h5.xyz`,
 /// `out.h5/cloud.ply` and `scan#2.xyz` are read by their own extension.
 ///
@@ -39,6 +40,9 @@ use deepemd_core::PointCloud;
 /// let cloud = deepemd_data::read_cloud_spec("ply_data_test0.h5#12").unwrap();
 /// ```
 pub fn read_cloud_spec(spec: &str) -> Result<PointCloud> {
+    if let Some((path, k)) = parse_npy_spec(spec) {
+        return formats::read_npy_item(Path::new(path), k);
+    }
     match parse_h5_spec(spec)? {
         Some((path, dataset, index)) => read_h5_item(Path::new(path), dataset, index),
         None => read_cloud(Path::new(spec)),
@@ -68,6 +72,17 @@ pub fn read_cloud_batch(spec: &str) -> Result<Vec<PointCloud>> {
         path,
         "a batch is a (B, n, 2|3) .npy file or an HDF5 dataset (file.h5 or file.h5:dataset)",
     ))
+}
+
+/// Splits `file.npy#K` into the path and the item; `None` for every other spec.
+fn parse_npy_spec(spec: &str) -> Option<(&str, usize)> {
+    let (path, k) = spec.rsplit_once('#')?;
+    let is_npy = Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let digits = !k.is_empty() && k.bytes().all(|c| c.is_ascii_digit());
+    (is_npy && digits).then(|| k.parse().ok().map(|k| (path, k)))?
 }
 
 /// Splits `file.h5[:dataset]#K` into the path and the item; `None` for every other path. A

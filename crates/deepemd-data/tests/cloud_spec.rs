@@ -48,3 +48,62 @@ fn hdf5_selectors_still_need_an_item() {
         .to_string();
     assert!(err.contains("a.h5") && !err.contains("normal#3"), "{err}");
 }
+
+/// `file.npy#K` is cloud K of a batch; an item past the end says how many there are.
+#[test]
+fn npy_selectors_pick_one_cloud_of_a_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("batch.npy");
+    // A (2, 3, 3) float64 batch, written as NumPy writes it: cloud k holds k + the row index.
+    let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 3), }";
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    let pad = 64 - (10 + header.len() + 1) % 64;
+    let len = (header.len() + pad + 1) as u16;
+    bytes.extend(len.to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend(std::iter::repeat_n(b' ', pad));
+    bytes.push(b'\n');
+    for k in 0..2 {
+        for i in 0..3 {
+            for _ in 0..3 {
+                bytes.extend(((k * 10 + i) as f64).to_le_bytes());
+            }
+        }
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let spec = |k: &str| format!("{}#{k}", path.display());
+    let second = read_cloud_spec(&spec("1")).unwrap();
+    assert_eq!(
+        second.as_flat(),
+        &[10.0, 10.0, 10.0, 11.0, 11.0, 11.0, 12.0, 12.0, 12.0]
+    );
+    let e = read_cloud_spec(&spec("2")).unwrap_err().to_string();
+    assert!(
+        e.contains("batch.npy") && e.contains("#2 selects no cloud: the batch holds 2"),
+        "{e}"
+    );
+}
+
+/// Rows with normals (or any columns past the third) are read as their first three columns;
+/// ragged rows are still refused.
+#[test]
+fn xyz_rows_with_normals_are_read_as_their_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.xyz");
+    let normals = dir.path().join("normals.xyz");
+    std::fs::write(&plain, CLOUD).unwrap();
+    std::fs::write(
+        &normals,
+        b"x y z nx ny nz\n0 0 0 0 0 1\n1 0 0 0 0 1\n0 1 0 0.5 0.5 0.7071\n",
+    )
+    .unwrap();
+    let a = read_cloud_spec(plain.to_str().unwrap()).unwrap();
+    let b = read_cloud_spec(normals.to_str().unwrap()).unwrap();
+    assert_eq!((b.dim(), b.as_flat()), (3, a.as_flat()));
+    std::fs::write(&normals, b"0 0 0 0 0 1\n1 0 0 0 0\n").unwrap();
+    let e = read_cloud_spec(normals.to_str().unwrap()).unwrap_err();
+    assert!(e.to_string().contains("line 2 has 5 values"), "{e}");
+    std::fs::write(&normals, b"0 0 0 0 0 x\n").unwrap();
+    let e = read_cloud_spec(normals.to_str().unwrap()).unwrap_err();
+    assert!(e.to_string().contains("'x' is not a number"), "{e}");
+}

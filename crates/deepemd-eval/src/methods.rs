@@ -2,7 +2,7 @@
 //! the Sinkhorn baseline, and the Chamfer distance as a scaled proxy.
 
 use deepemd_core::metrics::{cosine_similarity, partner_accuracy};
-use deepemd_core::{Cost, Emd, EmdRequest, Pairing, PointCloud};
+use deepemd_core::{Cost, Emd, EmdRequest, Pairing, PointCloud, Unequal};
 use deepemd_data::pairs::LabeledPair;
 use deepemd_model::{DeepEmd, Rounding};
 use deepemd_solvers::Sinkhorn;
@@ -77,7 +77,11 @@ pub fn sinkhorn_estimates(
     pairs
         .iter()
         .map(|p| {
-            let r = sinkhorn.solve(&p.a, &p.b, EmdRequest::new(Cost::Euclidean).with_gradient())?;
+            // The labels (and the model) are partial matchings for unbalanced pairs.
+            let request = EmdRequest::new(Cost::Euclidean)
+                .with_unequal(Unequal::Partial)
+                .with_gradient();
+            let r = sinkhorn.solve(&p.a, &p.b, request)?;
             let exact_grad = exact_gradient(p)?;
             let plan = r.emd.transport.as_ref().expect("Sinkhorn computes a plan");
             let grad = plan.gradient.as_ref().expect("asked for").concatenated();

@@ -45,6 +45,9 @@ impl Table {
 
 /// Replaces (or appends) the section `name` of the Markdown file at `path` with `body`.
 pub fn update_section(path: &Path, name: &str, body: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        deepemd_data::create_folder(dir)?;
+    }
     Ok(deepemd_data::formats::update_marked_section(
         path, name, body,
     )?)

@@ -216,8 +216,8 @@ pub const LONG_JOB_TESTS: &[(&str, &str, &str)] = &[
     ),
     (
         "crates/deepemd-cli/tests/cli_emd_batch.rs",
-        "bad_pairs_are_found_before_any_pair_is_solved",
-        "12, 13. bad pairs found before any solve; --sample on batches refused; a mesh listed on 50 lines read and warned about once",
+        "bad_pairs_are_named_first_and_get_error_lines_while_the_good_ones_are_solved",
+        "12, 13. bad pairs named before any solve (none solved with --fail-fast; otherwise error lines, the good pairs solved, exit 1); --sample on batches refused; a mesh listed on 50 lines read and warned about once",
     ),
 ];
 

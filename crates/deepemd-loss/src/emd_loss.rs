@@ -1,7 +1,7 @@
 //! [`EmdLoss`]: the EMD of each pair of a batch as a differentiable tensor.
 
 use candle_core::{D, DType, Device, Tensor};
-use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Gradient, Method, PointCloud};
+use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Gradient, Method, PointCloud, Unequal};
 use deepemd_methods::{MethodSpec, ModelSource};
 
 use crate::error::{Error, Result};
@@ -23,6 +23,7 @@ pub struct EmdLoss {
     spec: MethodSpec,
     estimator: Box<dyn EmdEstimator>,
     cost: Cost,
+    unequal: Unequal,
     reduction: Reduction,
 }
 
@@ -31,6 +32,7 @@ impl std::fmt::Debug for EmdLoss {
         f.debug_struct("EmdLoss")
             .field("method", &self.spec.to_string())
             .field("cost", &self.cost)
+            .field("unequal", &self.unequal)
             .field("reduction", &self.reduction)
             .finish()
     }
@@ -51,6 +53,7 @@ impl EmdLoss {
             spec,
             estimator: spec.estimator(model)?,
             cost: Cost::Euclidean,
+            unequal: Unequal::default(),
             reduction: Reduction::Mean,
         })
     }
@@ -58,6 +61,13 @@ impl EmdLoss {
     /// The ground cost (`Euclidean` by default).
     pub fn cost(mut self, cost: Cost) -> Self {
         self.cost = cost;
+        self
+    }
+
+    /// What the loss is when `N ≠ M` ([`Unequal::Uniform`] by default: every point of both
+    /// clouds gets a gradient; the model needs [`Unequal::Partial`]). See `docs/math.md`.
+    pub fn unequal(mut self, unequal: Unequal) -> Self {
+        self.unequal = unequal;
         self
     }
 
@@ -98,7 +108,9 @@ impl EmdLoss {
         }
         let (xs, ys) = (clouds(x, n, dim)?, clouds(y, m, dim)?);
         let pairs: Vec<(PointCloud, PointCloud)> = xs.into_iter().zip(ys).collect();
-        let request = EmdRequest::new(self.cost).with_gradient();
+        let request = EmdRequest::new(self.cost)
+            .with_unequal(self.unequal)
+            .with_gradient();
         let solved = self.estimator.estimate_batch(&pairs, request);
         let (mut values, mut gx, mut gy) = (Vec::new(), Vec::new(), Vec::new());
         for (pair, emd) in solved.into_iter().enumerate() {

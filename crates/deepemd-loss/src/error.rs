@@ -23,5 +23,16 @@ pub enum Error {
     },
 }
 
+/// So that `?` works in a candle training loop returning `candle_core::Result` (the message is
+/// kept; candle's error type has no variant for a foreign source).
+impl From<Error> for candle_core::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Candle(e) => e,
+            e => candle_core::Error::wrap(e),
+        }
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -20,10 +20,12 @@
 //! unique (the envelope theorem); for Sinkhorn the plan is held fixed. Pairs are solved in
 //! parallel on the CPU whatever the tensors' device; the gradient comes back on that device.
 //!
-//! Unequal sizes (`N ≠ M`) use the partial-matching convention of `docs/math.md` (every point
-//! of the smaller cloud matched to a distinct point of the larger one) and work with every
-//! method: `exact`, `hungarian`, `sinkhorn` (its plan with a zero-cost point holding the larger
-//! cloud's surplus) and the model (`model/*`, whose matchings then cover the smaller cloud).
+//! Unequal sizes (`N ≠ M`) use the uniform convention of `docs/math.md` by default (optimal
+//! transport between the uniform distributions, POT's `ot.emd2`: every point of both clouds is
+//! used and gets a gradient) with `exact`, `sinkhorn` and `hungarian` (up to lcm(N, M) = 2048).
+//! [`EmdLoss::unequal`]`(Unequal::Partial)` matches every point of the smaller cloud to a
+//! distinct point of the larger one instead, the larger cloud's surplus left out; it works with
+//! every method, and the model (`model/*`) estimates only that one.
 //!
 //! ## A training loop
 //!
@@ -67,3 +69,7 @@ mod error;
 
 pub use emd_loss::{EmdLoss, Reduction};
 pub use error::{Error, Result};
+
+// What a caller names to build a loss, so that `deepemd-loss` alone is enough to depend on.
+pub use deepemd_core::{Cost, Method, Unequal};
+pub use deepemd_methods::{MethodSpec, ModelSource};

@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use deepemd_core::metrics::{cosine_similarity, median};
 use deepemd_core::synthetic::{jitter, uniform_cube};
 use deepemd_core::tolerance::{FINITE_DIFFERENCE_GRAD_ABS, FINITE_DIFFERENCE_STEP};
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, Method, PointCloud};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Method, PointCloud, Unequal};
 use deepemd_loss::{EmdLoss, Reduction};
 use deepemd_methods::MethodSpec;
 use deepemd_model::Rounding;
@@ -145,11 +145,25 @@ fn unequal_sizes_use_the_partial_matching_and_its_gradient() {
 fn the_model_takes_unequal_sizes() {
     let x = random_batch(2, 12, 3, 7);
     let y = random_batch(2, 30, 3, 8);
-    let exact = per_pair_values(EmdLoss::new(Method::Exact).unwrap(), &x, &y);
+    let exact = per_pair_values(
+        EmdLoss::new(Method::Exact)
+            .unwrap()
+            .unequal(Unequal::Partial),
+        &x,
+        &y,
+    );
     let spec: deepemd_methods::MethodSpec = "model/refined".parse().unwrap();
     let xb = candle_core::Var::from_tensor(&batch(&x)).unwrap();
+    // The default (uniform) is refused by the model, with the way to ask for partial.
+    let err = EmdLoss::new(spec)
+        .unwrap()
+        .forward(xb.as_tensor(), &batch(&y))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Unequal::Partial"), "{err}");
     let model = EmdLoss::new(spec)
         .unwrap()
+        .unequal(Unequal::Partial)
         .reduction(Reduction::None)
         .forward(xb.as_tensor(), &batch(&y))
         .unwrap();
@@ -358,4 +372,26 @@ fn cpu_and_cuda_agree() {
             .unwrap();
         assert!(d < 1e-3, "{method}: {d}");
     }
+}
+
+/// The default for unequal sizes is the uniform transport: every point of the larger cloud
+/// gets a gradient (a completion network learns to cover all of the target). Under the
+/// partial convention the unmatched points get none.
+#[test]
+fn by_default_every_point_of_both_clouds_gets_a_gradient() {
+    let x = random_batch(1, 12, 3, 17);
+    let y = random_batch(1, 30, 3, 18);
+    let zero_rows = |loss: EmdLoss| {
+        let yv = Var::from_tensor(&batch(&y)).unwrap();
+        let value = loss.forward(&batch(&x), yv.as_tensor()).unwrap();
+        let g = value.backward().unwrap();
+        let rows = g.get(yv.as_tensor()).unwrap().to_dtype(DType::F64).unwrap();
+        let rows = rows.squeeze(0).unwrap().to_vec2::<f64>().unwrap();
+        rows.iter().filter(|r| r.iter().all(|v| *v == 0.0)).count()
+    };
+    assert_eq!(zero_rows(EmdLoss::new(Method::Exact).unwrap()), 0);
+    let partial = EmdLoss::new(Method::Exact)
+        .unwrap()
+        .unequal(Unequal::Partial);
+    assert_eq!(zero_rows(partial), 30 - 12);
 }

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::nearest_index::NearestIndex;
 use crate::pair_jobs::{PairJob, pair_jobs};
 use crate::set_metrics::DistanceMatrices;
+use crate::watch::Watch;
 
 /// The Chamfer distance of two clouds in f64 (a reference and the metric of
 /// [`crate::generation_metrics`]). O(n·m) time, O(1) memory.
@@ -51,20 +52,21 @@ pub fn nearest_distance_bound(a: &PointCloud, b: &PointCloud) -> f64 {
 }
 
 /// Every Chamfer distance the metrics need (the jobs of [`pair_jobs`]), in parallel through
-/// the sets' [`CloudTrees`]. `progress` is called once per distance.
+/// the sets' [`CloudTrees`]. `watch` ticks once per distance.
 pub(crate) fn chamfer_matrices(
     trees: &CloudTrees,
     (nr, ng): (usize, usize),
-    progress: &(dyn Fn() + Sync),
+    watch: &Watch,
 ) -> Result<DistanceMatrices> {
     let values: Vec<f64> = pair_jobs(nr, ng)
         .par_iter()
         .map(|&job| {
+            watch.check()?;
             let d = trees.chamfer(job);
-            progress();
-            d
+            watch.tick();
+            Ok(d)
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(DistanceMatrices::from_values(nr, ng, &values))
 }
 

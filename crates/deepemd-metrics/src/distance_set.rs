@@ -13,6 +13,7 @@
 
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use deepemd_core::PointCloud;
@@ -178,6 +179,22 @@ pub fn compute_distance_set(
     shard: Shard,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<SetReport> {
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    compute_distance_set_until(reference, generated, config, out, shard, progress, &NEVER)
+}
+
+/// [`compute_distance_set`] stopping with [`Error::Interrupted`] once `stop` is set (Ctrl-C): the
+/// units written before it stand (with their receipts), the one in progress is not written,
+/// and a rerun resumes.
+pub fn compute_distance_set_until(
+    reference: &[PointCloud],
+    generated: &[PointCloud],
+    config: &DistanceSetConfig,
+    out: &Path,
+    shard: Shard,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    stop: &AtomicBool,
+) -> Result<SetReport> {
     let start = Instant::now();
     let names = ("reference", "generated");
     if DistanceSetConfig::new(reference, generated, names, config.chunk_size)? != *config {
@@ -189,6 +206,7 @@ pub fn compute_distance_set(
     let id = ensure_manifest(&out.join(DISTANCES_MANIFEST), config, "distances")?;
     let job = DistanceJob {
         config,
+        stop,
         reference,
         generated,
         trees: CloudTrees::new(reference, generated),
@@ -199,6 +217,8 @@ pub fn compute_distance_set(
 
 /// The distance set as a job of chunk files.
 struct DistanceJob<'a> {
+    /// Set by a stop request: the unit in progress returns [`Error::Interrupted`].
+    stop: &'a AtomicBool,
     config: &'a DistanceSetConfig,
     reference: &'a [PointCloud],
     generated: &'a [PointCloud],
@@ -233,6 +253,9 @@ impl UnitJob for DistanceJob<'_> {
         let rows: Vec<[f64; 2]> = jobs
             .par_iter()
             .map(|job| {
+                if self.stop.load(Ordering::Relaxed) {
+                    return Err(Error::Interrupted);
+                }
                 let (a, b) = job.clouds(self.reference, self.generated);
                 let row = [exact_emd(a, b)?, self.trees.chamfer(*job)];
                 tick();

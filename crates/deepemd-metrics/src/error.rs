@@ -17,6 +17,10 @@ pub enum Error {
     /// A solver rejected a pair.
     #[error(transparent)]
     Core(#[from] deepemd_core::Error),
+    /// A stop was requested (Ctrl-C) before the computation was done; in a work folder the
+    /// units already written stand, and a rerun resumes from them.
+    #[error("interrupted before the metrics were complete")]
+    Interrupted,
     /// A file-system error.
     #[error("{}: {source}", path.display())]
     Io {

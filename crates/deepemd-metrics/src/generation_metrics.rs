@@ -30,6 +30,7 @@ use crate::jsd::jsd_of_sets;
 use crate::nearest::{PrunedSearch, Sketches};
 use crate::pair_jobs::PairJob;
 use crate::set_metrics::{DistanceMatrices, SetMetrics, distance_matrices, set_metrics};
+use crate::watch::Watch;
 
 /// How the EMD's nearest neighbours are found. Both give identical metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -163,6 +164,19 @@ pub fn generation_metrics_with(
     search: Search,
     progress: &(dyn Fn() + Sync),
 ) -> Result<GenerationMetrics> {
+    let watch = Watch::new(progress);
+    generation_metrics_watched(reference, generated, names, search, &watch)
+}
+
+/// [`generation_metrics_with`] reporting to `watch`, which may stop it early
+/// ([`Error::Interrupted`](crate::Error::Interrupted)): what Ctrl-C in Python and the CLI use.
+pub fn generation_metrics_watched(
+    reference: &[PointCloud],
+    generated: &[PointCloud],
+    names: (&str, &str),
+    search: Search,
+    watch: &Watch,
+) -> Result<GenerationMetrics> {
     let started = Instant::now();
     let (points, _) = check_sets(reference, generated, names)?;
     let trees = CloudTrees::new(reference, generated);
@@ -170,17 +184,17 @@ pub fn generation_metrics_with(
         Search::Pruned => {
             let sketches = Sketches::new(reference, generated);
             let search = PrunedSearch::new(reference, generated, &sketches, &trees);
-            let outcome = search.metrics(progress)?;
+            let outcome = search.metrics(watch)?;
             (outcome.metrics, (outcome.exact_solves, outcome.dual_bounds))
         }
         Search::BruteForce => {
-            let m = distance_matrices(reference, generated, &exact_emd, progress)?;
+            let m = distance_matrices(reference, generated, &exact_emd, watch)?;
             let pairs = PairJob::count(reference.len(), generated.len());
             (set_metrics(&m), (pairs, 0))
         }
     };
     let sizes = (reference.len(), generated.len());
-    let cd = set_metrics(&chamfer_matrices(&trees, sizes, progress)?);
+    let cd = set_metrics(&chamfer_matrices(&trees, sizes, watch)?);
     let sizes = Sizes {
         n_reference: reference.len(),
         n_generated: generated.len(),

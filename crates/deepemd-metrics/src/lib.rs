@@ -42,23 +42,28 @@ mod pair_jobs;
 mod pointflow;
 mod set_folder;
 mod set_metrics;
+mod watch;
+mod work_folder;
 
 pub use bounds::{CloudSketch, directions};
 pub use chamfer::{chamfer_distance, nearest_distance_bound};
 pub use distance_set::{
     DISTANCES_MANIFEST, DistanceSetConfig, DistanceSetOutput, compute_distance_set,
-    distance_set_metrics, read_distance_set,
+    compute_distance_set_until, distance_set_metrics, read_distance_set,
 };
 pub use error::{Error, Result};
 pub use generation_metrics::{
     GenerationMetrics, Search, Sizes, check_sets, exact_emd, generation_metrics,
-    generation_metrics_with, progress_steps,
+    generation_metrics_watched, generation_metrics_with, progress_steps,
 };
 pub use jsd::{JSD_RESOLUTION, jsd_of_sets};
 pub use nearest_set::{
-    NEAREST_MANIFEST, NearestSetConfig, NearestSetOutput, compute_nearest_set, nearest_set_metrics,
+    NEAREST_MANIFEST, NearestSetConfig, NearestSetOutput, compute_nearest_set,
+    compute_nearest_set_until, nearest_set_metrics,
 };
 pub use pair_jobs::{PairJob, pair_count, pair_jobs, pair_jobs_in};
 pub use pointflow::{pointflow_json, pointflow_keys};
 pub use set_folder::SetReport;
 pub use set_metrics::{DistanceMatrices, SetMetrics, distance_matrices, set_metrics};
+pub use watch::Watch;
+pub use work_folder::{DEFAULT_PAIRS_PER_CHUNK, DEFAULT_QUERIES_PER_UNIT, WorkFolder};

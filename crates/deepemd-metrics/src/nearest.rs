@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::generation_metrics::exact_emd;
 use crate::pair_jobs::PairJob;
 use crate::set_metrics::{SetMetrics, first_least};
+use crate::watch::Watch;
 
 /// A bound excludes a candidate only when it exceeds the best distance by this share of it…
 const SLACK_REL: f64 = 1e-9;
@@ -113,14 +114,15 @@ impl<'a> PrunedSearch<'a> {
     }
 
     /// MMD, its generated-side twin, COV and 1-NNA with the exact EMD, every query in parallel;
-    /// `progress` is called once per query (`2·(R + G)` in all).
-    pub fn metrics(&self, progress: &(dyn Fn() + Sync)) -> Result<PrunedOutcome> {
+    /// `watch` ticks once per query (`2·(R + G)` in all).
+    pub fn metrics(&self, watch: &Watch) -> Result<PrunedOutcome> {
         let (nr, ng) = (self.reference.len(), self.generated.len());
         let answers: Vec<Nearest> = (0..query_count(nr, ng))
             .into_par_iter()
             .map(|t| {
+                watch.check()?;
                 let a = self.nearest(&Query::nth(nr, ng, t).row(nr, ng))?;
-                progress();
+                watch.tick();
                 Ok(a)
             })
             .collect::<Result<_>>()?;

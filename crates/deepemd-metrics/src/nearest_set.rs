@@ -13,6 +13,7 @@
 
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use deepemd_core::PointCloud;
@@ -176,6 +177,22 @@ pub fn compute_nearest_set(
     shard: Shard,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<SetReport> {
+    static NEVER: AtomicBool = AtomicBool::new(false);
+    compute_nearest_set_until(reference, generated, config, out, shard, progress, &NEVER)
+}
+
+/// [`compute_nearest_set`] stopping with [`Error::Interrupted`] once `stop` is set (Ctrl-C): the
+/// units written before it stand (with their receipts), the one in progress is not written,
+/// and a rerun resumes.
+pub fn compute_nearest_set_until(
+    reference: &[PointCloud],
+    generated: &[PointCloud],
+    config: &NearestSetConfig,
+    out: &Path,
+    shard: Shard,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    stop: &AtomicBool,
+) -> Result<SetReport> {
     let start = Instant::now();
     let names = ("reference", "generated");
     if NearestSetConfig::new(reference, generated, names, config.queries_per_unit)? != *config {
@@ -187,6 +204,7 @@ pub fn compute_nearest_set(
     let id = ensure_manifest(&out.join(NEAREST_MANIFEST), config, "nearest")?;
     let job = NearestJob {
         config,
+        stop,
         reference,
         generated,
         sketches: Sketches::new(reference, generated),
@@ -198,6 +216,8 @@ pub fn compute_nearest_set(
 
 /// The nearest set as a job of unit files.
 struct NearestJob<'a> {
+    /// Set by a stop request: the unit in progress returns [`Error::Interrupted`].
+    stop: &'a AtomicBool,
     config: &'a NearestSetConfig,
     reference: &'a [PointCloud],
     generated: &'a [PointCloud],
@@ -233,6 +253,9 @@ impl UnitJob for NearestJob<'_> {
             .unit_queries(u)
             .into_par_iter()
             .map(|t| {
+                if self.stop.load(Ordering::Relaxed) {
+                    return Err(Error::Interrupted);
+                }
                 let row = Query::nth(nr, ng, t).row(nr, ng);
                 let emd = search.nearest(&row)?;
                 let chamfer = nearest_of_all(&row, |job| self.trees.chamfer(job))?;

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::pair_jobs::{PairJob, pair_jobs, pair_jobs_in};
+use crate::watch::Watch;
 
 /// The metrics of one distance.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,20 +101,21 @@ impl DistanceMatrices {
     }
 }
 
-/// Every distance the metrics need, `distance` computed in parallel; `progress` is called
-/// once per distance computed, from any thread.
+/// Every distance the metrics need, `distance` computed in parallel; `watch` ticks once per
+/// distance computed, from any thread.
 pub fn distance_matrices(
     reference: &[PointCloud],
     generated: &[PointCloud],
     distance: &(dyn Fn(&PointCloud, &PointCloud) -> Result<f64> + Sync),
-    progress: &(dyn Fn() + Sync),
+    watch: &Watch,
 ) -> Result<DistanceMatrices> {
     let values: Vec<f64> = pair_jobs(reference.len(), generated.len())
         .par_iter()
         .map(|job| {
+            watch.check()?;
             let (a, b) = job.clouds(reference, generated);
             let d = distance(a, b)?;
-            progress();
+            watch.tick();
             Ok(d)
         })
         .collect::<Result<_>>()?;

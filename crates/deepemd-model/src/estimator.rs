@@ -237,7 +237,9 @@ fn check_convention(
     if a.len() != b.len() && request.unequal == Unequal::Uniform {
         return Err(deepemd_core::Error::InvalidParameter(format!(
             "the model estimates the partial convention for clouds of different sizes ({} and \
-             {} points), not the uniform one; use the {} or {} method for --unequal uniform",
+             {} points), not the uniform one (the default): ask for the partial convention \
+             (--unequal partial, unequal=\"partial\", Unequal::Partial), or use the {} or {} \
+             method for the uniform one",
             a.len(),
             b.len(),
             Method::Exact,

@@ -5,7 +5,7 @@
 use candle_core::{D, DType, Device, Tensor};
 use deepemd_core::synthetic::{jitter, uniform_cube};
 use deepemd_core::tolerance::{BELOW_OPTIMUM_REL, F32_PATHS_ABS};
-use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Pairing, PointCloud};
+use deepemd_core::{Cost, Emd, EmdEstimator, EmdRequest, Pairing, PointCloud, Unequal};
 use deepemd_model::{
     DeepEmd, DeepEmdModel, FusedKernels, ModelConfig, Rounding, device_from_name, two_opt,
 };
@@ -86,6 +86,11 @@ fn assert_every_parameter_gets_a_gradient(config: &ModelConfig, n: usize, m: usi
             .unwrap();
         assert!(norm > 0.0, "{name} has a zero gradient");
     }
+}
+
+/// The model's convention for unequal sizes (and the references it is checked against).
+fn partial() -> EmdRequest {
+    EmdRequest::default().with_unequal(Unequal::Partial)
 }
 
 #[test]
@@ -304,10 +309,7 @@ fn roundings_obey_their_bounds() {
     let est = DeepEmd::new(model, Device::Cpu);
     for seed in 0..4 {
         let (a, b) = clouds(60, 10 + seed);
-        let exact = Hungarian
-            .estimate(&a, &b, EmdRequest::default())
-            .unwrap()
-            .distance;
+        let exact = Hungarian.estimate(&a, &b, partial()).unwrap().distance;
         let pairings = est
             .matchings(&a, &b, &Rounding::ALL, Cost::Euclidean)
             .unwrap();
@@ -386,10 +388,7 @@ fn bad_weights_configs_and_devices_are_clear_errors() {
     // Clouds of different dimensions (sizes may differ; dimensions may not).
     let (a, _) = clouds(10, 5);
     let b = PointCloud::from_points(&[[0.0, 1.0], [1.0, 0.0]]).unwrap();
-    let err = est
-        .estimate(&a, &b, EmdRequest::default())
-        .unwrap_err()
-        .to_string();
+    let err = est.estimate(&a, &b, partial()).unwrap_err().to_string();
     assert!(err.contains("dimension"), "{err}");
     let _ = DType::F32;
 }
@@ -498,10 +497,7 @@ fn unequal_sizes_go_through_the_network_and_every_rounding() {
                 .unwrap();
             assert_eq!(s.dims(), &[1, n, m]);
             let s = s.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-            let exact = Hungarian
-                .estimate(&a, &b, EmdRequest::default())
-                .unwrap()
-                .distance;
+            let exact = Hungarian.estimate(&a, &b, partial()).unwrap().distance;
             let pairings = est
                 .matchings(&a, &b, &Rounding::ALL, Cost::Euclidean)
                 .unwrap();
@@ -539,9 +535,7 @@ fn unequal_sizes_go_through_the_network_and_every_rounding() {
             // 2-opt (with moves to free points) never makes the greedy matching worse.
             assert!(cost(&pairings[3]) <= cost(&pairings[2]) + 1e-12);
             // The estimator's value is its pairing's cost.
-            let emd = est
-                .estimate(&a, &b, EmdRequest::new(Cost::Euclidean))
-                .unwrap();
+            let emd = est.estimate(&a, &b, partial()).unwrap();
             assert_eq!(emd.distance, cost(&streamed));
             assert_eq!(s.len(), n * m);
         }

@@ -1,30 +1,59 @@
-//! NumPy arrays in and out: float32 or float64 clouds of shape (n, 2|3), in any memory layout
-//! (C, Fortran, strided views), and batches (B, n, 2|3).
+//! NumPy arrays in and out. A cloud is anything `np.asarray` makes an (n, 2|3) array of numbers
+//! of: float32 and float64 arrays in any memory layout (C, Fortran, strided views) are read as
+//! they are, lists, integer, boolean and float16 arrays through `np.asarray(x, float64)`.
+//! Batches are (B, n, 2|3). Gradients go back in the clouds' precision.
 
 use deepemd_core::PointCloud;
-use numpy::{PyArray1, PyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{PyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 use crate::errors;
 
-/// The array's shape and its values as f64 in logical (row-major) order, whatever its float
-/// width and strides.
-fn read_floats(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<usize>, Vec<f64>)> {
+/// The floating type a cloud came in: a pair of float32 clouds gets float32 gradients, every
+/// other pair float64 ones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    F64,
+}
+
+impl Precision {
+    /// The precision of a pair's gradients.
+    pub fn of_pair(a: Precision, b: Precision) -> Precision {
+        if a == Precision::F32 && b == Precision::F32 {
+            Precision::F32
+        } else {
+            Precision::F64
+        }
+    }
+}
+
+/// The array's shape, its values as f64 in logical (row-major) order, and its precision.
+fn read_floats(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<usize>, Vec<f64>, Precision)> {
     if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f64>>() {
-        return Ok((a.shape().to_vec(), a.as_array().iter().copied().collect()));
+        let values = a.as_array().iter().copied().collect();
+        return Ok((a.shape().to_vec(), values, Precision::F64));
     }
     if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f32>>() {
         let values = a.as_array().iter().map(|&x| f64::from(x)).collect();
-        return Ok((a.shape().to_vec(), values));
+        return Ok((a.shape().to_vec(), values, Precision::F32));
     }
-    let kind = obj
-        .getattr("dtype")
-        .map(|d| format!("dtype {d}"))
-        .unwrap_or_else(|_| format!("a {}", obj.get_type()));
-    Err(errors::value(format!(
-        "{what} must be a NumPy array of float32 or float64, got {kind} (convert it with \
-         np.asarray(x, dtype=np.float64))"
-    )))
+    // What NumPy users expect: `np.asarray` semantics for lists and other number types.
+    let np = obj.py().import("numpy")?;
+    let array = np
+        .call_method1("asarray", (obj,))
+        .map_err(|e| errors::value(format!("{what} cannot be read as a NumPy array: {e}")))?;
+    let dtype = array.getattr("dtype")?;
+    let kind: String = dtype.getattr("kind")?.extract()?;
+    if !matches!(kind.as_str(), "b" | "i" | "u" | "f") {
+        return Err(errors::value(format!(
+            "{what} must hold real numbers, got an array of dtype {dtype}"
+        )));
+    }
+    let as_f64 = array.call_method1("astype", ("float64",))?;
+    let a = as_f64.extract::<PyReadonlyArrayDyn<'_, f64>>()?;
+    let values = a.as_array().iter().copied().collect();
+    Ok((a.shape().to_vec(), values, Precision::F64))
 }
 
 fn check_dim(d: usize, what: &str, shape: &[usize]) -> PyResult<()> {
@@ -37,21 +66,23 @@ fn check_dim(d: usize, what: &str, shape: &[usize]) -> PyResult<()> {
     }
 }
 
-/// One cloud from an (n, 2|3) array.
-pub fn cloud(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<PointCloud> {
-    let (shape, flat) = read_floats(obj, what)?;
+/// One cloud from an (n, 2|3) array (or anything `np.asarray` makes one of).
+pub fn cloud(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(PointCloud, Precision)> {
+    let (shape, flat, precision) = read_floats(obj, what)?;
     let [_, d] = shape[..] else {
         return Err(errors::value(format!(
             "{what} must have shape (n, 2) or (n, 3), got {shape:?}"
         )));
     };
     check_dim(d, what, &shape)?;
-    PointCloud::from_flat(d, flat).map_err(|e| errors::value(format!("{what}: {e}")))
+    let cloud =
+        PointCloud::from_flat(d, flat).map_err(|e| errors::value(format!("{what}: {e}")))?;
+    Ok((cloud, precision))
 }
 
 /// The clouds of a (B, n, 2|3) array.
-pub fn batch(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<PointCloud>> {
-    let (shape, flat) = read_floats(obj, what)?;
+pub fn batch(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<PointCloud>, Precision)> {
+    let (shape, flat, precision) = read_floats(obj, what)?;
     let [_, n, d] = shape[..] else {
         return Err(errors::value(format!(
             "{what} must have shape (B, n, 2) or (B, n, 3), got {shape:?}"
@@ -63,27 +94,37 @@ pub fn batch(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<PointCloud>> {
             "{what} holds clouds of no points (shape {shape:?})"
         )));
     }
-    flat.chunks(n * d)
+    let clouds = flat
+        .chunks(n * d)
         .enumerate()
         .map(|(k, item)| {
             PointCloud::from_flat(d, item.to_vec())
                 .map_err(|e| errors::value(format!("{what}[{k}]: {e}")))
         })
-        .collect()
+        .collect::<PyResult<_>>()?;
+    Ok((clouds, precision))
 }
 
-/// A cloud (or a gradient) as a new (n, dim) float64 array.
-pub fn to_numpy<'py>(py: Python<'py>, dim: usize, flat: &[f64]) -> Bound<'py, PyArray2<f64>> {
-    let rows: Vec<Vec<f64>> = flat.chunks(dim).map(<[f64]>::to_vec).collect();
-    if rows.is_empty() {
-        return PyArray2::zeros(py, [0, dim], false);
+/// A cloud (or a gradient) as a new (n, dim) array of `precision`.
+pub fn to_numpy(py: Python<'_>, dim: usize, flat: &[f64], precision: Precision) -> Py<PyAny> {
+    let rows = flat.len() / dim.max(1);
+    match precision {
+        Precision::F64 => PyArray2::from_vec2(py, &chunked(flat, dim))
+            .unwrap_or_else(|_| PyArray2::zeros(py, [rows, dim], false))
+            .into_any()
+            .unbind(),
+        Precision::F32 => {
+            let narrow: Vec<f32> = flat.iter().map(|&x| x as f32).collect();
+            PyArray2::from_vec2(py, &chunked(&narrow, dim))
+                .unwrap_or_else(|_| PyArray2::zeros(py, [rows, dim], false))
+                .into_any()
+                .unbind()
+        }
     }
-    PyArray2::from_vec2(py, &rows).expect("rows of equal length")
 }
 
-/// Indices as a new int64 array.
-pub fn indices<'py>(py: Python<'py>, v: &[usize]) -> Bound<'py, PyArray1<i64>> {
-    PyArray1::from_iter(py, v.iter().map(|&i| i as i64))
+fn chunked<T: Copy>(flat: &[T], dim: usize) -> Vec<Vec<T>> {
+    flat.chunks(dim).map(<[T]>::to_vec).collect()
 }
 
 /// Index pairs as a new (k, 2) int64 array.
@@ -91,7 +132,6 @@ pub fn pairs<'py>(py: Python<'py>, v: &[(usize, usize)]) -> Bound<'py, PyArray2<
     if v.is_empty() {
         return PyArray2::zeros(py, [0, 2], false);
     }
-    let rows: Vec<[i64; 2]> = v.iter().map(|&(i, j)| [i as i64, j as i64]).collect();
-    let rows: Vec<Vec<i64>> = rows.iter().map(|r| r.to_vec()).collect();
+    let rows: Vec<Vec<i64>> = v.iter().map(|&(i, j)| vec![i as i64, j as i64]).collect();
     PyArray2::from_vec2(py, &rows).expect("rows of two")
 }

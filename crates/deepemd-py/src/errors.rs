@@ -36,6 +36,16 @@ pub fn model(e: deepemd_model::Error) -> PyErr {
     }
 }
 
+/// A generation-metrics error: `OSError` for a file that cannot be read or written, and
+/// `ValueError` otherwise.
+pub fn metrics(e: deepemd_metrics::Error) -> PyErr {
+    match e {
+        deepemd_metrics::Error::Data(e) => data(e),
+        deepemd_metrics::Error::Io { .. } => PyOSError::new_err(e.to_string()),
+        other => PyValueError::new_err(other.to_string()),
+    }
+}
+
 /// A `ValueError` with `message`.
 pub fn value(message: impl Into<String>) -> PyErr {
     PyValueError::new_err(message.into())

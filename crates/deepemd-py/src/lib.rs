@@ -5,27 +5,69 @@
 
 mod arrays;
 mod errors;
+mod metrics_call;
 mod method;
 mod result;
 
 use std::path::PathBuf;
 
 use deepemd_core::PointCloud;
-use numpy::PyArray2;
 use numpy::PyUntypedArrayMethods;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PySequence};
 use rayon::prelude::*;
 
+use arrays::Precision;
 use method::{Model, Solver, load_model};
 use result::EmdResult;
 
-/// The EMD between clouds `a` (n, d) and `b` (m, d), d = 2 or 3, float32 or float64 in any
-/// memory layout. See the package documentation for every argument.
+/// The Earth Mover's Distance between two point clouds.
+///
+/// Parameters
+/// ----------
+/// a, b : array_like, shapes (n, d) and (m, d), d = 2 or 3
+///     The clouds: float32 or float64 arrays in any memory layout are read as they are;
+///     lists and integer, boolean or float16 arrays through ``np.asarray(x, np.float64)``.
+/// method : str
+///     ``"exact"`` (certified optimal, the fastest), ``"hungarian"`` (scipy's algorithm),
+///     ``"sinkhorn"`` (entropic approximation, rounded to a matching), ``"model"`` (the DeepEMD
+///     network; ``"model/refined"`` for its best rounding).
+/// cost : str
+///     ``"euclidean"`` (the EMD) or ``"sqeuclidean"``.
+/// matching : bool
+///     Also return the matching (``result.matching``, ``result.mass``).
+/// gradient : bool
+///     Also return the gradient with respect to both clouds (``result.grad_a``, ``.grad_b``).
+/// rounding : str or None
+///     The model's rounding: ``"argmax"`` (default), ``"greedy"``, ``"sinkhorn-greedy"``,
+///     ``"refined"``.
+/// unequal : str
+///     What the EMD is when n ≠ m. ``"uniform"`` (default): optimal transport between the
+///     uniform distributions, every point used (POT's ``ot.emd2``). ``"partial"``: every point
+///     of the smaller cloud matched to a distinct point of the larger, the rest ignored (the
+///     only one the model estimates). Equal sizes: both are the same.
+/// model : Model or None
+///     Weights from :func:`load_model` for ``method="model"`` (default: the shipped model).
+///
+/// Returns
+/// -------
+/// EmdResult
+///     ``distance`` and what was asked (see :class:`EmdResult`).
+///
+/// Examples
+/// --------
+/// >>> import deepemd
+/// >>> r = deepemd.emd([[0, 0], [10, 0]], [[10, 1], [0, 1]], matching=True, gradient=True)
+/// >>> r.distance
+/// 1.0
+/// >>> r.matching.tolist()
+/// [[0, 1], [1, 0]]
+/// >>> r.grad_a.tolist()
+/// [[0.0, -0.5], [0.0, -0.5]]
 #[pyfunction]
 #[pyo3(signature = (
     a, b, method = "exact", cost = "euclidean", matching = false, gradient = false,
-    rounding = None, unequal = "partial", model = None
+    rounding = None, unequal = "uniform", model = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn emd(
@@ -41,23 +83,29 @@ fn emd(
     model: Option<PyRef<'_, Model>>,
 ) -> PyResult<EmdResult> {
     let solver = Solver::new(method, cost, rounding, unequal, gradient, model.as_deref())?;
-    let a = arrays::cloud(a, "a")?;
-    let b = arrays::cloud(b, "b")?;
+    let (a, pa) = arrays::cloud(a, "a")?;
+    let (b, pb) = arrays::cloud(b, "b")?;
     check_dims(&a, &b, "a", "b")?;
     let solved = py.detach(|| solver.solve(&a, &b)).map_err(errors::core)?;
-    Ok(EmdResult::new(py, &solver, (&a, &b), solved, matching))
+    let precision = Precision::of_pair(pa, pb);
+    Ok(EmdResult::new(
+        py,
+        &solver,
+        (&a, &b),
+        solved,
+        matching,
+        precision,
+    ))
 }
 
-/// The EMD of many pairs, in parallel over the pairs with the GIL released: two batches `a`
-/// (B, n, d) and `b` (B, m, d) (arrays, or sequences of (n_k, d) arrays), or one sequence of
-/// `(a_k, b_k)` pairs as `a` with `b=None`. Returns a list of `EmdResult`, in order.
+/// The per-pair results of `deepemd.emd_batch` (which wraps them in an `EmdBatch`).
 #[pyfunction]
 #[pyo3(signature = (
     a, b = None, method = "exact", cost = "euclidean", matching = false, gradient = false,
-    rounding = None, unequal = "partial", model = None
+    rounding = None, unequal = "uniform", model = None
 ))]
 #[allow(clippy::too_many_arguments)]
-fn emd_batch(
+fn _emd_batch(
     py: Python<'_>,
     a: &Bound<'_, PyAny>,
     b: Option<&Bound<'_, PyAny>>,
@@ -70,7 +118,8 @@ fn emd_batch(
     model: Option<PyRef<'_, Model>>,
 ) -> PyResult<Vec<EmdResult>> {
     let solver = Solver::new(method, cost, rounding, unequal, gradient, model.as_deref())?;
-    let pairs: Vec<(PointCloud, PointCloud)> = match b {
+    type Read = ((PointCloud, Precision), (PointCloud, Precision));
+    let pairs: Vec<Read> = match b {
         Some(b) => {
             let (ca, cb) = (clouds(a, "a")?, clouds(b, "b")?);
             if ca.len() != cb.len() {
@@ -107,31 +156,33 @@ fn emd_batch(
                 .collect::<PyResult<_>>()?
         }
     };
-    for (k, (x, y)) in pairs.iter().enumerate() {
+    for (k, ((x, _), (y, _))) in pairs.iter().enumerate() {
         check_dims(x, y, &format!("a[{k}]"), &format!("b[{k}]"))?;
     }
     let solved = py.detach(|| {
         pairs
             .par_iter()
-            .map(|(x, y)| solver.solve(x, y))
+            .map(|((x, _), (y, _))| solver.solve(x, y))
             .collect::<Vec<_>>()
     });
     pairs
         .iter()
         .zip(solved)
         .enumerate()
-        .map(|(k, ((x, y), s))| {
+        .map(|(k, (((x, px), (y, py_)), s))| {
             let s = s.map_err(|e| errors::value(format!("pair {k}: {e}")))?;
-            Ok(EmdResult::new(py, &solver, (x, y), s, matching))
+            let precision = Precision::of_pair(*px, *py_);
+            Ok(EmdResult::new(py, &solver, (x, y), s, matching, precision))
         })
         .collect()
 }
 
-/// A batch: a (B, n, d) array, or a sequence of (n_k, d) arrays.
-fn clouds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<PointCloud>> {
+/// A batch: a (B, n, 2|3) array, or a sequence of (n_k, 2|3) arrays.
+fn clouds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<(PointCloud, Precision)>> {
     if let Ok(array) = obj.cast::<numpy::PyUntypedArray>() {
         if array.ndim() == 3 {
-            return arrays::batch(obj, what);
+            let (clouds, precision) = arrays::batch(obj, what)?;
+            return Ok(clouds.into_iter().map(|c| (c, precision)).collect());
         }
         return Err(errors::value(format!(
             "{what} must be a (B, n, 2|3) array or a sequence of (n, 2|3) arrays, got an array \
@@ -160,47 +211,114 @@ fn check_dims(a: &PointCloud, b: &PointCloud, na: &str, nb: &str) -> PyResult<()
     Ok(())
 }
 
-/// Reads a cloud from any file the `deepemd` command reads (.ply, .off, .xyz/.txt/.csv, .npy,
-/// .pcd; `file.h5#K` for item K of an HDF5 dataset) as an (n, d) float64 array.
+/// Reads a cloud from any file the ``deepemd`` command reads.
+///
+/// ``path``: a .ply, .off (vertices), .xyz/.txt/.csv (the first three columns of each row;
+/// normals and colours after them are not used), .npy or .pcd file; ``"file.npy#K"`` for cloud
+/// K of a (B, n, d) batch; ``"file.h5#K"`` for item K of dataset ``data`` of an HDF5 file
+/// (ModelNet40's layout), ``"file.h5:dataset#K"`` for another dataset.
+///
+/// Returns an (n, d) float64 array. An unreadable file raises ``OSError``, a malformed one
+/// ``ValueError``; both name the file.
 #[pyfunction]
-fn read_cloud<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyArray2<f64>>> {
+fn read_cloud(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
     let spec = path.to_string_lossy().into_owned();
     let cloud = py
         .detach(|| deepemd_data::read_cloud_spec(&spec))
         .map_err(errors::data)?;
-    Ok(arrays::to_numpy(py, cloud.dim(), cloud.as_flat()))
+    Ok(arrays::to_numpy(
+        py,
+        cloud.dim(),
+        cloud.as_flat(),
+        Precision::F64,
+    ))
 }
 
-/// MMD, COV and 1-NNA (Yang et al.) of `generated` against `reference`, (R, n, d) and (G, n, d)
-/// arrays, with the exact EMD and with Chamfer, PointFlow's per-set splits and JSD, as a dict:
-/// the keys of `deepemd gen-metrics --json` (with `pairs` and `exact_solves`), or PointFlow's
-/// with `format="pointflow"`. `brute_force=True` solves every EMD instead of the pruned search
-/// (the same metrics).
+/// MMD, COV and 1-NNA (Yang et al.; PointFlow's definitions) of a generated set against a
+/// reference set, with the exact EMD and with Chamfer, PointFlow's per-set 1-NNA and JSD.
+///
+/// The sets are keyword-only: PointFlow's ``compute_all_metrics(sample_pcs, ref_pcs)`` takes
+/// them in the other order, and a silent swap changes MMD and COV.
+///
+/// Parameters
+/// ----------
+/// reference, generated : array_like, shapes (R, n, d) and (G, n, d), d = 2 or 3
+///     The two sets, of one point count.
+/// brute_force : bool
+///     Solve every EMD the definitions involve instead of the pruned nearest-neighbour search
+///     (certified lower bounds; the same metrics to the bit, much slower).
+/// format : str
+///     ``"deepemd"``: this project's keys (``mmd_emd``, ``cov_emd``, ``nna_emd``, ...,
+///     ``pairs``, ``exact_solves``); ``"pointflow"``: PointFlow's (``lgan_mmd-EMD``,
+///     ``1-NN-EMD-acc_t``, ``jsd``, ...).
+/// out : str or os.PathLike or None
+///     A work folder, as ``deepemd gen-metrics --out``: the work is kept there unit by unit
+///     (each with a receipt), so a call interrupted (Ctrl-C, a crash) resumes where it
+///     stopped; a unit that does not verify is made again.
+/// chunk_size : int or None
+///     With ``out``: queries (pruned) or cloud pairs (brute force) per unit file (default: the
+///     folder's, or 64 / 256 for a new folder).
+/// progress : bool
+///     Report progress on ``sys.stderr`` when the work takes more than a second.
+///
+/// Returns
+/// -------
+/// dict
+///     The metrics (fractions, not percentages), with ``seconds``.
+///
+/// Ctrl-C stops the work within one item and raises ``KeyboardInterrupt``.
+///
+/// Examples
+/// --------
+/// >>> import numpy as np, deepemd
+/// >>> rng = np.random.default_rng(0)
+/// >>> ref, gen = rng.random((8, 64, 3)), rng.random((8, 64, 3))
+/// >>> m = deepemd.gen_metrics(reference=ref, generated=gen, progress=False)
+/// >>> sorted(k for k in m if k.startswith("cov"))
+/// ['cov_cd', 'cov_emd']
+/// >>> 0.0 <= m["nna_emd"] <= 1.0
+/// True
 #[pyfunction]
-#[pyo3(signature = (reference, generated, brute_force = false, format = "deepemd"))]
+#[pyo3(signature = (
+    *, reference, generated, brute_force = false, format = "deepemd", out = None,
+    chunk_size = None, progress = true
+))]
+#[allow(clippy::too_many_arguments)]
 fn gen_metrics<'py>(
     py: Python<'py>,
     reference: &Bound<'py, PyAny>,
     generated: &Bound<'py, PyAny>,
     brute_force: bool,
     format: &str,
+    out: Option<PathBuf>,
+    chunk_size: Option<usize>,
+    progress: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     if !["deepemd", "pointflow"].contains(&format) {
         return Err(errors::value(format!(
             "unknown format '{format}'; the formats are deepemd, pointflow"
         )));
     }
-    let r = clouds(reference, "reference")?;
-    let g = clouds(generated, "generated")?;
-    let search = if brute_force {
-        deepemd_metrics::Search::BruteForce
-    } else {
-        deepemd_metrics::Search::Pruned
-    };
-    let names = ("reference", "generated");
-    let m = py
-        .detach(|| deepemd_metrics::generation_metrics_with(&r, &g, names, search, &|| {}))
-        .map_err(|e| errors::value(e.to_string()))?;
+    if chunk_size.is_some() && out.is_none() {
+        return Err(errors::value("chunk_size= applies with out= only"));
+    }
+    let r: Vec<PointCloud> = clouds(reference, "reference")?
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    let g: Vec<PointCloud> = clouds(generated, "generated")?
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    let m = metrics_call::run(
+        py,
+        &r,
+        &g,
+        brute_force,
+        out.as_deref(),
+        chunk_size,
+        progress,
+    )?;
     // The one serializer of the CLI's JSON, turned into a dict.
     let json = match format {
         "pointflow" => deepemd_metrics::pointflow_json(&m),
@@ -221,7 +339,7 @@ fn gen_metrics<'py>(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(emd, m)?)?;
-    m.add_function(wrap_pyfunction!(emd_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(_emd_batch, m)?)?;
     m.add_function(wrap_pyfunction!(read_cloud, m)?)?;
     m.add_function(wrap_pyfunction!(load_model, m)?)?;
     m.add_function(wrap_pyfunction!(gen_metrics, m)?)?;

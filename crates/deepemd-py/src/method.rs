@@ -11,8 +11,8 @@ use pyo3::prelude::*;
 
 use crate::errors;
 
-/// A DeepEMD model's weights on a device, from `deepemd.load_model`; pass it as `model=` with
-/// `method="model"`.
+/// A DeepEMD model's weights on a device, from ``deepemd.load_model``; pass it as ``model=``
+/// with ``method="model"``.
 #[pyclass(frozen, module = "deepemd", name = "Model")]
 #[derive(Debug)]
 pub struct Model {
@@ -28,8 +28,28 @@ impl Model {
     }
 }
 
-/// Loads a model folder (`config.json`, `model.safetensors`), or the default model shipped in
-/// this module when `path` is None, onto `device` (`"cpu"`, or `"cuda"` in a CUDA build).
+/// Loads DeepEMD weights for ``method="model"``.
+///
+/// Parameters
+/// ----------
+/// path : str or os.PathLike or None
+///     A model folder (``config.json``, ``model.safetensors``, as ``deepemd train`` writes
+///     it); None for the default model shipped in this module.
+/// device : str
+///     ``"cpu"``, or ``"cuda"`` in a CUDA build.
+///
+/// Returns
+/// -------
+/// Model
+///     Pass it as ``model=`` to :func:`emd`, :func:`emd_batch` or the torch loss.
+///
+/// Examples
+/// --------
+/// >>> import deepemd
+/// >>> model = deepemd.load_model()
+/// >>> r = deepemd.emd([[0, 0], [1, 0]], [[0, 1], [1, 1]], method="model", model=model)
+/// >>> round(r.distance, 6)
+/// 1.0
 #[pyfunction]
 #[pyo3(signature = (path = None, device = "cpu"))]
 pub fn load_model(path: Option<PathBuf>, device: &str) -> PyResult<Model> {

@@ -4,23 +4,38 @@ use deepemd_core::{Pairing, PointCloud};
 use deepemd_methods::EmdRecord;
 use pyo3::prelude::*;
 
-use crate::arrays;
+use crate::arrays::{self, Precision};
 use crate::method::{Solved, Solver};
 
-/// The EMD of two clouds and what was asked with it.
+/// The EMD of two clouds and what was asked with it (what `deepemd.emd` returns).
 ///
-/// - `distance`: the EMD (mean cost over the matching; see docs/math.md).
-/// - `matching`: with `matching=True`. For clouds of equal size under a bijection or the
-///   model's row argmax, an int64 array `t` of length n: point i of `a` goes to `b[t[i]]`.
-///   Otherwise (n ≠ m, or a plan) an int64 array of `[i, j]` rows.
-/// - `mass`: for `unequal="uniform"` with n ≠ m and `matching=True`, the mass of each row of
-///   `matching` (they sum to 1); otherwise None.
-/// - `grad_a`, `grad_b`: with `gradient=True`, the gradient of `distance` with respect to each
-///   cloud, float64 arrays of the clouds' shapes (the matching held fixed).
-/// - `certificate_gap`: `exact` only, primal − dual of its optimality certificate in the EMD's
-///   units (≥ 0): the returned matching is at most this far above the optimum, up to the
-///   certificate's feasibility tolerance (10⁻¹² of the clouds' extent per pair).
-/// - `transport_cost`: `sinkhorn` only, the entropic plan's ⟨P, C⟩.
+/// Attributes
+/// ----------
+/// distance : float
+///     The EMD (the mean cost over the matching; docs/math.md). ``float(result)`` is the same.
+/// matching : numpy.ndarray of int64, shape (k, 2), or None
+///     With ``matching=True``: the pairs ``[i, j]`` (point ``a[i]`` goes to ``b[j]``), sorted by
+///     ``i``, whatever the sizes: k = n for a bijection (then ``matching[:, 1]`` is the
+///     permutation), k = min(n, m) for a partial matching, one row per nonzero entry of the
+///     transport plan for ``unequal="uniform"`` with n ≠ m (see ``mass``).
+/// mass : numpy.ndarray of float64, shape (k,), or None
+///     For a transport plan (``unequal="uniform"``, n ≠ m, ``matching=True``): the mass of
+///     each row of ``matching`` (they sum to 1). None otherwise.
+/// grad_a, grad_b : numpy.ndarray, shapes (n, d) and (m, d), or None
+///     With ``gradient=True``: the gradient of ``distance`` with respect to each cloud (the
+///     matching held fixed), float32 when both clouds are float32, float64 otherwise.
+/// certificate_gap : float or None
+///     ``exact`` only: primal − dual of its optimality certificate in the EMD's units (≥ 0);
+///     the returned matching is at most this far above the optimum, up to the certificate's
+///     feasibility tolerance (10⁻¹² of the clouds' extent per pair).
+/// transport_cost : float or None
+///     ``sinkhorn`` only: the entropic plan's ⟨P, C⟩ (``distance`` is its rounding's cost).
+/// method, cost : str
+///     The method's and the ground cost's names (``method`` is accepted back by ``method=``).
+/// unequal : str or None
+///     ``"uniform"`` or ``"partial"`` when the sizes differ; None otherwise.
+/// seconds : float
+///     Wall time of the solve (without the conversion of the arrays).
 #[pyclass(frozen, module = "deepemd", name = "EmdResult")]
 #[derive(Debug)]
 pub struct EmdResult {
@@ -89,27 +104,24 @@ impl EmdResult {
         (a, b): (&PointCloud, &PointCloud),
         solved: Solved,
         with_matching: bool,
+        precision: Precision,
     ) -> Self {
         let emd = solved.emd;
-        let unequal = a.len() != b.len();
         let (mut matching, mut mass) = (None, None);
         if with_matching {
             match &emd.pairing {
                 Pairing::Plan(plan) => {
-                    let rows: Vec<(usize, usize, f64)> = plan.weighted().collect();
+                    let mut rows: Vec<(usize, usize, f64)> = plan.weighted().collect();
+                    rows.sort_unstable_by_key(|&(i, j, _)| (i, j));
                     let ij: Vec<(usize, usize)> = rows.iter().map(|&(i, j, _)| (i, j)).collect();
                     let m: Vec<f64> = rows.iter().map(|&(_, _, w)| w).collect();
                     matching = Some(arrays::pairs(py, &ij).into_any().unbind());
                     mass = Some(numpy::PyArray1::from_vec(py, m).into_any().unbind());
                 }
                 p => {
-                    matching = Some(match p.targets() {
-                        Some(t) if !unequal => arrays::indices(py, t).into_any().unbind(),
-                        _ => {
-                            let ij: Vec<(usize, usize)> = p.pairs().collect();
-                            arrays::pairs(py, &ij).into_any().unbind()
-                        }
-                    });
+                    let mut ij: Vec<(usize, usize)> = p.pairs().collect();
+                    ij.sort_unstable();
+                    matching = Some(arrays::pairs(py, &ij).into_any().unbind());
                 }
             }
         }
@@ -117,8 +129,8 @@ impl EmdResult {
             .with_seconds(solved.seconds);
         let (grad_a, grad_b) = match &emd.gradient {
             Some(g) => (
-                Some(arrays::to_numpy(py, a.dim(), &g.a).into_any().unbind()),
-                Some(arrays::to_numpy(py, b.dim(), &g.b).into_any().unbind()),
+                Some(arrays::to_numpy(py, a.dim(), &g.a, precision)),
+                Some(arrays::to_numpy(py, b.dim(), &g.b, precision)),
             ),
             None => (None, None),
         };

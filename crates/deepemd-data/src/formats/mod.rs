@@ -14,7 +14,7 @@ use deepemd_core::{NonFiniteKind, PointCloud};
 use crate::error::{Error, Result};
 
 pub use npy::{
-    read_npy, read_npy_batch, read_npy_matrix_f64, write_npy_f32, write_npy_f64,
+    read_npy, read_npy_batch, read_npy_item, read_npy_matrix_f64, write_npy_f32, write_npy_f64,
     write_npy_matrix_f64,
 };
 pub use off::{read_off, read_off_mesh};

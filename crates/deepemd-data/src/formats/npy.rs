@@ -41,6 +41,25 @@ pub fn read_npy_batch(path: &Path) -> Result<Vec<PointCloud>> {
         .collect()
 }
 
+/// Reads cloud `k` of a `.npy` batch `[B, n, 2|3]` (the `file.npy#K` of the command line).
+pub fn read_npy_item(path: &Path, k: usize) -> Result<PointCloud> {
+    let array = read_npy_array(path, "(B, n, 2) or (B, n, 3)", |d| {
+        matches!(d, [_, _, 2 | 3])
+    })?;
+    let (b, n, dim) = (array.dims[0], array.dims[1], array.dims[2]);
+    if k >= b {
+        return Err(Error::format(
+            path,
+            format!(
+                "#{k} selects no cloud: the batch holds {b} (#0 to #{})",
+                b.max(1) - 1
+            ),
+        ));
+    }
+    let item = array.values[k * n * dim..(k + 1) * n * dim].to_vec();
+    cloud_from_coords(path, dim, item, |i| format!("cloud {k}, row {i}"))
+}
+
 /// A `.npy` float array: its shape and its values in C order, as f64.
 struct NpyArray {
     dims: Vec<usize>,

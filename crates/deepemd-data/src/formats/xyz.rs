@@ -1,6 +1,8 @@
 //! Plain text: one point per line, 2 or 3 numbers separated by spaces, tabs, commas or
 //! semicolons. Blank lines and lines starting with `#` or `//` are skipped, and so is a first
-//! line of column names (a CSV header such as `x,y,z`).
+//! line of column names (a CSV header such as `x,y,z`). Rows of more than 3 numbers (`x y z nx
+//! ny nz` with normals, colours, intensities) are read as their first three columns, the point,
+//! as point-cloud tools read them; the rest is not used.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -33,27 +35,34 @@ pub fn read_xyz(path: &Path) -> Result<PointCloud> {
             continue;
         }
         seen_data = true;
-        let d = *dim.get_or_insert(tokens.len());
-        if tokens.len() != d || !(d == 2 || d == 3) {
+        let columns = *dim.get_or_insert(tokens.len());
+        if tokens.len() != columns || columns < 2 {
             return Err(Error::format(
                 path,
                 format!(
-                    "line {line_no} has {} values; every row must have the same count, 2 or 3{}",
+                    "line {line_no} has {} values; every row must have the same count, 2 or 3 \
+                     (or more, of which the first three are the point){}",
                     tokens.len(),
-                    if tokens.len() != d {
-                        format!(" (earlier rows have {d})")
+                    if tokens.len() != columns {
+                        format!(" (earlier rows have {columns})")
                     } else {
                         String::new()
                     }
                 ),
             ));
         }
-        for t in tokens {
-            coords.push(parse_number(path, line_no, t)?);
+        // Every value is checked to be a number; only the point's are kept.
+        for (c, t) in tokens.into_iter().enumerate() {
+            let x = parse_number(path, line_no, t)?;
+            if c < 3 {
+                coords.push(x);
+            }
         }
         lines_of_points.push(line_no);
     }
-    let dim = dim.ok_or_else(|| Error::format(path, "the file holds no points"))?;
+    let dim = dim
+        .ok_or_else(|| Error::format(path, "the file holds no points"))?
+        .min(3);
     cloud_from_coords(path, dim, coords, |i| {
         format!("line {}", lines_of_points[i])
     })

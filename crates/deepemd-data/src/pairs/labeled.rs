@@ -2,7 +2,7 @@
 //! of every evaluation and of `prepare-pairs` shards. The solver is the caller's (this crate
 //! depends on no solver); it must be exact.
 
-use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing, PointCloud};
+use deepemd_core::{Cost, EmdEstimator, EmdRequest, Pairing, PointCloud, Unequal};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -55,7 +55,12 @@ pub fn label_pairs(
     pairs
         .into_par_iter()
         .map(|p| {
-            let emd = solver.estimate(&p.a, &p.b, EmdRequest::new(Cost::Euclidean))?;
+            let emd = solver.estimate(
+                &p.a,
+                &p.b,
+                // The model learns the partial matchings of unbalanced pairs.
+                EmdRequest::new(Cost::Euclidean).with_unequal(Unequal::Partial),
+            )?;
             progress();
             if !matches!(emd.pairing, Pairing::Bijection(_) | Pairing::Partial(_)) {
                 return Err(Error::InvalidParameter(format!(

@@ -4,7 +4,7 @@
 >>> from deepemd.torch import EMDLoss
 >>> loss = EMDLoss()                       # exact, certified; method="model" for the network
 >>> a = torch.rand(4, 256, 3, requires_grad=True)
->>> b = torch.rand(4, 300, 3)              # sizes may differ (unequal="partial" by default)
+>>> b = torch.rand(4, 300, 3)              # sizes may differ (unequal="uniform": all points used)
 >>> loss(a, b).backward()                  # mean over the batch; a.grad is set
 
 The forward pass solves every pair on the CPU (in parallel, the GIL released) and keeps each
@@ -29,7 +29,7 @@ class EMDFunction(torch.autograd.Function):
     of ``a`` (B, n, d) and ``b`` (B, m, d)."""
 
     @staticmethod
-    def forward(ctx, a, b, method="exact", cost="euclidean", unequal="partial", rounding=None, model=None):
+    def forward(ctx, a, b, method="exact", cost="euclidean", unequal="uniform", rounding=None, model=None):
         # float64 on the CPU whatever the tensors hold (float16 and bfloat16 included); the
         # results go back in the inputs' dtype and device.
         distances, grad_a, grad_b = _batch_grad.forward(
@@ -62,7 +62,7 @@ class EMDLoss(torch.nn.Module):
     ``method``, ``cost``, ``unequal``, ``rounding`` and ``model`` are those of
     :func:`deepemd.emd`."""
 
-    def __init__(self, method="exact", cost="euclidean", unequal="partial", rounding=None, model=None, reduction="mean"):
+    def __init__(self, method="exact", cost="euclidean", unequal="uniform", rounding=None, model=None, reduction="mean"):
         super().__init__()
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

@@ -1,5 +1,7 @@
 //! `cargo xtask reproduce-tables [--quick]`: the paper's tables and figures on our data and
-//! hardware, written into docs/results.md (section "reproduce-tables") and docs/figures/.
+//! hardware, written into docs/results.md (section "reproduce-tables") and docs/figures/ — or,
+//! for a quick run, into runs/quick/results.md and runs/quick/figures/, so that a newcomer's
+//! first command leaves the committed full-mode results as they are.
 //!
 //! `plan` says how much is measured, `table1`/`table2`/`speed` measure, `figures` draws,
 //! `document` writes the Markdown. The speed table runs each method in a child process of this
@@ -69,12 +71,13 @@ pub struct RunArgs {
     /// Seed of every pair.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
-    /// The results document.
-    #[arg(long, default_value = "docs/results.md")]
-    out: PathBuf,
-    /// Folder of the figures (linked from the document relative to it).
-    #[arg(long, default_value = "docs/figures")]
-    figures: PathBuf,
+    /// The results document [default: docs/results.md; runs/quick/results.md with --quick].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Folder of the figures, linked from the document relative to it [default: docs/figures;
+    /// runs/quick/figures with --quick].
+    #[arg(long)]
+    figures: Option<PathBuf>,
     /// Only the VAE experiment (five trainings, ~75 minutes in full mode; resumable): its
     /// section of the document and its figures.
     #[arg(long)]
@@ -86,6 +89,24 @@ pub struct RunArgs {
     /// Where the VAE runs are kept (finished runs with the plan's settings are reused).
     #[arg(long, default_value = "runs/vae")]
     vae_runs: PathBuf,
+}
+
+impl RunArgs {
+    /// The results document: the committed one for a full run, a scratch copy for a quick one.
+    pub fn out(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| match self.quick {
+            true => PathBuf::from("runs/quick/results.md"),
+            false => PathBuf::from("docs/results.md"),
+        })
+    }
+
+    /// The figures' folder, beside [`RunArgs::out`]'s document.
+    pub fn figures(&self) -> PathBuf {
+        self.figures.clone().unwrap_or_else(|| match self.quick {
+            true => PathBuf::from("runs/quick/figures"),
+            false => PathBuf::from("docs/figures"),
+        })
+    }
 }
 
 /// The smallest training size of the default model (Table 1's size); Table 2 is relative to it.
@@ -136,7 +157,7 @@ fn run(args: &RunArgs) -> Result<()> {
     let t2 = table2::table2(args, &model, &splits[0].dir, &plan.table2_sizes, &mut notes)?;
     let speed_rows = speed::speed(args, &plan.speed_sizes, plan.sinkhorn_max)?;
     let throughput = speed::batched_throughput(&model, args, 1024)?;
-    figures::draw(&args.figures, &splits[0].name, &first, &speed_rows)?;
+    figures::draw(&args.figures(), &splits[0].name, &first, &speed_rows)?;
 
     let speed_set = speed::speed_pair(&args.meshes, 8, args.seed)?.0.name();
     let facts = document::RunFacts {
@@ -155,9 +176,9 @@ fn run(args: &RunArgs) -> Result<()> {
         throughput,
     };
     let md = document::section(&facts, &t1, &t2, &speed_rows, |name| {
-        document::relative(&args.out, &args.figures, name)
+        document::relative(&args.out(), &args.figures(), name)
     });
-    deepemd_eval::report::update_section(&args.out, "reproduce-tables", &md)?;
+    deepemd_eval::report::update_section(&args.out(), "reproduce-tables", &md)?;
     if args.no_vae {
         eprintln!("the VAE section is left as it is (--no-vae)");
     } else if vae::meshes_present(args) {
@@ -170,8 +191,8 @@ fn run(args: &RunArgs) -> Result<()> {
     }
     eprintln!(
         "wrote {} and {} in {:.0} s",
-        args.out.display(),
-        args.figures.display(),
+        args.out().display(),
+        args.figures().display(),
         started.elapsed().as_secs_f64()
     );
     if started.elapsed().as_secs() > 15 * 60 && args.quick {
@@ -189,14 +210,14 @@ fn run_vae(args: &RunArgs) -> Result<()> {
     };
     let started = Instant::now();
     let results = vae::vae(args, &plan, &args.vae_runs)?;
-    vae_report::draw(&args.figures, &results)?;
+    vae_report::draw(&args.figures(), &results)?;
     let md = vae_report::section(&results, args.quick, &hardware_line(), |name| {
-        document::relative(&args.out, &args.figures, name)
+        document::relative(&args.out(), &args.figures(), name)
     });
-    deepemd_eval::report::update_section(&args.out, "vae", &md)?;
+    deepemd_eval::report::update_section(&args.out(), "vae", &md)?;
     eprintln!(
         "wrote the VAE section of {} in {:.0} s",
-        args.out.display(),
+        args.out().display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
