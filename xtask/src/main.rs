@@ -15,9 +15,11 @@ usage: cargo xtask <command> [options]
 
 commands:
   reproduce-tables [--quick] the main job: the paper's tables and figures → docs/results.md
+                            (--quick: a ≤ 15-minute sample → runs/quick/results.md)
   demo                      `deepemd emd` on the two shipped example clouds
   test                      install what the build needs (on a fresh machine), then run every test
-                            (Rust; then the Python module, installed with pip, under pytest)
+                            (Rust; then the Python wheel, checked in a fresh venv and under pytest)
+  test-python               only the Python part of `test`
   bench-peers [options]     our solvers vs scipy and POT on identical clouds; writes docs/results.md
       --sizes 256,1024,...  cloud sizes (default 256,512,1024,2048,4096)
       --with-8192           add n = 8192 (scipy takes ~30 s there)
@@ -74,6 +76,7 @@ fn run(args: &[String]) -> Result<()> {
             system::run_release("deepemd-eval", Some("compare-models"), &[], &args)
         }
         "test" => test(rest),
+        "test-python" => python::test_module().map(drop),
         "check-layers" => layers::check_layers(),
         "fuzz" => {
             system::ensure_build_dependencies()?;

@@ -5,8 +5,8 @@
 
 mod arrays;
 mod errors;
-mod metrics_call;
 mod method;
+mod metrics_call;
 mod result;
 
 use std::path::PathBuf;

@@ -11,8 +11,8 @@ A = np.random.default_rng(1).random((10, 3))
 @pytest.mark.parametrize(
     "a, b, kwargs, match",
     [
-        (A.astype(np.int64), A, {}, "float32 or float64"),
-        ([[0.0, 1.0, 2.0]], A, {}, "NumPy array"),
+        (A.astype(complex), A, {}, "real numbers"),
+        ([[0.0, 1.0], [2.0]], A, {}, "cannot be read as a NumPy array"),
         (A[:, :2], A, {}, "2-D points and b holds 3-D"),
         (np.zeros((10, 4)), A, {}, "last axis 2 or 3"),
         (np.zeros(10), A, {}, r"shape \(n, 2\) or \(n, 3\)"),
@@ -77,4 +77,4 @@ def test_files_that_cannot_be_read_are_os_errors_and_bad_content_value_errors(tm
 
 def test_gen_metrics_refuses_sets_of_different_point_counts():
     with pytest.raises(ValueError, match="one point count"):
-        deepemd.gen_metrics(np.zeros((2, 5, 3)), np.zeros((2, 6, 3)))
+        deepemd.gen_metrics(reference=np.zeros((2, 5, 3)), generated=np.zeros((2, 6, 3)))
