@@ -211,7 +211,7 @@ fn bench_peers(rest: &[String]) -> Result<()> {
         .map(|(_, value)| value.as_str())
         .chain(rest.iter().filter_map(|a| a.strip_prefix("--tables=")));
     if tables.flat_map(|t| t.split(',')).any(|t| t == "python") {
-        python::install_module(&python, python::Build::Release)?;
+        python::install_module(&python)?;
     }
     let python = python.to_string_lossy().into_owned();
     let meshes = datasets::cgal_meshes()?.to_string_lossy().into_owned();

@@ -14,43 +14,21 @@ use crate::system::{ensure_python_venv, run, workspace_root};
 /// for the `deepemd.torch` gradcheck (PyPI's build: ~1.5 min and 5.4 GB measured here, once).
 const TEST_PACKAGES: &[&str] = &["numpy", "scipy", "pytest", "maturin", "torch"];
 
-/// Which cargo profile the extension is built with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Build {
-    /// What a user's `pip install` builds: for timings (`bench-peers --tables python`).
-    Release,
-    /// The test profile (`dev`, dependencies at opt-level 3): it reuses what `cargo test` built
-    /// in `target/debug` instead of compiling candle and the rest a second time in release
-    /// (measured: 3 min 50 s for the extension against a release build from scratch).
-    Test,
-}
-
-/// `pip install ./crates/deepemd-py` into `python`'s environment (maturin from the
-/// environment, so no download per install), built with `build`'s profile.
-pub fn install_module(python: &Path, build: Build) -> Result<()> {
+/// `pip install ./crates/deepemd-py` into `python`'s environment, as a user installs it (a
+/// release build; maturin from the environment, so no download per install): for timings
+/// (`bench-peers --tables python`).
+pub fn install_module(python: &Path) -> Result<()> {
     let root = workspace_root();
     let bin = python.parent().expect("the venv's bin folder");
     let path = std::env::join_paths(std::iter::once(bin.to_path_buf()).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))?;
-    let mut pip = Command::new(python);
-    pip.current_dir(&root).env("PATH", path).args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--no-build-isolation",
-    ]);
-    match build {
-        Build::Release => {
-            eprintln!("xtask: pip install ./crates/deepemd-py (a release build of the extension)")
-        }
-        Build::Test => {
-            eprintln!("xtask: pip install ./crates/deepemd-py (the extension in the test profile)");
-            pip.arg("--config-settings=build-args=--profile dev");
-        }
-    }
-    run(pip.arg("./crates/deepemd-py"))
+    eprintln!("xtask: pip install ./crates/deepemd-py (a release build of the extension)");
+    run(Command::new(python)
+        .current_dir(&root)
+        .env("PATH", path)
+        .args(["-m", "pip", "install", "--quiet", "--no-build-isolation"])
+        .arg("./crates/deepemd-py"))
 }
 
 /// Builds the wheel a user would install (`maturin build`, in the test profile) into
