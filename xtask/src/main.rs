@@ -4,6 +4,7 @@
 mod datasets;
 mod layers;
 mod python;
+mod readme_check;
 mod system;
 
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ commands:
   test                      install what the build needs (on a fresh machine), then run every test
                             (Rust; then the Python wheel, checked in a fresh venv and under pytest)
   test-python               only the Python part of `test`
+  check-readme              the README's figures are in docs/results.md (part of `test`)
   bench-peers [options]     our solvers vs scipy and POT on identical clouds; writes docs/results.md
       --sizes 256,1024,...  cloud sizes (default 256,512,1024,2048,4096)
       --with-8192           add n = 8192 (scipy takes ~30 s there)
@@ -76,6 +78,7 @@ fn run(args: &[String]) -> Result<()> {
             system::run_release("deepemd-eval", Some("compare-models"), &[], &args)
         }
         "test" => test(rest),
+        "check-readme" => readme_check::check_readme(),
         "test-python" => python::test_module().map(drop),
         "check-layers" => layers::check_layers(),
         "fuzz" => {
@@ -181,6 +184,7 @@ const TEST_FUZZ_SECONDS: &str = "40";
 /// fixed-seed fuzz run (dev profile), which fails the command on any panic, hang, over-cap
 /// allocation or crash, then the Python module installed with pip and its pytest suite.
 fn test(rest: &[String]) -> Result<()> {
+    readme_check::check_readme()?;
     system::ensure_build_dependencies()?;
     let mut args = vec!["test", "--workspace"];
     args.extend(rest.iter().map(String::as_str));

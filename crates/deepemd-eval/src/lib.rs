@@ -16,4 +16,10 @@ pub mod speed;
 pub mod stats;
 pub mod timing;
 
+/// The README's Rust examples, compiled and run as this crate's doctests (`cargo test --doc -p
+/// deepemd-eval`, part of `cargo xtask test`), so that they cannot stop compiling unnoticed.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeExamples;
+
 pub use error::{Error, Result};

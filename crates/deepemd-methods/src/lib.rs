@@ -47,6 +47,14 @@ pub enum Error {
     Core(#[from] deepemd_core::Error),
 }
 
+/// So that `"model/refined".parse::<MethodSpec>()?` works in a candle training loop returning
+/// `candle_core::Result` (the message is kept).
+impl From<Error> for candle_core::Error {
+    fn from(e: Error) -> Self {
+        candle_core::Error::wrap(e)
+    }
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -1,0 +1,270 @@
+//! `cargo xtask check-readme` (part of `cargo xtask test`): the README's figures come from
+//! docs/results.md, so that the two cannot disagree.
+//!
+//! - A table after a `<!-- rows from docs/results.md -->` line is a copy: each of its rows must
+//!   be a line of docs/results.md, character for character.
+//! - Everywhere else outside code (fenced blocks, `inline code`, link targets, HTML comments), a
+//!   *figure* — a number with a decimal point, or one followed by a unit (`%`, `×`, `s`, `ms`,
+//!   `MiB`, `GiB`, `GB`, `minutes`, `hours`) — must occur in docs/results.md as a number (for
+//!   `%` and `×`, with that unit). Signs and thin spaces are ignored; bare integers (sizes,
+//!   counts) are not figures.
+//!
+//! The README's code blocks are checked elsewhere: Rust as doctests of `deepemd-eval`, Python
+//! by the pytest suite, `sh` by `deepemd-cli`'s tests.
+
+use anyhow::{Result, bail};
+
+use crate::system::workspace_root;
+
+/// The marker before a table copied from docs/results.md.
+const ROWS_MARKER: &str = "<!-- rows from docs/results.md -->";
+
+/// Numbers in prose that are not measurements: the paper's arXiv number.
+const NOT_FIGURES: &[&str] = &["2311.09998"];
+
+/// Checks the repository's README against its docs/results.md.
+pub fn check_readme() -> Result<()> {
+    let root = workspace_root();
+    let readme = std::fs::read_to_string(root.join("README.md"))?;
+    let results = std::fs::read_to_string(root.join("docs/results.md"))?;
+    let problems = readme_problems(&readme, &results);
+    if problems.is_empty() {
+        eprintln!("xtask: every README figure is in docs/results.md");
+        return Ok(());
+    }
+    bail!(
+        "README.md disagrees with docs/results.md ({} problems):\n  {}",
+        problems.len(),
+        problems.join("\n  ")
+    )
+}
+
+/// What in `readme` is not backed by `results`, one line each, naming the README's line.
+pub fn readme_problems(readme: &str, results: &str) -> Vec<String> {
+    let result_lines: std::collections::HashSet<&str> = results.lines().map(str::trim).collect();
+    let known = Figures::of(results);
+    let mut problems = Vec::new();
+    let (mut in_code, mut copied_table, mut after_marker) = (false, false, false);
+    for (k, line) in readme.lines().enumerate() {
+        let at = k + 1;
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        if trimmed == ROWS_MARKER {
+            after_marker = true;
+            continue;
+        }
+        let is_row = trimmed.starts_with('|');
+        if is_row && after_marker {
+            copied_table = true;
+        }
+        if !is_row {
+            copied_table = false;
+            after_marker = after_marker && trimmed.is_empty();
+        }
+        if copied_table {
+            if !result_lines.contains(trimmed) {
+                problems.push(format!("line {at}: this row is not a row of docs/results.md"));
+            }
+            continue;
+        }
+        for figure in figures_in(&prose_of(line)) {
+            if !known.contains(&figure) {
+                problems.push(format!(
+                    "line {at}: {} is not in docs/results.md",
+                    figure.shown()
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// A figure: its digits (signs and group spaces removed) and its unit, if it must match.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Figure {
+    number: String,
+    unit: Option<&'static str>,
+}
+
+impl Figure {
+    fn shown(&self) -> String {
+        format!("{}{}", self.number, self.unit.unwrap_or(""))
+    }
+}
+
+/// Every number of docs/results.md, alone and with the unit that follows it.
+struct Figures(std::collections::HashSet<Figure>);
+
+impl Figures {
+    fn of(results: &str) -> Self {
+        let mut set = std::collections::HashSet::new();
+        for (number, unit) in numbers_in(results) {
+            set.insert(Figure {
+                number: number.clone(),
+                unit: None,
+            });
+            if let Some(unit) = unit {
+                set.insert(Figure {
+                    number,
+                    unit: Some(unit),
+                });
+            }
+        }
+        Self(set)
+    }
+
+    fn contains(&self, figure: &Figure) -> bool {
+        self.0.contains(figure)
+    }
+}
+
+/// Units whose figure must match with the unit (a percentage is not a ratio).
+const STRICT_UNITS: &[&str] = &["%", "×"];
+/// Units that make an integer a figure.
+const UNITS: &[&str] = &["%", "×", "ms", "s", "MiB", "GiB", "GB", "minutes", "hours"];
+
+/// The figures of a line of prose.
+fn figures_in(prose: &str) -> Vec<Figure> {
+    numbers_in(prose)
+        .into_iter()
+        .filter(|(number, unit)| number.contains('.') || unit.is_some())
+        .filter(|(number, _)| !NOT_FIGURES.contains(&number.as_str()))
+        .map(|(number, unit)| Figure {
+            number,
+            unit: unit.filter(|u| STRICT_UNITS.contains(u)),
+        })
+        .collect()
+}
+
+/// The numbers of `text` with the unit right after each (after at most one space): digits
+/// with thin or no-break group spaces and a decimal part; an exponent (`4.79e-3`) is kept.
+fn numbers_in(text: &str) -> Vec<(String, Option<&'static str>)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < chars.len() {
+        let starts = chars[k].is_ascii_digit()
+            && (k == 0 || !(chars[k - 1].is_alphanumeric() || chars[k - 1] == '.'));
+        if !starts {
+            k += 1;
+            continue;
+        }
+        let mut number = String::new();
+        while k < chars.len() {
+            let c = chars[k];
+            let group_space = matches!(c, '\u{2009}' | '\u{202f}' | '\u{a0}' | ' ')
+                && chars.len() > k + 3
+                && chars[k + 1..k + 4].iter().all(char::is_ascii_digit)
+                && chars.get(k + 4).is_none_or(|d| !d.is_ascii_digit())
+                && number.len() <= 3
+                && !number.contains('.');
+            if c.is_ascii_digit() {
+                number.push(c);
+            } else if c == '.' && chars.get(k + 1).is_some_and(char::is_ascii_digit) {
+                number.push(c);
+            } else if (c == 'e' || c == 'E')
+                && number.contains('.')
+                && chars.get(k + 1).is_some_and(|d| *d == '-' || d.is_ascii_digit())
+            {
+                number.push('e');
+                if chars[k + 1] == '-' {
+                    number.push('-');
+                    k += 1;
+                }
+            } else if group_space {
+                // "65 536": the group separator is dropped.
+            } else {
+                break;
+            }
+            k += 1;
+        }
+        let after: String = chars[k..].iter().take(12).collect();
+        let after = after.strip_prefix(' ').unwrap_or(&after);
+        let unit = UNITS.iter().copied().find(|u| {
+            after.starts_with(u)
+                && after[u.len()..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric())
+        });
+        out.push((number, unit));
+    }
+    out
+}
+
+/// A line without what is not prose: `inline code`, link targets `(…)` after `]`, and HTML
+/// comments.
+fn prose_of(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('`') {
+            rest = after.split_once('`').map_or("", |(_, r)| r);
+        } else if let Some(after) = rest.strip_prefix("](") {
+            out.push(']');
+            rest = after.split_once(')').map_or("", |(_, r)| r);
+        } else if let Some(after) = rest.strip_prefix("<!--") {
+            rest = after.split_once("-->").map_or("", |(_, r)| r);
+        } else {
+            let c = rest.chars().next().expect("not empty");
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RESULTS: &str = "Speed: exact 0.117 s, model 0.293; 12.16× scipy; bias +1.88%.\n\
+                           | a | 0.034 | 5.82× |\n\
+                           At 65 536 points 14.46 s, 183 MiB.\n";
+
+    #[test]
+    fn figures_from_the_results_pass() {
+        let readme = "Exact 0.117 s against 0.293 s, 12.16× faster, bias 1.88 %, \
+                      65 536 points in 14.46 s and 183 MiB. `0.999 in code` [x](v1.5.md)\n\
+                      <!-- rows from docs/results.md -->\n| a | 0.034 | 5.82× |\n\n\
+                      ```sh\ndeepemd emd a b  # 9.99 s\n```\n";
+        assert_eq!(readme_problems(readme, RESULTS), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_figure_or_a_row_that_disagrees_is_named() {
+        let readme = "exact 0.12 s per pair, 12.2× faster, 1.88× better, 14 minutes\n\
+                      <!-- rows from docs/results.md -->\n| a | 0.035 | 5.82× |\n";
+        let problems = readme_problems(readme, RESULTS);
+        assert_eq!(
+            problems,
+            [
+                "line 1: 0.12 is not in docs/results.md",
+                "line 1: 12.2× is not in docs/results.md",
+                "line 1: 1.88× is not in docs/results.md",
+                "line 1: 14 is not in docs/results.md",
+                "line 3: this row is not a row of docs/results.md",
+            ]
+        );
+    }
+
+    #[test]
+    fn numbers_keep_exponents_and_group_spaces() {
+        let n = numbers_in("4.79e-3 s, 65 536 points, 2.3e-15, v2 x1.5 7 GB");
+        let numbers: Vec<&str> = n.iter().map(|(x, _)| x.as_str()).collect();
+        assert_eq!(numbers, ["4.79e-3", "65536", "2.3e-15", "7"]);
+        assert_eq!(n[0].1, Some("s"));
+        assert_eq!(n[3].1, Some("GB"));
+    }
+
+    #[test]
+    fn the_repository_readme_agrees_with_its_results() {
+        check_readme().unwrap();
+    }
+}
