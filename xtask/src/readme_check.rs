@@ -22,18 +22,36 @@ const ROWS_MARKER: &str = "<!-- rows from docs/results.md -->";
 /// Numbers in prose that are not measurements: the paper's arXiv number.
 const NOT_FIGURES: &[&str] = &["2311.09998"];
 
-/// Checks the repository's README against its docs/results.md.
+/// Crate documentation with figures: its `//!` lines are checked like the README.
+const CRATE_DOCS: &[&str] = &["crates/deepemd-loss/src/lib.rs"];
+
+/// Checks the repository's README (and the crate documentation of [`CRATE_DOCS`]) against its
+/// docs/results.md.
 pub fn check_readme() -> Result<()> {
     let root = workspace_root();
-    let readme = std::fs::read_to_string(root.join("README.md"))?;
     let results = std::fs::read_to_string(root.join("docs/results.md"))?;
-    let problems = readme_problems(&readme, &results);
+    let mut problems = Vec::new();
+    let readme = std::fs::read_to_string(root.join("README.md"))?;
+    for p in readme_problems(&readme, &results) {
+        problems.push(format!("README.md {p}"));
+    }
+    for file in CRATE_DOCS {
+        let source = std::fs::read_to_string(root.join(file))?;
+        // Line numbers stay the file's: other lines become empty.
+        let doc: Vec<&str> = source
+            .lines()
+            .map(|l| l.strip_prefix("//!").map_or("", str::trim_start))
+            .collect();
+        for p in readme_problems(&doc.join("\n"), &results) {
+            problems.push(format!("{file} {p}"));
+        }
+    }
     if problems.is_empty() {
         eprintln!("xtask: every README figure is in docs/results.md");
         return Ok(());
     }
     bail!(
-        "README.md disagrees with docs/results.md ({} problems):\n  {}",
+        "figures that disagree with docs/results.md ({}):\n  {}",
         problems.len(),
         problems.join("\n  ")
     )

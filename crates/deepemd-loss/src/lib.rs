@@ -8,13 +8,14 @@
 //!
 //! | method | value | gradient | when to use it |
 //! |---|---|---|---|
-//! | `exact` | the exact EMD | exact (the optimal matching held fixed) | on a CPU: the fastest method here (0.12 s per pair at n = 1024, 0.44 s at 2048; the model: 0.39 s and 1.55 s) |
+//! | `exact` | the exact EMD | exact (the optimal matching held fixed) | on a CPU: the fastest method here (0.117 s per pair at n = 1024, 0.413 s at 2048; the model's row argmax: 0.293 s and 1.05 s) |
 //! | `hungarian` | the exact EMD | exact | a reference; O(n³) |
-//! | `sinkhorn` | `⟨P_ε, C⟩`, +0.7…+2.9 % | of `⟨P_ε, C⟩` (the plan held fixed) | smooth gradients; slow on CPU beyond 1024 points |
-//! | `model/refined` | +1…+3 % | median cosine 0.87–0.90 with the exact one | the learned estimate with the best gradients |
-//! | `model/argmax` | −4…−10 % (can fall below the EMD) | median cosine 0.61–0.75 | the paper's estimate; the worst gradients |
+//! | `sinkhorn` | `⟨P_ε, C⟩`, +0.78 % at n = 128 | of `⟨P_ε, C⟩` (the plan held fixed) | smooth gradients; slow on CPU beyond 1024 points |
+//! | `model/refined` | +1.07 % at n = 128, +3.04 % at 1024 | median cosine 0.8973 with the exact one at 128, 0.847 at 1024 | the learned estimate with the best gradients |
+//! | `model/argmax` | −2.36 % at n = 128, −7.08 % at 1024 (can fall below the EMD) | median cosine 0.8331 at 128, 0.748 at 1024 | the paper's estimate; the worst gradients |
 //!
-//! (Figures from docs/results.md on the 2-core CPU of this project: held-out real shapes.)
+//! (Figures from docs/results.md on the 2-core CPU of this project: held-out real shapes;
+//! `cargo xtask check-readme` checks them against it.)
 //!
 //! The gradient of a fixed matching is the gradient of the EMD wherever the optimal matching is
 //! unique (the envelope theorem); for Sinkhorn the plan is held fixed. Pairs are solved in

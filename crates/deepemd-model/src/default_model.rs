@@ -7,8 +7,8 @@ use crate::config::ModelConfig;
 use crate::error::{Error, Result};
 use crate::model::DeepEmdModel;
 
-const CONFIG: &str = include_str!("../../../models/default/config.json");
-const WEIGHTS: &[u8] = include_bytes!("../../../models/default/model.safetensors");
+const CONFIG: &str = include_str!("../default-model/config.json");
+const WEIGHTS: &[u8] = include_bytes!("../default-model/model.safetensors");
 
 /// The default model's configuration.
 pub fn default_config() -> Result<ModelConfig> {
