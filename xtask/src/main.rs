@@ -22,6 +22,7 @@ commands:
                             (Rust; then the Python wheel, checked in a fresh venv and under pytest)
   test-python               only the Python part of `test`
   check-readme              the README's figures are in docs/results.md (part of `test`)
+  package                   `cargo package` of every publishable crate, each built from its archive
   bench-peers [options]     our solvers vs scipy and POT on identical clouds; writes docs/results.md
       --sizes 256,1024,...  cloud sizes (default 256,512,1024,2048,4096)
       --with-8192           add n = 8192 (scipy takes ~30 s there)
@@ -78,6 +79,7 @@ fn run(args: &[String]) -> Result<()> {
             system::run_release("deepemd-eval", Some("compare-models"), &[], &args)
         }
         "test" => test(rest),
+        "package" => package(),
         "check-readme" => readme_check::check_readme(),
         "test-python" => python::test_module().map(drop),
         "check-layers" => layers::check_layers(),
@@ -175,6 +177,26 @@ fn demo(rest: &[String]) -> Result<()> {
     ];
     args.extend(rest.iter().map(String::as_str));
     datasets::deepemd(&args)
+}
+
+/// The crates that are not published (tools, experiments, the Python module's Rust side).
+const UNPUBLISHED: &[&str] = &[
+    "deepemd-benches",
+    "xtask",
+    "deepemd-eval",
+    "deepemd-fuzz",
+    "deepemd-py",
+];
+
+/// `cargo xtask package`: `cargo package` of every publishable crate, each verified by building
+/// its archive against the others' (about 4 minutes on 2 cores).
+fn package() -> Result<()> {
+    system::ensure_build_dependencies()?;
+    let mut args = vec!["package", "--workspace", "--allow-dirty"];
+    for c in UNPUBLISHED {
+        args.extend(["--exclude", c]);
+    }
+    system::cargo(&args)
 }
 
 /// Seconds of the fixed-seed fuzz run in `cargo xtask test`.

@@ -87,7 +87,9 @@ pub fn readme_problems(readme: &str, results: &str) -> Vec<String> {
         }
         if copied_table {
             if !result_lines.contains(trimmed) {
-                problems.push(format!("line {at}: this row is not a row of docs/results.md"));
+                problems.push(format!(
+                    "line {at}: this row is not a row of docs/results.md"
+                ));
             }
             continue;
         }
@@ -182,13 +184,14 @@ fn numbers_in(text: &str) -> Vec<(String, Option<&'static str>)> {
                 && chars.get(k + 4).is_none_or(|d| !d.is_ascii_digit())
                 && number.len() <= 3
                 && !number.contains('.');
-            if c.is_ascii_digit() {
-                number.push(c);
-            } else if c == '.' && chars.get(k + 1).is_some_and(char::is_ascii_digit) {
+            let decimal_point = c == '.' && chars.get(k + 1).is_some_and(char::is_ascii_digit);
+            if c.is_ascii_digit() || decimal_point {
                 number.push(c);
             } else if (c == 'e' || c == 'E')
                 && number.contains('.')
-                && chars.get(k + 1).is_some_and(|d| *d == '-' || d.is_ascii_digit())
+                && chars
+                    .get(k + 1)
+                    .is_some_and(|d| *d == '-' || d.is_ascii_digit())
             {
                 number.push('e');
                 if chars[k + 1] == '-' {

@@ -13,7 +13,9 @@ use crate::output::print_line;
 
 #[derive(Args, Debug)]
 pub struct EmdArgs {
-    /// First cloud: a file, or `file.h5#K` for item K of an HDF5 dataset.
+    /// First cloud: a file (.xyz/.txt/.csv rows of more than three numbers are read as their
+    /// first three columns), `file.npy#K` for cloud K of a (B, n, d) batch, or `file.h5#K` for
+    /// item K of an HDF5 dataset.
     a: String,
     /// Second cloud.
     b: String,

@@ -41,13 +41,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// The EMD between two clouds (.ply, .off, .xyz/.txt/.csv, .npy, .pcd, or file.h5#K; a mesh
-    /// is read as its vertices unless --sample N samples its surface).
+    /// The EMD between two clouds (.ply, .off, .xyz/.txt/.csv, .npy, .pcd, file.npy#K or
+    /// file.h5#K; a mesh is read as its vertices unless --sample N samples its surface).
     Emd(emd_command::EmdArgs),
     /// Many EMDs, one JSON line per pair: two batches ((B, n, 3) .npy files or HDF5 datasets)
     /// or a list file of path pairs; pairs in parallel, progress on stderr. Every input is read
-    /// and every pair checked (dimensions, convention, size limits) before any is solved; a solve
-    /// that still fails stops the run there (the lines printed before it stand).
+    /// and every pair checked (dimensions, convention, size limits) before any is solved, and
+    /// the bad pairs named; they get error lines, the others are solved, and the exit status
+    /// is 1 when any failed (--fail-fast: solve nothing then).
     EmdBatch(emd_batch_command::EmdBatchArgs),
     /// Build the datasets (real meshes, synthetic sets, ModelNet40/ShapeNet copies) in the
     /// ModelNet40 HDF5 layout.

@@ -34,8 +34,11 @@ fn every_command_of_the_readme_runs() {
     assert!(commands.len() >= 8, "{commands:?}");
     let scratch = tempfile::tempdir().unwrap();
     for dir in ["datasets", "models"] {
-        std::os::unix::fs::symlink(root.join(dir).canonicalize().unwrap(), scratch.path().join(dir))
-            .unwrap();
+        std::os::unix::fs::symlink(
+            root.join(dir).canonicalize().unwrap(),
+            scratch.path().join(dir),
+        )
+        .unwrap();
     }
     for command in &commands {
         // No shell: the README's commands are plain words (a `#K` selector is not a comment).

@@ -220,6 +220,15 @@ fn check_dims(a: &PointCloud, b: &PointCloud, na: &str, nb: &str) -> PyResult<()
 ///
 /// Returns an (n, d) float64 array. An unreadable file raises ``OSError``, a malformed one
 /// ``ValueError``; both name the file.
+///
+/// Examples
+/// --------
+/// >>> import os, tempfile, numpy as np, deepemd
+/// >>> path = os.path.join(tempfile.mkdtemp(), "scan.xyz")
+/// >>> np.savetxt(path, [[0, 0, 0, 0, 0, 1], [1, 0, 0, 0, 0, 1]])  # x y z nx ny nz
+/// >>> deepemd.read_cloud(path)
+/// array([[0., 0., 0.],
+///        [1., 0., 0.]])
 #[pyfunction]
 fn read_cloud(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
     let spec = path.to_string_lossy().into_owned();

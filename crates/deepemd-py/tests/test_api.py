@@ -42,6 +42,7 @@ def test_every_public_function_documents_parameters_returns_and_examples():
         doc = getattr(deepemd, name).__doc__
         for section in ["Parameters", "Returns", "Examples", ">>>"]:
             assert section in doc, (name, section)
+    assert ">>>" in deepemd.read_cloud.__doc__
     assert "Attributes" in deepemd.EmdResult.__doc__ and "Attributes" in deepemd.EmdBatch.__doc__
     assert "see the package documentation" not in deepemd.emd.__doc__
 
