@@ -46,7 +46,7 @@ impl WorkFolder {
             ))),
             (true, false, true) => Err(Error::Config(format!(
                 "{at}: holds the pruned search's work ({NEAREST_MANIFEST}); complete it without \
-                 the brute force, or use another folder"
+                 the brute force (--brute-force, brute_force=True), or use another folder"
             ))),
             (false, true, _) | (false, false, true) => Ok(Self::Distances),
             _ => Ok(Self::Nearest),
