@@ -44,7 +44,8 @@ pub fn build_wheel(python: &Path) -> Result<PathBuf> {
     run(Command::new(bin.join("maturin"))
         .current_dir(root.join("crates/deepemd-py"))
         // A wheel for this system: it links the system's libhdf5 (a manylinux wheel would
-        // bundle it and its 30 dependencies with patchelf; docs/python.md says how).
+        // bundle it and its ~30 dependencies with patchelf: `maturin build --release` with
+        // patchelf installed).
         .args([
             "build",
             "--quiet",

@@ -5,9 +5,10 @@
 //!   be a line of docs/results.md, character for character.
 //! - Everywhere else outside code (fenced blocks, `inline code`, link targets, HTML comments), a
 //!   *figure* — a number with a decimal point, or one followed by a unit (`%`, `×`, `s`, `ms`,
-//!   `MiB`, `GiB`, `GB`, `minutes`, `hours`) — must occur in docs/results.md as a number (for
-//!   `%` and `×`, with that unit). Signs and thin spaces are ignored; bare integers (sizes,
-//!   counts) are not figures.
+//!   `MiB`, `GiB`, `GB`, `minutes`, `hours`) — must occur in docs/results.md: with the same sign
+//!   when the README writes one (`−` and `-` alike), and with the same unit or none (tables
+//!   give units in their headers) but never another unit; `%` and `×` must match exactly. Group
+//!   spaces are ignored; bare integers (sizes, counts) are not figures.
 //!
 //! The README's code blocks are checked elsewhere: Rust as doctests of `deepemd-eval`, Python
 //! by the pytest suite, `sh` by `deepemd-cli`'s tests.
@@ -105,66 +106,74 @@ pub fn readme_problems(readme: &str, results: &str) -> Vec<String> {
     problems
 }
 
-/// A figure: its digits (signs and group spaces removed) and its unit, if it must match.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Figure {
+/// A number as written: its sign (when written: `-` for `−` too), digits (group spaces
+/// removed) and the unit right after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Written {
+    sign: Option<char>,
     number: String,
     unit: Option<&'static str>,
 }
 
-impl Figure {
+impl Written {
     fn shown(&self) -> String {
-        format!("{}{}", self.number, self.unit.unwrap_or(""))
+        let sign = self.sign.map(String::from).unwrap_or_default();
+        let unit = match self.unit {
+            Some(u) if u.starts_with(char::is_alphabetic) => format!(" {u}"),
+            other => other.unwrap_or("").to_string(),
+        };
+        format!("{sign}{}{unit}", self.number)
+    }
+
+    /// Whether `self` (the README's) is backed by `other` (one of the results').
+    fn backed_by(&self, other: &Written) -> bool {
+        let sign = self.sign.is_none() || self.sign == other.sign;
+        let unit = match self.unit {
+            Some(u) if STRICT_UNITS.contains(&u) => other.unit == Some(u),
+            Some(u) => other.unit.is_none() || other.unit == Some(u),
+            None => true,
+        };
+        self.number == other.number && sign && unit
     }
 }
 
-/// Every number of docs/results.md, alone and with the unit that follows it.
-struct Figures(std::collections::HashSet<Figure>);
+/// Every number of docs/results.md, by its digits.
+struct Figures(std::collections::HashMap<String, Vec<Written>>);
 
 impl Figures {
     fn of(results: &str) -> Self {
-        let mut set = std::collections::HashSet::new();
-        for (number, unit) in numbers_in(results) {
-            set.insert(Figure {
-                number: number.clone(),
-                unit: None,
-            });
-            if let Some(unit) = unit {
-                set.insert(Figure {
-                    number,
-                    unit: Some(unit),
-                });
-            }
+        let mut map: std::collections::HashMap<String, Vec<Written>> = Default::default();
+        for w in numbers_in(results) {
+            map.entry(w.number.clone()).or_default().push(w);
         }
-        Self(set)
+        Self(map)
     }
 
-    fn contains(&self, figure: &Figure) -> bool {
-        self.0.contains(figure)
+    fn contains(&self, figure: &Written) -> bool {
+        self.0
+            .get(&figure.number)
+            .is_some_and(|all| all.iter().any(|w| figure.backed_by(w)))
     }
 }
 
-/// Units whose figure must match with the unit (a percentage is not a ratio).
+/// Units a figure must match exactly (a percentage is not a ratio).
 const STRICT_UNITS: &[&str] = &["%", "×"];
 /// Units that make an integer a figure.
 const UNITS: &[&str] = &["%", "×", "ms", "s", "MiB", "GiB", "GB", "minutes", "hours"];
 
 /// The figures of a line of prose.
-fn figures_in(prose: &str) -> Vec<Figure> {
+fn figures_in(prose: &str) -> Vec<Written> {
     numbers_in(prose)
         .into_iter()
-        .filter(|(number, unit)| number.contains('.') || unit.is_some())
-        .filter(|(number, _)| !NOT_FIGURES.contains(&number.as_str()))
-        .map(|(number, unit)| Figure {
-            number,
-            unit: unit.filter(|u| STRICT_UNITS.contains(u)),
-        })
+        .filter(|w| w.number.contains('.') || w.unit.is_some())
+        .filter(|w| !NOT_FIGURES.contains(&w.number.as_str()))
         .collect()
 }
 
-/// The numbers of `text` with the unit right after each (after at most one space): digits
-/// with thin or no-break group spaces and a decimal part; an exponent (`4.79e-3`) is kept.
-fn numbers_in(text: &str) -> Vec<(String, Option<&'static str>)> {
+/// The numbers of `text`: digits with thin or no-break group spaces and a decimal part (an
+/// exponent, `4.79e-3`, is kept), the sign written right before (after a space, `(`, `|`, `~`
+/// or the line's start) and the unit right after (after at most one space).
+fn numbers_in(text: &str) -> Vec<Written> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut k = 0;
@@ -175,6 +184,10 @@ fn numbers_in(text: &str) -> Vec<(String, Option<&'static str>)> {
             k += 1;
             continue;
         }
+        let sign = (k >= 1 && matches!(chars[k - 1], '-' | '−' | '+'))
+            .then(|| chars[k - 1])
+            .filter(|_| k < 2 || matches!(chars[k - 2], ' ' | '(' | '|' | '~' | '\n'))
+            .map(|c| if c == '−' { '-' } else { c });
         let mut number = String::new();
         while k < chars.len() {
             let c = chars[k];
@@ -214,7 +227,7 @@ fn numbers_in(text: &str) -> Vec<(String, Option<&'static str>)> {
                     .next()
                     .is_none_or(|c| !c.is_alphanumeric())
         });
-        out.push((number, unit));
+        out.push(Written { sign, number, unit });
     }
     out
 }
@@ -226,7 +239,8 @@ fn prose_of(line: &str) -> String {
     let mut rest = line;
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix('`') {
-            rest = after.split_once('`').map_or("", |(_, r)| r);
+            // An unmatched backtick is text: the rest of the line is still checked.
+            rest = after.split_once('`').map_or(after, |(_, r)| r);
         } else if let Some(after) = rest.strip_prefix("](") {
             out.push(']');
             rest = after.split_once(')').map_or("", |(_, r)| r);
@@ -266,22 +280,43 @@ mod tests {
         assert_eq!(
             problems,
             [
-                "line 1: 0.12 is not in docs/results.md",
+                "line 1: 0.12 s is not in docs/results.md",
                 "line 1: 12.2× is not in docs/results.md",
                 "line 1: 1.88× is not in docs/results.md",
-                "line 1: 14 is not in docs/results.md",
+                "line 1: 14 minutes is not in docs/results.md",
                 "line 3: this row is not a row of docs/results.md",
             ]
         );
     }
 
     #[test]
-    fn numbers_keep_exponents_and_group_spaces() {
-        let n = numbers_in("4.79e-3 s, 65 536 points, 2.3e-15, v2 x1.5 7 GB");
-        let numbers: Vec<&str> = n.iter().map(|(x, _)| x.as_str()).collect();
-        assert_eq!(numbers, ["4.79e-3", "65536", "2.3e-15", "7"]);
-        assert_eq!(n[0].1, Some("s"));
-        assert_eq!(n[3].1, Some("GB"));
+    fn numbers_keep_exponents_group_spaces_and_signs() {
+        let n = numbers_in("4.79e-3 s, 65 536 points, 2.3e-15, v2 x1.5 7 GB, −2.36 % (+1.07%)");
+        let numbers: Vec<&str> = n.iter().map(|w| w.number.as_str()).collect();
+        assert_eq!(
+            numbers,
+            ["4.79e-3", "65536", "2.3e-15", "7", "2.36", "1.07"]
+        );
+        assert_eq!(n[0].unit, Some("s"));
+        assert_eq!(n[3].unit, Some("GB"));
+        assert_eq!((n[4].sign, n[4].unit), (Some('-'), Some("%")));
+        assert_eq!(n[5].sign, Some('+'));
+    }
+
+    #[test]
+    fn signs_and_units_must_agree_when_written() {
+        let results = "bias -7.08% and 0.117 s; peak | 183 |\n";
+        let ok = "−7.08 %, 7.08 %, 0.117 s, 183 MiB\n";
+        assert_eq!(readme_problems(ok, results), Vec::<String>::new());
+        let bad = "+7.08 %, 0.117 ms, `unclosed 9.99 s\n";
+        assert_eq!(
+            readme_problems(bad, results),
+            [
+                "line 1: +7.08% is not in docs/results.md",
+                "line 1: 0.117 ms is not in docs/results.md",
+                "line 1: 9.99 s is not in docs/results.md",
+            ]
+        );
     }
 
     #[test]

@@ -28,6 +28,16 @@ impl Precision {
     }
 }
 
+/// `obj` as a NumPy array: itself, or `np.asarray(obj)` (lists, tensors, other array-likes).
+pub fn as_ndarray<'py>(obj: &Bound<'py, PyAny>, what: &str) -> PyResult<Bound<'py, PyAny>> {
+    if obj.cast::<numpy::PyUntypedArray>().is_ok() {
+        return Ok(obj.clone());
+    }
+    let np = obj.py().import("numpy")?;
+    np.call_method1("asarray", (obj,))
+        .map_err(|e| errors::value(format!("{what} cannot be read as a NumPy array: {e}")))
+}
+
 /// The array's shape, its values as f64 in logical (row-major) order, and its precision.
 fn read_floats(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<usize>, Vec<f64>, Precision)> {
     if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f64>>() {
@@ -43,6 +53,11 @@ fn read_floats(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<usize>, Vec<
     let array = np
         .call_method1("asarray", (obj,))
         .map_err(|e| errors::value(format!("{what} cannot be read as a NumPy array: {e}")))?;
+    // A float32 array-like (a torch tensor, a memoryview) keeps its precision.
+    if let Ok(a) = array.extract::<PyReadonlyArrayDyn<'_, f32>>() {
+        let values = a.as_array().iter().map(|&x| f64::from(x)).collect();
+        return Ok((a.shape().to_vec(), values, Precision::F32));
+    }
     let dtype = array.getattr("dtype")?;
     let kind: String = dtype.getattr("kind")?.extract()?;
     if !matches!(kind.as_str(), "b" | "i" | "u" | "f") {

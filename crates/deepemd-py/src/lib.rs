@@ -177,8 +177,18 @@ fn _emd_batch(
         .collect()
 }
 
-/// A batch: a (B, n, 2|3) array, or a sequence of (n_k, 2|3) arrays.
+/// A batch: a (B, n, 2|3) array (or array-like: a tensor), or a list or tuple of (n_k, 2|3)
+/// arrays.
 fn clouds(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<(PointCloud, Precision)>> {
+    let is_list =
+        obj.cast::<pyo3::types::PyList>().is_ok() || obj.cast::<pyo3::types::PyTuple>().is_ok();
+    let converted;
+    let obj = if is_list || obj.cast::<numpy::PyUntypedArray>().is_ok() {
+        obj
+    } else {
+        converted = arrays::as_ndarray(obj, what)?;
+        &converted
+    };
     if let Ok(array) = obj.cast::<numpy::PyUntypedArray>() {
         if array.ndim() == 3 {
             let (clouds, precision) = arrays::batch(obj, what)?;
@@ -275,7 +285,10 @@ fn read_cloud(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
 /// dict
 ///     The metrics (fractions, not percentages), with ``seconds``.
 ///
-/// Ctrl-C stops the work within one item and raises ``KeyboardInterrupt``.
+/// Ctrl-C stops the work within one item (one nearest-neighbour query of the pruned search,
+/// which may be a few exact solves; one distance of the brute force) and raises
+/// ``KeyboardInterrupt``, even if the work finished meanwhile; with ``out=`` the units written
+/// stand and a rerun resumes.
 ///
 /// Examples
 /// --------

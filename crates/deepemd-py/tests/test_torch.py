@@ -99,3 +99,16 @@ def test_half_precision_inputs_and_no_silent_double_backward():
     (g,) = torch.autograd.grad(EMDLoss()(x, b.double()), x, create_graph=True)
     with pytest.raises(RuntimeError):
         g.sum().backward()
+
+
+def test_tensors_are_array_like_inputs_and_keep_float32():
+    torch = _torch()
+    import deepemd
+
+    a, b = torch.rand(3, 10, 3), torch.rand(3, 12, 3)
+    batch = deepemd.emd_batch(a, b, gradient=True)
+    assert batch.distance.shape == (3,) and batch.grad_a.dtype.name == "float32"
+    one = deepemd.emd(a[0], b[0], gradient=True)
+    assert one.distance == batch.distance[0] and one.grad_b.dtype.name == "float32"
+    m = deepemd.gen_metrics(reference=torch.rand(3, 8, 3), generated=torch.rand(3, 8, 3), progress=False)
+    assert m["n_reference"] == 3

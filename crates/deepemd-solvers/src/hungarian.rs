@@ -145,7 +145,10 @@ fn check_uniform_size(n: usize, m: usize) -> Result<usize> {
     Ok(l)
 }
 
-/// The exact EMD value between two clouds by the Hungarian reference.
+/// The exact EMD value between two clouds by the Hungarian reference, under the default
+/// convention for unequal sizes ([`Unequal::Uniform`](deepemd_core::Unequal), up to
+/// [`MAX_UNIFORM_LCM`]; an error beyond). For another convention use
+/// [`Hungarian::estimate`] with [`EmdRequest::with_unequal`].
 pub fn hungarian_emd(a: &PointCloud, b: &PointCloud, cost: Cost) -> Result<f64> {
     Ok(Hungarian.estimate(a, b, EmdRequest::new(cost))?.distance)
 }

@@ -1,8 +1,8 @@
 //! Plain text: one point per line, 2 or 3 numbers separated by spaces, tabs, commas or
 //! semicolons. Blank lines and lines starting with `#` or `//` are skipped, and so is a first
-//! line of column names (a CSV header such as `x,y,z`). Rows of more than 3 numbers (`x y z nx
-//! ny nz` with normals, colours, intensities) are read as their first three columns, the point,
-//! as point-cloud tools read them; the rest is not used.
+//! line of column names (a CSV header such as `x,y,z`). Rows of more than 3 values (`x y z nx
+//! ny nz` with normals, colours, intensities, labels) are read as their first three columns,
+//! the point, as point-cloud tools read them; the rest is not read.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -51,12 +51,9 @@ pub fn read_xyz(path: &Path) -> Result<PointCloud> {
                 ),
             ));
         }
-        // Every value is checked to be a number; only the point's are kept.
-        for (c, t) in tokens.into_iter().enumerate() {
-            let x = parse_number(path, line_no, t)?;
-            if c < 3 {
-                coords.push(x);
-            }
+        // Only the point's values are read: further columns may be labels or colours.
+        for t in tokens.into_iter().take(3) {
+            coords.push(parse_number(path, line_no, t)?);
         }
         lines_of_points.push(line_no);
     }

@@ -2,7 +2,7 @@
 
 >>> import torch
 >>> from deepemd.torch import EMDLoss
->>> loss = EMDLoss()                       # exact, certified; method="model" for the network
+>>> loss = EMDLoss()                       # exact, certified; the network: method="model", unequal="partial"
 >>> a = torch.rand(4, 256, 3, requires_grad=True)
 >>> b = torch.rand(4, 300, 3)              # sizes may differ (unequal="uniform": all points used)
 >>> loss(a, b).backward()                  # mean over the batch; a.grad is set
