@@ -137,12 +137,13 @@ fn compute_set(
     g: &[PointCloud],
     dir: &Path,
 ) -> Result<(), String> {
+    let never = std::sync::atomic::AtomicBool::new(false);
     match config {
         SetConfig::Distances(c) => {
-            compute_distance_set(r, g, c, dir, Shard::WHOLE, &|_, _| {}).map(drop)
+            compute_distance_set(r, g, c, dir, Shard::WHOLE, &|_, _| {}, &never).map(drop)
         }
         SetConfig::Nearest(c) => {
-            compute_nearest_set(r, g, c, dir, Shard::WHOLE, &|_, _| {}).map(drop)
+            compute_nearest_set(r, g, c, dir, Shard::WHOLE, &|_, _| {}, &never).map(drop)
         }
     }
     .map_err(|e| e.to_string())

@@ -171,22 +171,10 @@ impl DistanceSetConfig {
 /// Computes (or completes) the distance set of `reference` against `generated` under `out`;
 /// with a `shard` other than [`Shard::WHOLE`], only the chunks it owns. `progress(done, total)`
 /// counts this run's cloud pairs, skipped chunks included, from any thread.
+/// `stop` interrupts it between items with [`Error::Interrupted`] (Ctrl-C): the units written
+/// before it stand (with their receipts), the one in progress is not written, and a rerun
+/// resumes.
 pub fn compute_distance_set(
-    reference: &[PointCloud],
-    generated: &[PointCloud],
-    config: &DistanceSetConfig,
-    out: &Path,
-    shard: Shard,
-    progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<SetReport> {
-    static NEVER: AtomicBool = AtomicBool::new(false);
-    compute_distance_set_until(reference, generated, config, out, shard, progress, &NEVER)
-}
-
-/// [`compute_distance_set`] stopping with [`Error::Interrupted`] once `stop` is set (Ctrl-C): the
-/// units written before it stand (with their receipts), the one in progress is not written,
-/// and a rerun resumes.
-pub fn compute_distance_set_until(
     reference: &[PointCloud],
     generated: &[PointCloud],
     config: &DistanceSetConfig,
@@ -359,8 +347,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..3 {
             let shard = Shard::new(i, 3).unwrap();
-            let report =
-                compute_distance_set(&r, &g, &config, dir.path(), shard, &|_, _| {}).unwrap();
+            let report = compute_distance_set(
+                &r,
+                &g,
+                &config,
+                dir.path(),
+                shard,
+                &|_, _| {},
+                &AtomicBool::new(false),
+            )
+            .unwrap();
             assert_eq!((report.units, report.skipped), (3, 0));
         }
         let from_disk = distance_set_metrics(dir.path()).unwrap();
@@ -379,13 +375,29 @@ mod tests {
             }
         );
         // A rerun skips everything; other clouds in the same folder are refused.
-        let report =
-            compute_distance_set(&r, &g, &config, dir.path(), Shard::WHOLE, &|_, _| {}).unwrap();
+        let report = compute_distance_set(
+            &r,
+            &g,
+            &config,
+            dir.path(),
+            Shard::WHOLE,
+            &|_, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         assert_eq!((report.skipped, report.items_made), (9, 0));
         let other = DistanceSetConfig::new(&g, &r, names, 4).unwrap();
-        let e = compute_distance_set(&g, &r, &other, dir.path(), Shard::WHOLE, &|_, _| {})
-            .unwrap_err()
-            .to_string();
+        let e = compute_distance_set(
+            &g,
+            &r,
+            &other,
+            dir.path(),
+            Shard::WHOLE,
+            &|_, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("other settings"), "{e}");
         // A missing chunk is named.
         std::fs::remove_file(dir.path().join("distances-00004.npy")).unwrap();

@@ -49,7 +49,7 @@ pub use bounds::{CloudSketch, directions};
 pub use chamfer::{chamfer_distance, nearest_distance_bound};
 pub use distance_set::{
     DISTANCES_MANIFEST, DistanceSetConfig, DistanceSetOutput, compute_distance_set,
-    compute_distance_set_until, distance_set_metrics, read_distance_set,
+    distance_set_metrics, read_distance_set,
 };
 pub use error::{Error, Result};
 pub use generation_metrics::{
@@ -58,8 +58,7 @@ pub use generation_metrics::{
 };
 pub use jsd::{JSD_RESOLUTION, jsd_of_sets};
 pub use nearest_set::{
-    NEAREST_MANIFEST, NearestSetConfig, NearestSetOutput, compute_nearest_set,
-    compute_nearest_set_until, nearest_set_metrics,
+    NEAREST_MANIFEST, NearestSetConfig, NearestSetOutput, compute_nearest_set, nearest_set_metrics,
 };
 pub use pair_jobs::{PairJob, pair_count, pair_jobs, pair_jobs_in};
 pub use pointflow::{pointflow_json, pointflow_keys};

@@ -169,22 +169,10 @@ impl NearestSetConfig {
 /// Computes (or completes) the nearest set of `reference` against `generated` under `out`;
 /// with a `shard` other than [`Shard::WHOLE`], only the units it owns. `progress(done, total)`
 /// counts this run's queries, skipped units included, from any thread.
+/// `stop` interrupts it between items with [`Error::Interrupted`] (Ctrl-C): the units written
+/// before it stand (with their receipts), the one in progress is not written, and a rerun
+/// resumes.
 pub fn compute_nearest_set(
-    reference: &[PointCloud],
-    generated: &[PointCloud],
-    config: &NearestSetConfig,
-    out: &Path,
-    shard: Shard,
-    progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<SetReport> {
-    static NEVER: AtomicBool = AtomicBool::new(false);
-    compute_nearest_set_until(reference, generated, config, out, shard, progress, &NEVER)
-}
-
-/// [`compute_nearest_set`] stopping with [`Error::Interrupted`] once `stop` is set (Ctrl-C): the
-/// units written before it stand (with their receipts), the one in progress is not written,
-/// and a rerun resumes.
-pub fn compute_nearest_set_until(
     reference: &[PointCloud],
     generated: &[PointCloud],
     config: &NearestSetConfig,
@@ -380,7 +368,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..3 {
             let shard = Shard::new(i, 3).unwrap();
-            compute_nearest_set(&r, &g, &config, dir.path(), shard, &|_, _| {}).unwrap();
+            compute_nearest_set(
+                &r,
+                &g,
+                &config,
+                dir.path(),
+                shard,
+                &|_, _| {},
+                &AtomicBool::new(false),
+            )
+            .unwrap();
         }
         let from_disk = nearest_set_metrics(dir.path()).unwrap();
         let direct =
@@ -394,13 +391,29 @@ mod tests {
         };
         assert_eq!(work(&from_disk), work(&direct));
         // A rerun skips every unit; a damaged unit is remade.
-        let report =
-            compute_nearest_set(&r, &g, &config, dir.path(), Shard::WHOLE, &|_, _| {}).unwrap();
+        let report = compute_nearest_set(
+            &r,
+            &g,
+            &config,
+            dir.path(),
+            Shard::WHOLE,
+            &|_, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         assert_eq!((report.skipped, report.items_made), (5, 0));
         let unit = dir.path().join(NearestSetConfig::unit_name(2));
         std::fs::write(&unit, b"{}").unwrap();
-        let report =
-            compute_nearest_set(&r, &g, &config, dir.path(), Shard::WHOLE, &|_, _| {}).unwrap();
+        let report = compute_nearest_set(
+            &r,
+            &g,
+            &config,
+            dir.path(),
+            Shard::WHOLE,
+            &|_, _| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         assert_eq!((report.remade, report.items_made), (1, 4));
         assert_eq!(
             work(&nearest_set_metrics(dir.path()).unwrap()),

@@ -9,13 +9,13 @@ use deepemd_core::PointCloud;
 use deepemd_data::sharding::Shard;
 
 use crate::distance_set::{
-    DISTANCES_MANIFEST, DistanceSetConfig, compute_distance_set_until, distance_set_metrics,
+    DISTANCES_MANIFEST, DistanceSetConfig, compute_distance_set, distance_set_metrics,
 };
 use crate::error::{Error, Result};
 use crate::generation_metrics::GenerationMetrics;
 use crate::jsd::jsd_of_sets;
 use crate::nearest_set::{
-    NEAREST_MANIFEST, NearestSetConfig, compute_nearest_set_until, nearest_set_metrics,
+    NEAREST_MANIFEST, NearestSetConfig, compute_nearest_set, nearest_set_metrics,
 };
 use crate::set_folder::SetReport;
 
@@ -105,13 +105,11 @@ impl WorkFolder {
         match self {
             Self::Nearest => {
                 let config = NearestSetConfig::new(reference, generated, names, unit_size)?;
-                compute_nearest_set_until(reference, generated, &config, out, shard, progress, stop)
+                compute_nearest_set(reference, generated, &config, out, shard, progress, stop)
             }
             Self::Distances => {
                 let config = DistanceSetConfig::new(reference, generated, names, unit_size)?;
-                compute_distance_set_until(
-                    reference, generated, &config, out, shard, progress, stop,
-                )
+                compute_distance_set(reference, generated, &config, out, shard, progress, stop)
             }
         }
     }

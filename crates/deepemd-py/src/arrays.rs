@@ -49,10 +49,7 @@ fn read_floats(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<(Vec<usize>, Vec<
         return Ok((a.shape().to_vec(), values, Precision::F32));
     }
     // What NumPy users expect: `np.asarray` semantics for lists and other number types.
-    let np = obj.py().import("numpy")?;
-    let array = np
-        .call_method1("asarray", (obj,))
-        .map_err(|e| errors::value(format!("{what} cannot be read as a NumPy array: {e}")))?;
+    let array = as_ndarray(obj, what)?;
     // A float32 array-like (a torch tensor, a memoryview) keeps its precision.
     if let Ok(a) = array.extract::<PyReadonlyArrayDyn<'_, f32>>() {
         let values = a.as_array().iter().map(|&x| f64::from(x)).collect();

@@ -161,6 +161,7 @@ fn time_distances(
         dir.path(),
         Shard::WHOLE,
         &|_, _| {},
+        &std::sync::atomic::AtomicBool::new(false),
     )?;
     let wall = start.elapsed().as_secs_f64();
     let jobs = config.jobs();
